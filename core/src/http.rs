@@ -1,0 +1,167 @@
+//! What a transport needs to send a request and hand back an answer.
+//!
+//! Every string in a [`Request`] lives in the operation's caller-provided buffer, so a request
+//! costs no allocation. Transports copy what they need and then stream the body.
+
+use core::fmt;
+
+/// Most headers any request carries (authorization, name, type, length, SHA-1, 10 infos,
+/// `src_last_modified_millis`, part number, range, user agent, test mode, ...).
+pub const MAX_HEADERS: usize = 24;
+
+/// HTTP method of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Method {
+    /// `GET`: downloads and authorize.
+    Get,
+    /// `HEAD`: download metadata only.
+    Head,
+    /// `POST`: JSON calls and uploads.
+    Post,
+}
+
+impl Method {
+    /// The method as it goes on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A request head ready to go on the wire.
+///
+/// `headers` already contains `Content-Length` when `content_length` is `Some`; a transport
+/// must send exactly that many body bytes (obtained from [`crate::op::Exchange::body`]) and
+/// never use chunked transfer encoding, which B2 refuses.
+pub struct Request<'a> {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL (scheme, host, path, query).
+    pub url: &'a str,
+    /// Header name/value pairs, in order.
+    pub headers: heapless::Vec<(&'a str, &'a str), MAX_HEADERS>,
+    /// Body length, when the request has a body.
+    pub content_length: Option<u64>,
+}
+
+impl Request<'_> {
+    /// The value of a header of this request (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Header names whose values are secrets and are never printed.
+pub fn is_secret_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization")
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct H<'r, 'a>(&'r [(&'a str, &'a str)]);
+        impl fmt::Debug for H<'_, '_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut m = f.debug_map();
+                for (n, v) in self.0 {
+                    if is_secret_header(n) {
+                        m.entry(n, &"<redacted>");
+                    } else {
+                        m.entry(n, v);
+                    }
+                }
+                m.finish()
+            }
+        }
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &redact_url(self.url))
+            .field("headers", &H(&self.headers))
+            .field("content_length", &self.content_length)
+            .finish()
+    }
+}
+
+/// Displays a URL with any `Authorization=` query value redacted.
+pub fn redact_url(url: &str) -> RedactedUrl<'_> {
+    RedactedUrl(url)
+}
+
+/// A URL printed with its `Authorization` query parameter hidden.
+pub struct RedactedUrl<'a>(&'a str);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.find("Authorization=") {
+            None => f.write_str(self.0),
+            Some(i) => {
+                let start = i + "Authorization=".len();
+                let rest = &self.0[start..];
+                let end = rest.find('&').map(|e| start + e).unwrap_or(self.0.len());
+                f.write_str(&self.0[..start])?;
+                f.write_str("<redacted>")?;
+                f.write_str(&self.0[end..])
+            }
+        }
+    }
+}
+
+/// Response headers as a transport exposes them.
+pub trait Headers {
+    /// The value of the named header (case-insensitive), if present and valid text.
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+/// Headers given as a slice of pairs (handy for tests and simple transports).
+impl Headers for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Why a transport could not complete an exchange. Mapped to retry classes by
+/// [`crate::retry::classify`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TransportError {
+    /// Could not connect (DNS, refused, TLS handshake).
+    Connect,
+    /// The connection broke or timed out while the request was being sent.
+    Send,
+    /// The connection broke or timed out while the answer was being read.
+    Receive,
+    /// No answer in time.
+    Timeout,
+    /// The exchange was stopped because the operation refused a callback (see the
+    /// operation's own error).
+    Aborted,
+    /// The request cannot be expressed by this transport (bad URL, header too long, ...).
+    Unsupported,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportError::Connect => "could not connect",
+            TransportError::Send => "connection lost while sending",
+            TransportError::Receive => "connection lost while receiving",
+            TransportError::Timeout => "timed out",
+            TransportError::Aborted => "exchange aborted by the operation",
+            TransportError::Unsupported => "request not supported by the transport",
+        })
+    }
+}
