@@ -1,1 +1,76 @@
-//! (being written)
+//! The blocking `Transport` trait and the one driver loop that runs any operation over it.
+
+use crate::error::Error;
+use crate::http::TransportError;
+use crate::op::{Exchange, Operation, Step};
+
+/// Moves the bytes of one HTTP exchange. Implementations are thin adapters (ureq,
+/// embedded-svc): they call the [`Exchange`] callbacks in order and never interpret B2
+/// answers or status codes.
+pub trait Transport {
+    /// Runs one exchange: send `ex.request()` with the body from `ex.body()`, then hand the
+    /// status, headers and body of the answer back. An error means no complete answer.
+    fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError>;
+}
+
+/// The caller's clock: milliseconds since any fixed point, and a way to sleep.
+pub trait Clock {
+    /// Current time in milliseconds.
+    fn now_ms(&mut self) -> u64;
+    /// Blocks until `now_ms() >= until_ms`.
+    fn sleep_until_ms(&mut self, until_ms: u64);
+}
+
+/// What a run of the driver did, for progress reports and soak statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RunStats {
+    /// HTTP exchanges started.
+    pub exchanges: u32,
+    /// Exchanges the transport could not complete.
+    pub transport_errors: u32,
+    /// Waits (backoffs) taken.
+    pub waits: u32,
+    /// Milliseconds spent waiting.
+    pub waited_ms: u64,
+}
+
+impl RunStats {
+    /// Adds another run's figures to these.
+    pub fn add(&mut self, other: &RunStats) {
+        self.exchanges += other.exchanges;
+        self.transport_errors += other.transport_errors;
+        self.waits += other.waits;
+        self.waited_ms += other.waited_ms;
+    }
+}
+
+/// Runs `op` to completion: polls it, sends when it says `Send`, sleeps when it says `Wait`.
+/// After `Ok`, read the result from the operation.
+pub fn run<O, T, C>(op: &mut O, transport: &mut T, clock: &mut C) -> Result<RunStats, Error>
+where
+    O: Operation + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    let mut stats = RunStats::default();
+    loop {
+        let now = clock.now_ms();
+        match op.poll(now)? {
+            Step::Send => {
+                stats.exchanges += 1;
+                if let Err(e) = transport.exchange(op.as_exchange()) {
+                    stats.transport_errors += 1;
+                    let now = clock.now_ms();
+                    op.transport_failed(e, now);
+                }
+            }
+            Step::Wait { until_ms } => {
+                stats.waits += 1;
+                stats.waited_ms += until_ms.saturating_sub(now);
+                clock.sleep_until_ms(until_ms);
+            }
+            Step::Done => return Ok(stats),
+        }
+    }
+}

@@ -271,6 +271,11 @@ pub enum Error {
     Source(embedded_io::ErrorKind),
     /// The caller's sink refused bytes.
     Sink(embedded_io::ErrorKind),
+    /// The caller's source ended before the size it was announced with.
+    SourceTooShort {
+        /// Offset at which the source returned no more bytes.
+        offset: u64,
+    },
     /// Every upload URL tried for one upload or part failed.
     UploadUrlsExhausted {
         /// How many upload URLs were tried.
@@ -349,6 +354,9 @@ impl fmt::Display for Error {
             }
             Error::Source(k) => write!(f, "source failed: {k:?}"),
             Error::Sink(k) => write!(f, "sink failed: {k:?}"),
+            Error::SourceTooShort { offset } => {
+                write!(f, "source ended at byte {offset}, before its announced size")
+            }
             Error::UploadUrlsExhausted { tried } => {
                 write!(f, "upload failed on {tried} upload URLs in a row")
             }
@@ -373,6 +381,7 @@ impl defmt::Format for Error {
             Error::UploadSha1Mismatch => defmt::write!(f, "upload sha1 mismatch"),
             Error::Source(_) => defmt::write!(f, "source failed"),
             Error::Sink(_) => defmt::write!(f, "sink failed"),
+            Error::SourceTooShort { offset } => defmt::write!(f, "source ended at {}", offset),
             Error::UploadUrlsExhausted { tried } => defmt::write!(f, "upload urls exhausted {}", tried),
             Error::StorageTooSmall { needed } => defmt::write!(f, "storage too small {}", needed),
             Error::Misuse(w) => defmt::write!(f, "misuse: {}", w),

@@ -1,1 +1,177 @@
-//! (being written)
+//! Credentials and the authorized session, in fixed-capacity storage.
+
+use core::fmt;
+
+use crate::error::InvalidInput;
+use crate::secret::Secret;
+
+/// Longest URL kept (realm, API URL, download URL, upload URLs).
+pub const URL_CAPACITY: usize = 192;
+/// Longest account or upload token kept.
+pub const TOKEN_CAPACITY: usize = 256;
+/// Longest application key id kept.
+pub const KEY_ID_CAPACITY: usize = 64;
+/// Longest application key kept.
+pub const KEY_CAPACITY: usize = 128;
+/// Longest id kept (account, bucket, file ids).
+pub const ID_CAPACITY: usize = 128;
+/// Longest name prefix restriction kept.
+pub const PREFIX_CAPACITY: usize = 256;
+
+/// A URL of at most [`URL_CAPACITY`] bytes.
+pub type Url = heapless::String<URL_CAPACITY>;
+/// An id (account, bucket, file) of at most [`ID_CAPACITY`] bytes.
+pub type Id = heapless::String<ID_CAPACITY>;
+
+/// Copies `s` into fixed storage or reports that it does not fit.
+pub fn fixed<const N: usize>(s: &str) -> Result<heapless::String<N>, InvalidInput> {
+    let mut out = heapless::String::new();
+    out.push_str(s).map_err(|_| InvalidInput::TooLong)?;
+    Ok(out)
+}
+
+/// An application key and the realm it belongs to.
+#[derive(Clone)]
+pub struct Credentials {
+    key_id: heapless::String<KEY_ID_CAPACITY>,
+    key: Secret<KEY_CAPACITY>,
+    realm: Url,
+}
+
+impl Credentials {
+    /// Credentials for `realm`: `"production"` or any `http://`/`https://` URL (e.g. a
+    /// loopback simulator).
+    pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self, InvalidInput> {
+        if key_id.is_empty() || key.is_empty() {
+            return Err(InvalidInput::Credentials);
+        }
+        let realm = if realm == "production" {
+            crate::PRODUCTION_REALM
+        } else {
+            realm.trim_end_matches('/')
+        };
+        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+            return Err(InvalidInput::Url);
+        }
+        Ok(Credentials {
+            key_id: fixed(key_id).map_err(|_| InvalidInput::Credentials)?,
+            key: Secret::new(key).map_err(|_| InvalidInput::Credentials)?,
+            realm: fixed(realm).map_err(|_| InvalidInput::Url)?,
+        })
+    }
+
+    /// The application key id (not secret).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The application key, for the wire only.
+    pub fn key(&self) -> &Secret<KEY_CAPACITY> {
+        &self.key
+    }
+
+    /// The realm URL authorization goes to.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("key_id", &self.key_id)
+            .field("key", &self.key)
+            .field("realm", &self.realm)
+            .finish()
+    }
+}
+
+/// What the key may touch, from the authorize answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// The one bucket the key is restricted to, when it is restricted to exactly one.
+    pub bucket_id: Option<Id>,
+    /// That bucket's name.
+    pub bucket_name: Option<heapless::String<64>>,
+    /// File name prefix restriction.
+    pub name_prefix: Option<heapless::String<PREFIX_CAPACITY>>,
+}
+
+/// Credentials plus what authorization returned: the state every operation shares.
+/// About 1.2 KiB; cloning it is cheap and each thread may hold its own.
+#[derive(Clone, Debug)]
+pub struct Session {
+    credentials: Credentials,
+    /// Account id from the authorize answer.
+    pub account_id: Id,
+    /// Account authorization token (empty until authorized).
+    pub token: Secret<TOKEN_CAPACITY>,
+    /// API URL for JSON calls.
+    pub api_url: Url,
+    /// Download URL.
+    pub download_url: Url,
+    /// `absoluteMinimumPartSize`.
+    pub min_part_size: u64,
+    /// `recommendedPartSize`.
+    pub recommended_part_size: u64,
+    /// The key's restrictions.
+    pub allowed: Allowed,
+    /// Times this session was (re-)authorized.
+    pub authorizations: u32,
+    /// Value of the `X-Bz-Test-Mode` header sent with every request, if any
+    /// (`fail_some_uploads`, `expire_some_account_authorization_tokens`, `force_cap_exceeded`).
+    pub test_mode: Option<&'static str>,
+}
+
+impl Session {
+    /// A session that will authorize on first use.
+    pub fn new(credentials: Credentials) -> Self {
+        Session {
+            credentials,
+            account_id: Id::new(),
+            token: Secret::default(),
+            api_url: Url::new(),
+            download_url: Url::new(),
+            min_part_size: 5_000_000,
+            recommended_part_size: 100_000_000,
+            allowed: Allowed::default(),
+            authorizations: 0,
+            test_mode: None,
+        }
+    }
+
+    /// The credentials this session authorizes with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Whether the session holds a token (which may still have expired).
+    pub fn is_authorized(&self) -> bool {
+        !self.token.is_empty()
+    }
+
+    /// Forgets the token so that the next call authorizes again.
+    pub fn invalidate(&mut self) {
+        self.token.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn realm_and_redaction() {
+        let c = Credentials::new("id1", "sekret-key", "production").unwrap();
+        assert_eq!(c.realm(), "https://api.backblazeb2.com");
+        let c = Credentials::new("id1", "sekret-key", "http://127.0.0.1:8080/").unwrap();
+        assert_eq!(c.realm(), "http://127.0.0.1:8080");
+        assert!(Credentials::new("id1", "k", "ftp://x").is_err());
+        assert!(Credentials::new("", "k", "production").is_err());
+        let mut s = Session::new(c);
+        s.token = Secret::new("4_tokentokentoken").unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("sekret-key") && !dbg.contains("tokentoken"), "{dbg}");
+    }
+}

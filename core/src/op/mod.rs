@@ -59,4 +59,19 @@ pub trait Operation: Exchange {
     fn poll(&mut self, now_ms: u64) -> Result<Step, Error>;
     /// The transport could not complete the exchange started after the last `Send`.
     fn transport_failed(&mut self, error: TransportError, now_ms: u64);
+    /// This operation as the exchange a transport drives.
+    fn as_exchange(&mut self) -> &mut dyn Exchange;
 }
+pub(crate) mod head;
+pub(crate) mod call;
+pub mod json;
+pub mod source;
+pub mod upload_url;
+pub use source::Source;
+pub use upload_url::{UploadUrl, UploadUrlPool};
+pub mod upload;
+pub use upload::{FileParams, UploadFile, UploadPart};
+pub mod large;
+pub use large::LargeUpload;
+pub mod download;
+pub use download::{Download, DownloadInfo, Target};

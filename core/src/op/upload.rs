@@ -1,0 +1,713 @@
+//! Uploads on upload URLs: the shared streaming engine, small files, and single parts.
+//!
+//! Bytes are read from a [`Source`] straight into the transport's buffer and hashed on the
+//! way (`hex_digits_at_end`), so no upload is ever held in RAM. A failed upload drops its
+//! URL, gets a new one and reads its range again, up to `max_upload_urls` URLs.
+
+use sha1::{Digest, Sha1};
+
+use crate::encoding::{percent_encode, sha1_hex};
+use crate::error::{BadAnswer, Error, InvalidInput};
+use crate::http::{Headers, Method, Request, TransportError};
+use crate::op::call::{AnswerState, CallPoll, CallState};
+use crate::op::head::HeadWriter;
+use crate::op::json::jitter_seed;
+use crate::op::{Abort, Exchange, Operation, Source, Step, UploadUrl};
+use crate::retry::{classify, Backoff, CallKind, Outcome, RetryPolicy, Verdict};
+use crate::session::Session;
+use crate::validate;
+use crate::wire::{self, Answer as _};
+
+/// What a new file is: name, type, info and size. Used by small and large uploads.
+#[derive(Clone, Copy, Debug)]
+pub struct FileParams<'a> {
+    /// Bucket to upload into.
+    pub bucket_id: &'a str,
+    /// File name (validated before any I/O, percent-encoded on the wire).
+    pub file_name: &'a str,
+    /// Content type; `b2/x-auto` lets B2 pick from the extension.
+    pub content_type: &'a str,
+    /// File info entries (≤ 10 in all, with the ones below).
+    pub info: &'a [(&'a str, &'a str)],
+    /// Sent as `src_last_modified_millis` info when known.
+    pub src_last_modified_millis: Option<u64>,
+    /// SHA-1 of the whole content when known before the upload. Small files send it as
+    /// `X-Bz-Content-Sha1` (otherwise `hex_digits_at_end` is used); large files store it as
+    /// `large_file_sha1` info.
+    pub sha1: Option<[u8; 20]>,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl<'a> FileParams<'a> {
+    /// Parameters with content type `b2/x-auto`, no info and no SHA-1.
+    pub fn new(bucket_id: &'a str, file_name: &'a str, size: u64) -> Self {
+        FileParams {
+            bucket_id,
+            file_name,
+            content_type: "b2/x-auto",
+            info: &[],
+            src_last_modified_millis: None,
+            sha1: None,
+            size,
+        }
+    }
+
+    /// Checks name, type and info (with the extra entries the SDK adds: `large` adds
+    /// `large_file_sha1` when the SHA-1 is known).
+    pub fn validate(&self, large: bool) -> Result<(), InvalidInput> {
+        validate::file_name(self.file_name)?;
+        validate::content_type(self.content_type)?;
+        let mut millis = heapless::String::<20>::new();
+        let mut sha = [0u8; 40];
+        let mut extra: heapless::Vec<(&str, &str), 2> = heapless::Vec::new();
+        if let Some(ms) = self.src_last_modified_millis {
+            let _ = core::fmt::write(&mut millis, format_args!("{ms}"));
+            let _ = extra.push(("src_last_modified_millis", millis.as_str()));
+        }
+        if let (true, Some(d)) = (large, self.sha1) {
+            sha = sha1_hex(&d);
+            let _ = extra.push((
+                "large_file_sha1",
+                core::str::from_utf8(&sha).map_err(|_| InvalidInput::Sha1)?,
+            ));
+        }
+        validate::file_info(
+            self.file_name,
+            self.info.iter().copied().chain(extra.iter().copied()),
+        )
+    }
+}
+
+/// Which upload call an [`UploadState`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// `b2_upload_file` (URL from `b2_get_upload_url`).
+    File,
+    /// `b2_upload_part` (URL from `b2_get_upload_part_url`).
+    Part(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    NeedUrl,
+    GetUrl,
+    SendUpload,
+    AwaitUpload,
+    Backoff { delay_ms: u64 },
+    Waiting { until_ms: u64 },
+    Done,
+    Failed,
+}
+
+/// The streaming upload engine: gets an upload URL when it has none, streams a byte range
+/// of a source with its SHA-1, and rotates URLs on failure.
+pub(crate) struct UploadState {
+    job: Job,
+    url: Option<UploadUrl>,
+    url_call: CallState,
+    phase: Phase,
+    urls_tried: u8,
+    answer: AnswerState,
+    offset: u64,
+    len: u64,
+    sent: u64,
+    given_sha1: Option<[u8; 20]>,
+    hasher: Sha1,
+    trailer: [u8; 40],
+    trailer_pos: u8,
+    digest: [u8; 20],
+    backoff: Backoff,
+    error: Option<Error>,
+    /// Bytes of the range sent by uploads that then failed (counted for statistics).
+    pub resent_bytes: u64,
+}
+
+impl UploadState {
+    /// Uploads `len` bytes of the source from `offset`, on `url` if given.
+    pub fn new(
+        job: Job,
+        session: &Session,
+        url: Option<UploadUrl>,
+        offset: u64,
+        len: u64,
+        given_sha1: Option<[u8; 20]>,
+    ) -> Self {
+        let seed = jitter_seed(session) ^ offset as u32;
+        UploadState {
+            job,
+            url,
+            url_call: CallState::new(CallKind::Json, session, seed),
+            phase: Phase::NeedUrl,
+            urls_tried: 0,
+            answer: AnswerState::default(),
+            offset,
+            len,
+            sent: 0,
+            given_sha1,
+            hasher: Sha1::new(),
+            trailer: [0; 40],
+            trailer_pos: 0,
+            digest: [0; 20],
+            backoff: Backoff::new(seed.rotate_left(7)),
+            error: None,
+            resent_bytes: 0,
+        }
+    }
+
+    /// The SHA-1 of the uploaded range, once done.
+    pub fn digest(&self) -> [u8; 20] {
+        self.digest
+    }
+
+    /// Takes the upload URL back after success (to reuse or pool it).
+    pub fn take_url(&mut self) -> Option<UploadUrl> {
+        if self.phase == Phase::Done {
+            self.url.take()
+        } else {
+            None
+        }
+    }
+
+    /// Length of the success answer in the buffer.
+    pub fn answer_len(&self) -> usize {
+        self.answer.len
+    }
+
+    /// Upload URLs used so far (1 when the first one worked).
+    pub fn urls_tried(&self) -> u8 {
+        self.urls_tried
+    }
+
+    pub fn poll(
+        &mut self,
+        now_ms: u64,
+        session: &Session,
+        buf: &[u8],
+        for_id: &str,
+        policy: &RetryPolicy,
+    ) -> Result<CallPoll, Error> {
+        if let Some(e) = self.error.take() {
+            self.phase = Phase::Failed;
+            return Err(e);
+        }
+        loop {
+            match self.phase {
+                Phase::NeedUrl => {
+                    if self.url.is_some() {
+                        self.phase = Phase::SendUpload;
+                    } else {
+                        self.url_call.restart(session);
+                        self.phase = Phase::GetUrl;
+                    }
+                }
+                Phase::GetUrl => match self.url_call.poll(now_ms, policy)? {
+                    CallPoll::Answered => {
+                        let body = buf.get(..self.url_call.answer.len).unwrap_or(&[]);
+                        let a = wire::upload::UploadUrlAnswer::parse(body)
+                            .map_err(Error::BadAnswer)?;
+                        let url = UploadUrl::new(for_id, a.upload_url, a.authorization_token)
+                            .map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+                        self.url = Some(url);
+                        self.phase = Phase::SendUpload;
+                    }
+                    other => return Ok(other),
+                },
+                Phase::SendUpload => return Ok(CallPoll::Send),
+                Phase::AwaitUpload => {
+                    self.transport_failed(TransportError::Receive, policy);
+                    if let Some(e) = self.error.take() {
+                        self.phase = Phase::Failed;
+                        return Err(e);
+                    }
+                }
+                Phase::Backoff { delay_ms } => {
+                    self.phase = Phase::Waiting {
+                        until_ms: now_ms.saturating_add(delay_ms),
+                    };
+                }
+                Phase::Waiting { until_ms } => {
+                    if now_ms < until_ms {
+                        return Ok(CallPoll::Wait(until_ms));
+                    }
+                    self.phase = Phase::NeedUrl;
+                }
+                Phase::Done => return Ok(CallPoll::Answered),
+                Phase::Failed => return Err(Error::Misuse("poll after failure")),
+            }
+        }
+    }
+
+    /// Renders the next request: the URL call, or the upload itself (`extra` adds the
+    /// job's own headers).
+    pub fn request<'b>(
+        &mut self,
+        session: &Session,
+        buf: &'b mut [u8],
+        for_id: &str,
+        extra: impl FnOnce(&mut HeadWriter<'_>),
+    ) -> Result<Request<'b>, Abort> {
+        if self.phase == Phase::GetUrl {
+            if self.url_call.authorizing() {
+                return self.url_call.authorize_request(session, buf);
+            }
+            return match self.job {
+                Job::File => self.url_call.json_request(
+                    session,
+                    &wire::upload::GetUploadUrl { bucket_id: for_id },
+                    buf,
+                ),
+                Job::Part(_) => self.url_call.json_request(
+                    session,
+                    &wire::upload::GetUploadPartUrl { file_id: for_id },
+                    buf,
+                ),
+            };
+        }
+        self.phase = Phase::AwaitUpload;
+        self.answer = AnswerState::default();
+        self.urls_tried = self.urls_tried.saturating_add(1);
+        self.resent_bytes += self.sent;
+        self.sent = 0;
+        self.trailer_pos = 0;
+        self.hasher = Sha1::new();
+        let Some(url) = self.url.as_ref() else {
+            self.error = Some(Error::Misuse("upload without URL"));
+            return Err(Abort);
+        };
+        let mut w = HeadWriter::new(buf, 0);
+        w.url(format_args!("{}", url.url));
+        w.header("Authorization", format_args!("{}", url.token.expose()));
+        let body_len = match self.given_sha1 {
+            Some(d) => {
+                let hex = sha1_hex(&d);
+                w.header(
+                    "X-Bz-Content-Sha1",
+                    format_args!("{}", core::str::from_utf8(&hex).unwrap_or("")),
+                );
+                self.len
+            }
+            None => {
+                w.header("X-Bz-Content-Sha1", format_args!("hex_digits_at_end"));
+                self.len + 40
+            }
+        };
+        if let Job::Part(n) = self.job {
+            w.header("X-Bz-Part-Number", format_args!("{n}"));
+        }
+        extra(&mut w);
+        match w.finish(Method::Post, Some(body_len), session.test_mode) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.error = Some(e);
+                Err(Abort)
+            }
+        }
+    }
+
+    pub fn body<S: Source + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        source: &mut S,
+        out: &mut [u8],
+    ) -> Result<usize, Abort> {
+        if self.phase == Phase::GetUrl {
+            return Ok(self.url_call.body(buf, out));
+        }
+        if self.sent < self.len {
+            let want = (self.len - self.sent).min(out.len() as u64) as usize;
+            let dst = out.get_mut(..want).unwrap_or(&mut []);
+            let at = self.offset + self.sent;
+            let n = match source.read_at(at, dst) {
+                Ok(0) => Err(Error::SourceTooShort { offset: at }),
+                Ok(n) => Ok(n.min(want)),
+                Err(k) => Err(Error::Source(k)),
+            }
+            .map_err(|e| {
+                self.error = Some(e);
+                Abort
+            })?;
+            if self.given_sha1.is_none() {
+                self.hasher.update(dst.get(..n).unwrap_or(&[]));
+            }
+            self.sent += n as u64;
+            if self.sent == self.len && self.given_sha1.is_none() {
+                let d: [u8; 20] = core::mem::take(&mut self.hasher).finalize().into();
+                self.digest = d;
+                self.trailer = sha1_hex(&d);
+            }
+            return Ok(n);
+        }
+        if self.given_sha1.is_some() || self.trailer_pos >= 40 {
+            return Ok(0);
+        }
+        let rest = self.trailer.get(self.trailer_pos as usize..).unwrap_or(&[]);
+        let n = rest.len().min(out.len());
+        if let (Some(d), Some(s)) = (out.get_mut(..n), rest.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.trailer_pos += n as u8;
+        Ok(n)
+    }
+
+    pub fn response(&mut self, status: u16, headers: &dyn Headers) {
+        if self.phase == Phase::GetUrl {
+            self.url_call.response(status, headers);
+        } else {
+            self.answer.head(status, headers);
+        }
+    }
+
+    pub fn response_body(&mut self, chunk: &[u8], buf: &mut [u8]) -> Result<(), Abort> {
+        if self.phase == Phase::GetUrl {
+            return self.url_call.response_body(chunk, buf);
+        }
+        self.answer.store(chunk, buf).map_err(|e| {
+            self.error = Some(e);
+            Abort
+        })
+    }
+
+    pub fn response_end(
+        &mut self,
+        session: &mut Session,
+        buf: &[u8],
+        policy: &RetryPolicy,
+    ) -> Result<(), Abort> {
+        if self.phase == Phase::GetUrl {
+            return self.url_call.response_end(session, buf, policy);
+        }
+        if self.answer.end().is_err() {
+            self.transport_failed(TransportError::Receive, policy);
+            return Ok(());
+        }
+        if self.answer.ok() {
+            if let Some(d) = self.given_sha1 {
+                self.digest = d;
+            }
+            let body = buf.get(..self.answer.len).unwrap_or(&[]);
+            match self.check_answer(body) {
+                Ok(()) => self.phase = Phase::Done,
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(Abort);
+                }
+            }
+            return Ok(());
+        }
+        let err = self.answer.api_error(buf);
+        let verdict = classify(
+            CallKind::Upload,
+            Outcome::Status {
+                status: err.status,
+                code: &err.code,
+            },
+        );
+        let ra = err.retry_after_secs;
+        self.on_verdict(verdict, Error::Api(err), ra, policy);
+        Ok(())
+    }
+
+    /// Checks that the server stored what was sent (length and SHA-1).
+    fn check_answer(&self, body: &[u8]) -> Result<(), Error> {
+        let (len, sha) = match self.job {
+            Job::File => {
+                let f = wire::file::File::parse(body).map_err(Error::BadAnswer)?;
+                (f.content_length, f.content_sha1)
+            }
+            Job::Part(n) => {
+                let p = wire::large::Part::parse(body).map_err(Error::BadAnswer)?;
+                if p.part_number != n {
+                    return Err(Error::BadAnswer(BadAnswer::Mismatch));
+                }
+                (p.content_length, p.content_sha1)
+            }
+        };
+        if len != self.len {
+            return Err(Error::BadAnswer(BadAnswer::Mismatch));
+        }
+        if let Some(sha) = sha {
+            let raw = sha.raw();
+            let hex = raw.strip_prefix("unverified:").unwrap_or(raw);
+            if let Some(d) = crate::encoding::parse_sha1_hex(hex) {
+                if d != self.digest {
+                    return Err(Error::UploadSha1Mismatch);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn transport_failed(&mut self, e: TransportError, policy: &RetryPolicy) {
+        if self.phase == Phase::GetUrl {
+            self.url_call.transport_failed(e, policy);
+            return;
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let verdict = classify(CallKind::Upload, Outcome::Transport(e));
+        self.on_verdict(verdict, Error::Transport(e), None, policy);
+    }
+
+    fn on_verdict(
+        &mut self,
+        verdict: Verdict,
+        err: Error,
+        retry_after: Option<u32>,
+        policy: &RetryPolicy,
+    ) {
+        match verdict {
+            Verdict::NewUploadUrl { wait } => {
+                self.url = None; // dropped for good
+                if self.urls_tried >= policy.max_upload_urls {
+                    self.error = Some(Error::UploadUrlsExhausted {
+                        tried: self.urls_tried,
+                    });
+                } else if wait {
+                    let delay_ms = self.backoff.delay_ms(policy, retry_after);
+                    self.phase = Phase::Backoff { delay_ms };
+                } else {
+                    self.phase = Phase::NeedUrl;
+                }
+            }
+            _ => {
+                self.url = None;
+                self.error = Some(err);
+            }
+        }
+    }
+}
+
+/// Writes the headers of `b2_upload_file` that describe the file.
+fn file_headers(w: &mut HeadWriter<'_>, p: &FileParams<'_>) {
+    w.header(
+        "X-Bz-File-Name",
+        format_args!("{}", percent_encode(p.file_name)),
+    );
+    w.header("Content-Type", format_args!("{}", p.content_type));
+    if let Some(ms) = p.src_last_modified_millis {
+        w.header(
+            "X-Bz-Info-src_last_modified_millis",
+            format_args!("{ms}"),
+        );
+    }
+    for (k, v) in p.info {
+        w.header_fmt(
+            format_args!("X-Bz-Info-{k}"),
+            format_args!("{}", percent_encode(v)),
+        );
+    }
+}
+
+/// Uploads a small file (≤ 5 GB) in one request: gets an upload URL unless one is given,
+/// then streams the source with its SHA-1. After [`Step::Done`], [`UploadFile::file`] is the
+/// new file version and [`UploadFile::take_upload_url`] gives the URL back for reuse.
+///
+/// Cost: about 1.2 KiB of state plus the caller's buffer (request head, then the answer:
+/// 1–2 KiB is enough for typical names and info).
+pub struct UploadFile<'s, 'b, 'p, S: Source> {
+    session: &'s mut Session,
+    buf: &'b mut [u8],
+    source: S,
+    params: FileParams<'p>,
+    up: UploadState,
+    policy: RetryPolicy,
+}
+
+impl<'s, 'b, 'p, S: Source> UploadFile<'s, 'b, 'p, S> {
+    /// Validates the parameters and prepares the upload; `url` is an idle upload URL for
+    /// the bucket, if the caller has one.
+    pub fn new(
+        session: &'s mut Session,
+        buf: &'b mut [u8],
+        params: FileParams<'p>,
+        source: S,
+        url: Option<UploadUrl>,
+    ) -> Result<Self, Error> {
+        params.validate(false)?;
+        if params.size > validate::MAX_SMALL_FILE {
+            return Err(InvalidInput::FileSize.into());
+        }
+        let url = url.filter(|u| u.for_id == params.bucket_id);
+        let up = UploadState::new(Job::File, session, url, 0, params.size, params.sha1);
+        Ok(UploadFile {
+            session,
+            buf,
+            source,
+            params,
+            up,
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The new file version, after [`Step::Done`].
+    pub fn file(&self) -> Result<wire::file::File<'_>, Error> {
+        let body = self.buf.get(..self.up.answer_len()).unwrap_or(&[]);
+        wire::file::File::parse(body).map_err(Error::BadAnswer)
+    }
+
+    /// SHA-1 of the uploaded content, after [`Step::Done`].
+    pub fn sha1(&self) -> [u8; 20] {
+        self.up.digest()
+    }
+
+    /// Upload URLs used (1 when the first worked).
+    pub fn urls_tried(&self) -> u8 {
+        self.up.urls_tried()
+    }
+
+    /// The upload URL, after success, to reuse for the next upload.
+    pub fn take_upload_url(&mut self) -> Option<UploadUrl> {
+        self.up.take_url()
+    }
+}
+
+impl<S: Source> Exchange for UploadFile<'_, '_, '_, S> {
+    fn request(&mut self) -> Result<Request<'_>, Abort> {
+        let p = &self.params;
+        self.up
+            .request(self.session, self.buf, p.bucket_id, |w| file_headers(w, p))
+    }
+    fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
+        self.up.body(self.buf, &mut self.source, out)
+    }
+    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
+        self.up.response(status, headers);
+        Ok(())
+    }
+    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
+        self.up.response_body(chunk, self.buf)
+    }
+    fn response_end(&mut self) -> Result<(), Abort> {
+        self.up.response_end(self.session, self.buf, &self.policy)
+    }
+}
+
+impl<S: Source> Operation for UploadFile<'_, '_, '_, S> {
+    fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
+        let p = self.params.bucket_id;
+        Ok(
+            match self.up.poll(now_ms, self.session, self.buf, p, &self.policy)? {
+                CallPoll::Send => Step::Send,
+                CallPoll::Wait(t) => Step::Wait { until_ms: t },
+                CallPoll::Answered => Step::Done,
+            },
+        )
+    }
+    fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {
+        self.up.transport_failed(error, &self.policy);
+    }
+    fn as_exchange(&mut self) -> &mut dyn Exchange {
+        self
+    }
+}
+
+/// Uploads one part of a large file from a byte range of a source (re-read on retry).
+/// Threads uploading parts in parallel each run one of these with their own upload URL.
+/// After [`Step::Done`], [`UploadPart::sha1`] is the part's digest for the finish call.
+pub struct UploadPart<'s, 'b, 'f, S: Source> {
+    session: &'s mut Session,
+    buf: &'b mut [u8],
+    source: S,
+    file_id: &'f str,
+    up: UploadState,
+    policy: RetryPolicy,
+}
+
+impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
+    /// Part `number` (1..=10,000) of large file `file_id`: `len` bytes of `source` from
+    /// `offset`. `url` is an idle part URL for this file, if the caller has one.
+    pub fn new(
+        session: &'s mut Session,
+        buf: &'b mut [u8],
+        file_id: &'f str,
+        number: u32,
+        source: S,
+        offset: u64,
+        len: u64,
+        url: Option<UploadUrl>,
+    ) -> Result<Self, Error> {
+        validate::part_number(number)?;
+        if len > validate::MAX_PART_SIZE {
+            return Err(InvalidInput::PartSize.into());
+        }
+        let url = url.filter(|u| u.for_id == file_id);
+        let up = UploadState::new(Job::Part(number), session, url, offset, len, None);
+        Ok(UploadPart {
+            session,
+            buf,
+            source,
+            file_id,
+            up,
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The part's SHA-1, after [`Step::Done`].
+    pub fn sha1(&self) -> [u8; 20] {
+        self.up.digest()
+    }
+
+    /// Upload URLs used (1 when the first worked).
+    pub fn urls_tried(&self) -> u8 {
+        self.up.urls_tried()
+    }
+
+    /// The part URL, after success, to reuse for the next part.
+    pub fn take_upload_url(&mut self) -> Option<UploadUrl> {
+        self.up.take_url()
+    }
+}
+
+impl<S: Source> Exchange for UploadPart<'_, '_, '_, S> {
+    fn request(&mut self) -> Result<Request<'_>, Abort> {
+        self.up.request(self.session, self.buf, self.file_id, |_| {})
+    }
+    fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
+        self.up.body(self.buf, &mut self.source, out)
+    }
+    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
+        self.up.response(status, headers);
+        Ok(())
+    }
+    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
+        self.up.response_body(chunk, self.buf)
+    }
+    fn response_end(&mut self) -> Result<(), Abort> {
+        self.up.response_end(self.session, self.buf, &self.policy)
+    }
+}
+
+impl<S: Source> Operation for UploadPart<'_, '_, '_, S> {
+    fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
+        Ok(
+            match self
+                .up
+                .poll(now_ms, self.session, self.buf, self.file_id, &self.policy)?
+            {
+                CallPoll::Send => Step::Send,
+                CallPoll::Wait(t) => Step::Wait { until_ms: t },
+                CallPoll::Answered => Step::Done,
+            },
+        )
+    }
+    fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {
+        self.up.transport_failed(error, &self.policy);
+    }
+    fn as_exchange(&mut self) -> &mut dyn Exchange {
+        self
+    }
+}
