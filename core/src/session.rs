@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use crate::error::InvalidInput;
+use crate::error::{BadAnswer, Error, InvalidInput};
+use crate::wire::auth::AuthorizeAnswer;
+use crate::wire::Text;
 use crate::secret::Secret;
 
 /// Longest URL kept (realm, API URL, download URL, upload URLs).
@@ -27,6 +29,16 @@ pub type Id = heapless::String<ID_CAPACITY>;
 pub fn fixed<const N: usize>(s: &str) -> Result<heapless::String<N>, InvalidInput> {
     let mut out = heapless::String::new();
     out.push_str(s).map_err(|_| InvalidInput::TooLong)?;
+    Ok(out)
+}
+
+/// Copies decoded JSON text into fixed storage, or fails with [`BadAnswer::TooLong`].
+pub fn fixed_text<const N: usize>(t: Text<'_>) -> Result<heapless::String<N>, Error> {
+    let mut out = heapless::String::new();
+    for c in t.chars() {
+        let c = c.map_err(Error::BadAnswer)?;
+        out.push(c).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+    }
     Ok(out)
 }
 
@@ -148,6 +160,43 @@ impl Session {
     /// Whether the session holds a token (which may still have expired).
     pub fn is_authorized(&self) -> bool {
         !self.token.is_empty()
+    }
+
+    /// Takes in an authorize answer: account id, token, URLs, part sizes, restrictions.
+    /// Fails (leaving the session unauthorized) when a value does not fit its storage or a
+    /// URL is not `http(s)://`.
+    pub fn apply_authorization(&mut self, a: &AuthorizeAnswer<'_>) -> Result<(), Error> {
+        self.token.clear();
+        let url = |t: Text<'_>| -> Result<Url, Error> {
+            let u: Url = fixed_text(t)?;
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(Error::BadAnswer(BadAnswer::Mismatch));
+            }
+            let trimmed = u.trim_end_matches('/');
+            fixed(trimmed).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))
+        };
+        self.api_url = url(a.api_url)?;
+        self.download_url = url(a.download_url)?;
+        self.account_id = fixed_text(a.account_id)?;
+        self.min_part_size = a.absolute_minimum_part_size.max(1);
+        self.recommended_part_size = a.recommended_part_size.max(self.min_part_size);
+        let mut allowed = Allowed::default();
+        if let Some(buckets) = a.allowed.buckets.clone() {
+            let mut only = None;
+            for (i, b) in buckets.enumerate() {
+                let b = b.map_err(Error::BadAnswer)?;
+                only = (i == 0).then_some(b);
+            }
+            if let Some(b) = only {
+                allowed.bucket_id = Some(fixed_text(b.id)?);
+                allowed.bucket_name = b.name.map(fixed_text).transpose()?;
+            }
+        }
+        allowed.name_prefix = a.allowed.name_prefix.map(fixed_text).transpose()?;
+        self.allowed = allowed;
+        let token: heapless::String<TOKEN_CAPACITY> = fixed_text(a.authorization_token)?;
+        self.token = Secret::new(&token).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+        Ok(())
     }
 
     /// Forgets the token so that the next call authorizes again.

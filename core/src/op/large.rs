@@ -16,7 +16,7 @@ use crate::op::{Abort, Exchange, Operation, Source, Step, UploadUrl};
 use crate::retry::{CallKind, RetryPolicy};
 use crate::session::{fixed, Id, Session};
 use crate::validate::{self, PartPlan};
-use crate::wire::{self, Answer as _};
+use crate::wire::{self, Answer as _, ApiCall as _};
 
 /// The finish call's body, `{"fileId":"…","partSha1Array":["…",…]}`, produced a chunk at a
 /// time from 20-byte digests: any buffer size works and the whole body never exists in RAM.
@@ -319,6 +319,7 @@ impl<S: Source> Exchange for LargeUpload<'_, '_, '_, '_, S> {
         match self.stage {
             Stage::Start => {
                 let mut millis = heapless::String::<20>::new();
+                let hex = p.sha1.map(|d| sha1_hex(&d)).unwrap_or([b'0'; 40]);
                 let mut info: heapless::Vec<(&str, &str), 12> = heapless::Vec::new();
                 for kv in p.info {
                     let _ = info.push(*kv);
@@ -327,7 +328,6 @@ impl<S: Source> Exchange for LargeUpload<'_, '_, '_, '_, S> {
                     let _ = core::fmt::write(&mut millis, format_args!("{ms}"));
                     let _ = info.push(("src_last_modified_millis", millis.as_str()));
                 }
-                let hex = p.sha1.map(|d| sha1_hex(&d)).unwrap_or([b'0'; 40]);
                 if p.sha1.is_some() {
                     let _ = info.push((
                         "large_file_sha1",
@@ -430,8 +430,7 @@ impl<S: Source> Operation for LargeUpload<'_, '_, '_, '_, S> {
                     }
                     let body = self.buf.get(..self.call.answer.len).unwrap_or(&[]);
                     let f = wire::file::File::parse(body).map_err(Error::BadAnswer)?;
-                    self.file_id =
-                        fixed(f.file_id).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+                    self.file_id = crate::session::fixed_text(f.file_id)?;
                     self.next_part(1)?;
                 }
                 Stage::ListParts(_) => {

@@ -59,14 +59,13 @@ impl<'a> FileParams<'a> {
         validate::file_name(self.file_name)?;
         validate::content_type(self.content_type)?;
         let mut millis = heapless::String::<20>::new();
-        let mut sha = [0u8; 40];
+        let sha = self.sha1.map(|d| sha1_hex(&d)).unwrap_or([b'0'; 40]);
         let mut extra: heapless::Vec<(&str, &str), 2> = heapless::Vec::new();
         if let Some(ms) = self.src_last_modified_millis {
             let _ = core::fmt::write(&mut millis, format_args!("{ms}"));
             let _ = extra.push(("src_last_modified_millis", millis.as_str()));
         }
-        if let (true, Some(d)) = (large, self.sha1) {
-            sha = sha1_hex(&d);
+        if large && self.sha1.is_some() {
             let _ = extra.push((
                 "large_file_sha1",
                 core::str::from_utf8(&sha).map_err(|_| InvalidInput::Sha1)?,
@@ -206,8 +205,7 @@ impl UploadState {
                         let body = buf.get(..self.url_call.answer.len).unwrap_or(&[]);
                         let a = wire::upload::UploadUrlAnswer::parse(body)
                             .map_err(Error::BadAnswer)?;
-                        let url = UploadUrl::new(for_id, a.upload_url, a.authorization_token)
-                            .map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+                        let url = UploadUrl::from_answer(for_id, &a)?;
                         self.url = Some(url);
                         self.phase = Phase::SendUpload;
                     }

@@ -29,6 +29,23 @@ impl UploadUrl {
     }
 }
 
+impl UploadUrl {
+    /// The pair from a `b2_get_upload_url` / `b2_get_upload_part_url` answer.
+    pub fn from_answer(
+        for_id: &str,
+        a: &crate::wire::upload::UploadUrlAnswer<'_>,
+    ) -> Result<Self, crate::Error> {
+        use crate::error::{BadAnswer, Error};
+        use crate::session::{fixed_text, TOKEN_CAPACITY};
+        let token: heapless::String<TOKEN_CAPACITY> = fixed_text(a.authorization_token)?;
+        Ok(UploadUrl {
+            for_id: fixed(for_id).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?,
+            url: fixed_text(a.upload_url)?,
+            token: Secret::new(&token).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?,
+        })
+    }
+}
+
 impl fmt::Debug for UploadUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadUrl")

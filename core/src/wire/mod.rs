@@ -5,7 +5,20 @@
 //! passed in, so request structs never borrow the session), and its [`ApiCall::Answer`] parses
 //! from the answer bytes without copying. Unknown fields are ignored, optional fields are
 //! `Option`, and strings that may carry JSON escapes are kept as [`Text`] for unescaping
-//! into a caller buffer.
+//! into a caller buffer. Lists inside answers are walked lazily ([`json::ArrayIter`]).
+
+pub mod auth;
+pub mod bucket;
+pub mod copy;
+pub mod download;
+pub mod error_body;
+pub mod file;
+pub mod json;
+pub mod key;
+pub mod large;
+pub mod upload;
+
+pub use json::{ArrayIter, Map, Text, TextIter};
 
 use crate::error::{BadAnswer, Error};
 
@@ -26,3 +39,22 @@ pub trait Answer<'a>: Sized {
     /// Parses the answer. Never panics, whatever the bytes.
     fn parse(body: &'a [u8]) -> Result<Self, BadAnswer>;
 }
+
+/// Declares an [`ApiCall`]: name, answer type, and the body writer.
+macro_rules! api_call {
+    ($ty:ident, $name:literal, $answer:ident, |$s:ident, $acct:ident, $w:ident| $body:block) => {
+        impl ApiCall for $ty<'_> {
+            const NAME: &'static str = $name;
+            type Answer<'a> = $answer<'a>;
+            fn write_body(&self, account_id: &str, out: &mut [u8]) -> Result<usize, Error> {
+                let $s = self;
+                let $acct = account_id;
+                let _ = $acct;
+                let mut $w = crate::wire::json::JsonWriter::new(out);
+                $body
+                $w.finish()
+            }
+        }
+    };
+}
+pub(crate) use api_call;
