@@ -125,7 +125,7 @@ pub trait Headers {
 }
 
 /// Headers given as a slice of pairs (handy for tests and simple transports).
-impl Headers for [(&str, &str)] {
+impl Headers for &[(&str, &str)] {
     fn get(&self, name: &str) -> Option<&str> {
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))

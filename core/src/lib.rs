@@ -32,6 +32,9 @@ pub mod session;
 pub mod validate;
 pub mod wire;
 
+#[cfg(test)]
+mod testkit;
+
 pub use error::{ApiError, Error, ErrorCode, InvalidInput};
 
 /// `User-Agent` sent with every request: `b2-rust/<crate version>`.

@@ -126,7 +126,8 @@ pub struct LargeUpload<'s, 'b, 'p, 'd, S: Source> {
 
 impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
     /// Prepares a new large file of `params.size` bytes in parts of `part_size` (raised to the
-    /// session's minimum, and so that there are at most 10,000 parts). `digests` needs one
+    /// session's minimum, and so that there are at most 10,000 parts). The session must be
+    /// authorized already, so that the minimum is the server's. `digests` needs one
     /// entry per part ([`validate::part_plan`] tells how many).
     pub fn new(
         session: &'s mut Session,
@@ -137,6 +138,12 @@ impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
         digests: &'d mut [[u8; 20]],
     ) -> Result<Self, Error> {
         params.validate(true)?;
+        if !session.is_authorized() {
+            // The part plan depends on the server's minimum part size.
+            return Err(Error::Misuse(
+                "authorize the session (op::Authorize) before planning a large upload",
+            ));
+        }
         let plan = validate::part_plan(params.size, part_size, session.min_part_size)?;
         if plan.count < 1 || params.size > validate::MAX_LARGE_FILE {
             return Err(InvalidInput::FileSize.into());

@@ -75,3 +75,9 @@ pub mod large;
 pub use large::LargeUpload;
 pub mod download;
 pub use download::{Download, DownloadInfo, Target};
+pub mod list;
+pub use list::{List, Listing};
+pub use json::{Authorize, Call};
+
+#[cfg(test)]
+mod tests;

@@ -105,13 +105,13 @@ mod tests {
             ("x-bz-file-id", "id"),
             ("Content-Range", "bytes 5-14/100"),
         ];
-        let d = parse_download_head(h).expect("head");
+        let d = parse_download_head(&h).expect("head");
         assert!(matches!(d.content_sha1, Sha1State::Unverified(_)));
         assert_eq!(d.content_range, Some((5, 14, 100)));
         let bad: &[(&str, &str)] = &[("Content-Length", "10"), ("x-bz-file-id", "id"), ("Content-Range", "bytes 5-13/100")];
-        assert_eq!(parse_download_head(bad), Err(BadAnswer::Header));
+        assert_eq!(parse_download_head(&bad), Err(BadAnswer::Header));
         let no_id: &[(&str, &str)] = &[("Content-Length", "1")];
-        assert_eq!(parse_download_head(no_id), Err(BadAnswer::Header));
+        assert_eq!(parse_download_head(&no_id), Err(BadAnswer::Header));
     }
 
     proptest! {

@@ -1,0 +1,80 @@
+//! B2-shaped errors: `{"status": N, "code": "...", "message": "..."}`.
+
+use std::fmt;
+
+/// One failed API call, as B2 would answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// B2 error code, e.g. `bad_request`.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// `Retry-After` seconds (429 and 503 answers).
+    pub retry_after: Option<u32>,
+}
+
+/// Result of one API step.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// Any status and code.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", message)
+    }
+    /// 401 `unauthorized`: the key may not do this (permanent).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(401, "unauthorized", message)
+    }
+    /// 401 `bad_auth_token`.
+    pub fn bad_auth_token(message: impl Into<String>) -> Self {
+        Self::new(401, "bad_auth_token", message)
+    }
+    /// 401 `expired_auth_token`.
+    pub fn expired_auth_token() -> Self {
+        Self::new(401, "expired_auth_token", "Authorization token has expired")
+    }
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+    /// 503 `service_unavailable`.
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "service_unavailable", message)
+    }
+    /// The JSON body B2 sends with this error.
+    pub fn body(&self) -> String {
+        serde_json::json!({"status": self.status, "code": self.code, "message": self.message})
+            .to_string()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_b2_shaped() {
+        let e = ApiError::bad_request("nope");
+        let v: serde_json::Value = serde_json::from_str(&e.body()).expect("json");
+        assert_eq!(v["status"], 400);
+        assert_eq!(v["code"], "bad_request");
+        assert_eq!(v["message"], "nope");
+    }
+}

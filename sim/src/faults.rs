@@ -1,0 +1,185 @@
+//! Fault injection: deterministic, counter- and seed-driven.
+
+use std::time::Duration;
+
+/// Which faults the simulator injects. All off by default.
+///
+/// Counters count from the moment the faults are set: with `upload_503_every: Some(3)`
+/// the 3rd, 6th, 9th… upload (file or part) fails. Random choices (only for the
+/// `X-Bz-Test-Mode` header, which real B2 applies "sometimes") come from a generator seeded
+/// with `seed`, so a run is repeatable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Faults {
+    /// Seed for the random choices of `X-Bz-Test-Mode`.
+    pub seed: u64,
+    /// Every Nth upload or part upload answers 503 `service_unavailable`.
+    pub upload_503_every: Option<u32>,
+    /// With `upload_503_every`: fail after reading the whole body (else before reading it).
+    pub upload_503_after_body: bool,
+    /// Every Nth JSON call with an account token answers 401 `expired_auth_token`, and that
+    /// token stays expired.
+    pub expire_token_every: Option<u32>,
+    /// Every Nth request (all but authorize) answers 429 `too_many_requests`.
+    pub too_many_requests_every: Option<u32>,
+    /// `Retry-After` seconds sent with 429 and 503 answers.
+    pub retry_after_secs: u32,
+    /// Every Nth upload or part upload has its connection dropped in the middle of the body.
+    pub reset_upload_every: Option<u32>,
+    /// Fixed delay before every answer.
+    pub delay: Option<Duration>,
+    /// Every request answers 403 with a cap-exceeded code (like `force_cap_exceeded`).
+    pub force_cap_exceeded: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            seed: 0,
+            upload_503_every: None,
+            upload_503_after_body: false,
+            expire_token_every: None,
+            too_many_requests_every: None,
+            retry_after_secs: 1,
+            reset_upload_every: None,
+            delay: None,
+            force_cap_exceeded: false,
+        }
+    }
+}
+
+/// What to do to one upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UploadFault {
+    /// Nothing.
+    None,
+    /// 503 before reading the body.
+    FailBefore,
+    /// 503 after reading the body.
+    FailAfter,
+    /// Drop the connection after this many body bytes.
+    Reset,
+}
+
+/// Faults plus the counters that drive them.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    pub faults: Faults,
+    requests: u64,
+    uploads: u64,
+    json_calls: u64,
+    rng: u64,
+}
+
+impl FaultState {
+    pub fn new(faults: Faults) -> Self {
+        let rng = faults.seed ^ 0x9E37_79B9_7F4A_7C15;
+        FaultState {
+            faults,
+            requests: 0,
+            uploads: 0,
+            json_calls: 0,
+            rng,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // SplitMix64
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// One chance in three, from the seeded generator.
+    pub fn sometimes(&mut self) -> bool {
+        self.next_random() % 3 == 0
+    }
+
+    /// Counts a request (not authorize); true if it must answer 429.
+    pub fn on_request(&mut self) -> bool {
+        self.requests += 1;
+        hit(self.faults.too_many_requests_every, self.requests)
+    }
+
+    /// Counts a JSON call with an account token; true if its token must expire now.
+    pub fn on_json_call(&mut self) -> bool {
+        self.json_calls += 1;
+        hit(self.faults.expire_token_every, self.json_calls)
+    }
+
+    /// Counts an upload (file or part) and says what to do to it.
+    pub fn on_upload(&mut self) -> UploadFault {
+        self.uploads += 1;
+        if hit(self.faults.reset_upload_every, self.uploads) {
+            UploadFault::Reset
+        } else if hit(self.faults.upload_503_every, self.uploads) {
+            if self.faults.upload_503_after_body {
+                UploadFault::FailAfter
+            } else {
+                UploadFault::FailBefore
+            }
+        } else {
+            UploadFault::None
+        }
+    }
+}
+
+fn hit(every: Option<u32>, count: u64) -> bool {
+    match every {
+        Some(n) if n > 0 => count % u64::from(n) == 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nth() {
+        let mut s = FaultState::new(Faults {
+            upload_503_every: Some(3),
+            reset_upload_every: Some(5),
+            ..Default::default()
+        });
+        let got: Vec<UploadFault> = (0..6).map(|_| s.on_upload()).collect();
+        assert_eq!(
+            got,
+            vec![
+                UploadFault::None,
+                UploadFault::None,
+                UploadFault::FailBefore,
+                UploadFault::None,
+                UploadFault::Reset,
+                UploadFault::FailBefore
+            ]
+        );
+    }
+
+    #[test]
+    fn off_by_default() {
+        let mut s = FaultState::new(Faults::default());
+        for _ in 0..100 {
+            assert!(!s.on_request());
+            assert!(!s.on_json_call());
+            assert_eq!(s.on_upload(), UploadFault::None);
+        }
+    }
+
+    #[test]
+    fn seeded_is_repeatable() {
+        let mut a = FaultState::new(Faults {
+            seed: 7,
+            ..Default::default()
+        });
+        let mut b = FaultState::new(Faults {
+            seed: 7,
+            ..Default::default()
+        });
+        let xa: Vec<bool> = (0..50).map(|_| a.sometimes()).collect();
+        let xb: Vec<bool> = (0..50).map(|_| b.sometimes()).collect();
+        assert_eq!(xa, xb);
+        assert!(xa.iter().any(|x| *x) && xa.iter().any(|x| !*x));
+    }
+}

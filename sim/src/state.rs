@@ -1,0 +1,279 @@
+//! The simulated service's data: accounts, keys, buckets, file versions, parts, tokens.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::Segment;
+
+/// Every capability a master key has.
+pub(crate) const ALL_CAPABILITIES: [&str; 26] = [
+    "listKeys",
+    "writeKeys",
+    "deleteKeys",
+    "listAllBucketNames",
+    "listBuckets",
+    "readBuckets",
+    "writeBuckets",
+    "deleteBuckets",
+    "readBucketRetentions",
+    "writeBucketRetentions",
+    "readBucketEncryption",
+    "writeBucketEncryption",
+    "listFiles",
+    "readFiles",
+    "shareFiles",
+    "writeFiles",
+    "deleteFiles",
+    "readFileLegalHolds",
+    "writeFileLegalHolds",
+    "readFileRetentions",
+    "writeFileRetentions",
+    "bypassGovernance",
+    "readBucketReplications",
+    "writeBucketReplications",
+    "readBucketNotifications",
+    "writeBucketNotifications",
+];
+
+/// An application key (the master key of an account is one too).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Key {
+    pub id: String,
+    pub secret: String,
+    pub account_id: String,
+    pub name: String,
+    pub capabilities: Vec<String>,
+    pub bucket_ids: Option<Vec<String>>,
+    pub name_prefix: Option<String>,
+    pub expires_ms: Option<u64>,
+    pub master: bool,
+}
+
+impl Key {
+    /// 401 `unauthorized` unless the key has `cap`.
+    pub fn require(&self, cap: &str) -> ApiResult<()> {
+        if self.capabilities.iter().any(|c| c == cap) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized(format!(
+                "The key is missing the {cap} capability"
+            )))
+        }
+    }
+
+    /// True if the key may touch this bucket.
+    pub fn allows_bucket(&self, bucket_id: &str) -> bool {
+        self.bucket_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|b| b == bucket_id))
+    }
+
+    /// 401 `unauthorized` unless the key may touch this bucket.
+    pub fn require_bucket(&self, bucket_id: &str) -> ApiResult<()> {
+        if self.allows_bucket(bucket_id) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized("The key is restricted to other buckets"))
+        }
+    }
+
+    /// 401 `unauthorized` unless `name` is inside the key's name prefix.
+    pub fn require_name(&self, name: &str) -> ApiResult<()> {
+        match &self.name_prefix {
+            Some(p) if !name.starts_with(p.as_str()) => Err(ApiError::unauthorized(format!(
+                "The key is restricted to names starting with {p}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A bucket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Bucket {
+    pub id: String,
+    pub name: String,
+    pub account_id: String,
+    pub bucket_type: String,
+    pub info: Value,
+    pub cors_rules: Value,
+    pub lifecycle_rules: Value,
+    pub revision: u64,
+}
+
+/// What a file version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Action {
+    /// An uploaded (or finished large) file.
+    Upload,
+    /// A hide marker.
+    Hide,
+    /// A large file started and not yet finished.
+    Start,
+}
+
+impl Action {
+    /// B2's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Upload => "upload",
+            Action::Hide => "hide",
+            Action::Start => "start",
+        }
+    }
+}
+
+/// One file version (or hide marker, or unfinished large file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FileVersion {
+    pub id: String,
+    pub bucket_id: String,
+    pub account_id: String,
+    pub name: String,
+    pub action: Action,
+    pub content_type: String,
+    /// 40 hex, `none`, or `unverified:<hex>`.
+    pub sha1: String,
+    pub length: u64,
+    pub info: BTreeMap<String, String>,
+    pub timestamp: u64,
+    pub seq: u64,
+    pub large: bool,
+    pub content: Vec<Segment>,
+}
+
+/// One uploaded part of an unfinished large file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Part {
+    pub number: u32,
+    pub length: u64,
+    pub sha1: String,
+    pub timestamp: u64,
+    pub content: Vec<Segment>,
+}
+
+/// An account authorization token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AccountToken {
+    pub key_id: String,
+    pub expires_ms: u64,
+}
+
+/// An upload URL's token (for a bucket, or for one large file's parts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UploadToken {
+    pub key_id: String,
+    pub bucket_id: String,
+    pub large_file_id: Option<String>,
+    pub url_id: String,
+    pub expires_ms: u64,
+    #[serde(skip)]
+    pub in_use: bool,
+}
+
+/// A token from `b2_get_download_authorization`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DownloadToken {
+    pub bucket_id: String,
+    pub prefix: String,
+    pub expires_ms: u64,
+}
+
+/// Position of a version in a bucket's listing: name, then newest first.
+pub(crate) type IndexKey = (String, u64, String);
+
+/// Everything the service knows.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub keys: BTreeMap<String, Key>,
+    pub buckets: BTreeMap<String, Bucket>,
+    pub files: HashMap<String, FileVersion>,
+    pub parts: HashMap<String, BTreeMap<u32, Part>>,
+    pub tokens: HashMap<String, AccountToken>,
+    pub upload_tokens: HashMap<String, UploadToken>,
+    pub download_tokens: HashMap<String, DownloadToken>,
+    pub seq: u64,
+    #[serde(skip)]
+    pub index: HashMap<String, BTreeSet<IndexKey>>,
+}
+
+impl State {
+    /// Next sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// The listing position of a version.
+    pub fn index_key(f: &FileVersion) -> IndexKey {
+        (f.name.clone(), u64::MAX - f.seq, f.id.clone())
+    }
+
+    /// Adds a file version.
+    pub fn insert_file(&mut self, f: FileVersion) {
+        self.index
+            .entry(f.bucket_id.clone())
+            .or_default()
+            .insert(Self::index_key(&f));
+        self.files.insert(f.id.clone(), f);
+    }
+
+    /// Removes a file version (and its parts, if unfinished).
+    pub fn remove_file(&mut self, id: &str) -> Option<FileVersion> {
+        let f = self.files.remove(id)?;
+        if let Some(ix) = self.index.get_mut(&f.bucket_id) {
+            ix.remove(&Self::index_key(&f));
+        }
+        self.parts.remove(id);
+        Some(f)
+    }
+
+    /// Rebuilds the listing index after loading.
+    pub fn rebuild_index(&mut self) {
+        self.index.clear();
+        let keys: Vec<(String, IndexKey)> = self
+            .files
+            .values()
+            .map(|f| (f.bucket_id.clone(), Self::index_key(f)))
+            .collect();
+        for (b, k) in keys {
+            self.index.entry(b).or_default().insert(k);
+        }
+    }
+
+    /// Ids of every blob still in use.
+    pub fn referenced_blobs(&self) -> HashSet<u64> {
+        let mut set = HashSet::new();
+        for f in self.files.values() {
+            set.extend(f.content.iter().map(|s| s.blob.id));
+        }
+        for parts in self.parts.values() {
+            for p in parts.values() {
+                set.extend(p.content.iter().map(|s| s.blob.id));
+            }
+        }
+        set
+    }
+
+    /// The most recent version (upload or hide) of a name in a bucket.
+    pub fn latest(&self, bucket_id: &str, name: &str) -> Option<&FileVersion> {
+        let ix = self.index.get(bucket_id)?;
+        ix.range((name.to_string(), 0, String::new())..)
+            .take_while(|(n, _, _)| n == name)
+            .filter_map(|(_, _, id)| self.files.get(id))
+            .find(|f| f.action != Action::Start)
+    }
+
+    /// The bucket with this name.
+    pub fn bucket_by_name(&self, name: &str) -> Option<&Bucket> {
+        self.buckets.values().find(|b| b.name == name)
+    }
+
+    /// True if the bucket holds any version or unfinished large file.
+    pub fn bucket_has_files(&self, bucket_id: &str) -> bool {
+        self.index.get(bucket_id).is_some_and(|ix| !ix.is_empty())
+    }
+}

@@ -1,0 +1,412 @@
+//! Where file bytes live: in memory (shared `Bytes` chunks) or in files under `data_dir/blobs`.
+//!
+//! Every upload or part becomes one immutable *blob*. Stored files are lists of *segments*
+//! (a blob, an offset, a length), so finishing a large file or copying a range never copies
+//! bytes.
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+
+/// One upload's bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Blob {
+    /// Unique id (the file name under `blobs/` on disk).
+    pub id: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The bytes, when stored in memory.
+    #[serde(skip)]
+    pub mem: Option<Arc<Vec<Bytes>>>,
+}
+
+/// A range of a blob.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Segment {
+    /// The blob.
+    pub blob: Blob,
+    /// First byte within the blob.
+    pub offset: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// Total length of some content.
+pub(crate) fn content_len(content: &[Segment]) -> u64 {
+    content.iter().map(|s| s.len).sum()
+}
+
+/// The sub-range `start..start+len` of some content.
+pub(crate) fn slice(content: &[Segment], start: u64, len: u64) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    let end = start + len;
+    for s in content {
+        let s_end = pos + s.len;
+        if s_end > start && pos < end {
+            let from = start.max(pos);
+            let to = end.min(s_end);
+            out.push(Segment {
+                blob: s.blob.clone(),
+                offset: s.offset + (from - pos),
+                len: to - from,
+            });
+        }
+        pos = s_end;
+        if pos >= end {
+            break;
+        }
+    }
+    out
+}
+
+/// A piece of an answer body.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    /// Bytes already in memory.
+    Mem(Bytes),
+    /// A range of a file on disk.
+    Disk {
+        /// File path.
+        path: PathBuf,
+        /// Offset in the file.
+        offset: u64,
+        /// Bytes left.
+        len: u64,
+    },
+}
+
+/// Blob storage.
+#[derive(Debug)]
+pub(crate) struct Storage {
+    dir: Option<PathBuf>,
+    next_id: AtomicU64,
+}
+
+impl Storage {
+    /// In memory (`dir` None) or under `dir/blobs`.
+    pub fn new(dir: Option<PathBuf>) -> io::Result<Self> {
+        if let Some(d) = &dir {
+            fs::create_dir_all(d.join("blobs"))?;
+        }
+        Ok(Storage {
+            dir,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// True when blobs are files.
+    pub fn on_disk(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    /// Make new ids start above `max_used`.
+    pub fn reserve_ids(&self, max_used: u64) {
+        self.next_id.fetch_max(max_used + 1, Ordering::SeqCst);
+    }
+
+    fn path(&self, id: u64) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join("blobs").join(format!("{id:016x}")))
+    }
+
+    /// Starts writing a new blob.
+    pub fn writer(&self, size_hint: u64) -> io::Result<BlobWriter> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let sink = match self.path(id) {
+            Some(p) => Sink::Disk(File::create(&p)?, p),
+            None => Sink::Mem(Vec::with_capacity(
+                usize::try_from(size_hint / 65536 + 1)
+                    .unwrap_or(16)
+                    .min(65536),
+            )),
+        };
+        Ok(BlobWriter {
+            id,
+            len: 0,
+            sink: Some(sink),
+        })
+    }
+
+    /// Deletes a blob's file (memory blobs go when their last user drops them).
+    pub fn remove(&self, id: u64) {
+        if let Some(p) = self.path(id) {
+            let _ = fs::remove_file(p);
+        }
+    }
+
+    /// Deletes files under `blobs/` whose id is not in `keep`.
+    pub fn remove_unreferenced(&self, keep: &std::collections::HashSet<u64>) {
+        let Some(d) = &self.dir else { return };
+        let Ok(rd) = fs::read_dir(d.join("blobs")) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let id = name.to_str().and_then(|n| u64::from_str_radix(n, 16).ok());
+            match id {
+                Some(id) if keep.contains(&id) => {}
+                _ => {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
+    /// The pieces to send for some content.
+    pub fn pieces(&self, content: &[Segment]) -> VecDeque<Piece> {
+        let mut out = VecDeque::new();
+        for s in content {
+            if s.len == 0 {
+                continue;
+            }
+            if let Some(chunks) = &s.blob.mem {
+                let mut pos = 0u64;
+                let end = s.offset + s.len;
+                for c in chunks.iter() {
+                    let c_end = pos + c.len() as u64;
+                    if c_end > s.offset && pos < end {
+                        let from = usize::try_from(s.offset.max(pos) - pos).unwrap_or(0);
+                        let to = usize::try_from(end.min(c_end) - pos).unwrap_or(0);
+                        out.push_back(Piece::Mem(c.slice(from..to)));
+                    }
+                    pos = c_end;
+                    if pos >= end {
+                        break;
+                    }
+                }
+            } else if let Some(path) = self.path(s.blob.id) {
+                out.push_back(Piece::Disk {
+                    path,
+                    offset: s.offset,
+                    len: s.len,
+                });
+            }
+        }
+        out
+    }
+
+    /// Calls `f` with the content's bytes, in order, a chunk at a time.
+    pub fn for_each_chunk(
+        &self,
+        content: &[Segment],
+        mut f: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let mut pieces = self.pieces(content);
+        let mut reader = PieceReader::default();
+        while let Some(b) = reader.next_chunk(&mut pieces)? {
+            f(&b);
+        }
+        Ok(())
+    }
+
+    /// All of some content's bytes.
+    pub fn read_all(&self, content: &[Segment]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(content_len(content)).unwrap_or(0));
+        self.for_each_chunk(content, |b| out.extend_from_slice(b))?;
+        Ok(out)
+    }
+
+    /// Hex SHA-1 of some content.
+    pub fn sha1_hex(&self, content: &[Segment]) -> io::Result<String> {
+        let mut h = Sha1::new();
+        self.for_each_chunk(content, |b| h.update(b))?;
+        Ok(hex(&h.finalize()))
+    }
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// Reads pieces a chunk (≤ 1 MiB) at a time.
+#[derive(Debug, Default)]
+pub(crate) struct PieceReader {
+    open: Option<(PathBuf, File)>,
+}
+
+/// Largest chunk read from disk at once.
+const DISK_CHUNK: u64 = 1 << 20;
+
+impl PieceReader {
+    /// The next chunk, or None at the end.
+    pub fn next_chunk(&mut self, pieces: &mut VecDeque<Piece>) -> io::Result<Option<Bytes>> {
+        loop {
+            let Some(front) = pieces.front_mut() else {
+                return Ok(None);
+            };
+            match front {
+                Piece::Mem(_) => {
+                    if let Some(Piece::Mem(b)) = pieces.pop_front() {
+                        return Ok(Some(b));
+                    }
+                }
+                Piece::Disk { path, offset, len } => {
+                    if *len == 0 {
+                        pieces.pop_front();
+                        continue;
+                    }
+                    let same = matches!(&self.open, Some((p, _)) if p == path);
+                    if !same {
+                        self.open = Some((path.clone(), File::open(&*path)?));
+                    }
+                    let Some((_, file)) = self.open.as_mut() else {
+                        return Err(io::Error::other("no file"));
+                    };
+                    file.seek(SeekFrom::Start(*offset))?;
+                    let n = usize::try_from((*len).min(DISK_CHUNK)).unwrap_or(1 << 20);
+                    let mut buf = vec![0u8; n];
+                    file.read_exact(&mut buf)?;
+                    *offset += n as u64;
+                    *len -= n as u64;
+                    if *len == 0 {
+                        pieces.pop_front();
+                    }
+                    return Ok(Some(Bytes::from(buf)));
+                }
+            }
+        }
+    }
+}
+
+enum Sink {
+    Mem(Vec<Bytes>),
+    Disk(File, PathBuf),
+}
+
+/// Writes one blob; deletes it when dropped unfinished.
+pub(crate) struct BlobWriter {
+    id: u64,
+    len: u64,
+    sink: Option<Sink>,
+}
+
+impl BlobWriter {
+    /// Appends bytes.
+    pub fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.len += chunk.len() as u64;
+        match &mut self.sink {
+            Some(Sink::Mem(v)) => v.push(chunk),
+            Some(Sink::Disk(f, _)) => f.write_all(&chunk)?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Closes the blob and hands it over.
+    pub fn finish(mut self) -> io::Result<Blob> {
+        let mem = match self.sink.take() {
+            Some(Sink::Mem(v)) => Some(Arc::new(v)),
+            Some(Sink::Disk(f, _)) => {
+                drop(f);
+                None
+            }
+            None => None,
+        };
+        Ok(Blob {
+            id: self.id,
+            len: self.len,
+            mem,
+        })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some(Sink::Disk(f, p)) = self.sink.take() {
+            drop(f);
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+    }
+    fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem_content(parts: &[&[u8]]) -> Vec<Segment> {
+        let st = Storage::new(None).expect("mem");
+        let mut out = Vec::new();
+        for p in parts {
+            let mut w = st.writer(0).expect("w");
+            for c in p.chunks(3) {
+                w.write(Bytes::copy_from_slice(c)).expect("write");
+            }
+            let b = w.finish().expect("finish");
+            out.push(Segment {
+                len: b.len,
+                blob: b,
+                offset: 0,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn slices_across_segments() {
+        let st = Storage::new(None).expect("mem");
+        let c = mem_content(&[b"hello ", b"big ", b"world"]);
+        assert_eq!(content_len(&c), 15);
+        assert_eq!(st.read_all(&c).expect("read"), b"hello big world");
+        let s = slice(&c, 4, 7);
+        assert_eq!(st.read_all(&s).expect("read"), b"o big w");
+        let s2 = slice(&s, 2, 3);
+        assert_eq!(st.read_all(&s2).expect("read"), b"big");
+        assert_eq!(
+            st.sha1_hex(&mem_content(&[b"abc"])).expect("sha"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+
+    #[test]
+    fn disk_blobs() {
+        let dir = std::env::temp_dir().join(format!("b2sim-store-{}", std::process::id()));
+        let st = Storage::new(Some(dir.clone())).expect("disk");
+        let mut w = st.writer(0).expect("w");
+        w.write(Bytes::from_static(b"0123456789")).expect("write");
+        let b = w.finish().expect("finish");
+        let c = vec![Segment {
+            len: 10,
+            blob: b.clone(),
+            offset: 0,
+        }];
+        assert_eq!(st.read_all(&slice(&c, 3, 4)).expect("read"), b"3456");
+        // An unfinished writer leaves nothing behind.
+        let w2 = st.writer(0).expect("w2");
+        let id2 = w2.id;
+        drop(w2);
+        assert!(!dir.join("blobs").join(format!("{id2:016x}")).exists());
+        st.remove(b.id);
+        assert!(st.read_all(&c).is_err());
+        let _ = fs::remove_dir_all(dir);
+    }
+}
