@@ -165,8 +165,7 @@ impl fmt::Display for Base64Pair<'_> {
             .bytes()
             .chain(core::iter::once(b':'))
             .chain(self.1.bytes());
-        loop {
-            let Some(a) = bytes.next() else { break };
+        while let Some(a) = bytes.next() {
             let b = bytes.next();
             let c = bytes.next();
             let n = u32::from(a) << 16

@@ -249,6 +249,7 @@ pub enum BadAnswer {
 
 /// What went wrong. Every variant says whether a retry could help via [`Error::retryable`].
 #[derive(Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // see the note on `result_large_err` in lib.rs
 pub enum Error {
     /// B2 answered with an error that is final or whose retries ran out.
     Api(ApiError),

@@ -17,6 +17,10 @@
 //! - [`driver`]: the blocking `Transport` trait and the generic driver.
 #![no_std]
 #![forbid(unsafe_code)]
+// Without alloc an error cannot be boxed: `Error` carries B2's code and message inline
+// (about 230 bytes), which is what callers want to see.
+#![allow(clippy::result_large_err)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 #[cfg(test)]
 extern crate std;
@@ -31,6 +35,9 @@ pub mod secret;
 pub mod session;
 pub mod validate;
 pub mod wire;
+
+/// The `embedded-io` crate this SDK uses for sinks (`Write`) and I/O error kinds.
+pub use embedded_io;
 
 #[cfg(test)]
 mod testkit;

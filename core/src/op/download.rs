@@ -83,7 +83,7 @@ impl<'s, 'b, 'a, W: Write> Download<'s, 'b, 'a, W> {
         sink: W,
     ) -> Result<Self, Error> {
         match target {
-            Target::ById(id) if id.is_empty() => return Err(InvalidInput::TooLong.into()),
+            Target::ById("") => return Err(InvalidInput::TooLong.into()),
             Target::ByName { bucket, name } => {
                 validate::file_name(name)?;
                 if bucket.is_empty() {

@@ -1,6 +1,6 @@
 //! Where upload bytes come from: sources that can re-read any byte range.
 
-use embedded_io::ErrorKind;
+pub use embedded_io::ErrorKind;
 
 /// A re-readable source of upload bytes: a failed part is sent again by reading its range
 /// again, so no part is ever held in RAM. Files (`pread`), flash, memory and generated data

@@ -622,6 +622,7 @@ pub struct UploadPart<'s, 'b, 'f, S: Source> {
 impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
     /// Part `number` (1..=10,000) of large file `file_id`: `len` bytes of `source` from
     /// `offset`. `url` is an idle part URL for this file, if the caller has one.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         session: &'s mut Session,
         buf: &'b mut [u8],

@@ -1,0 +1,118 @@
+//! Size probe: authorizes and streams a large-file upload through a dummy transport, so
+//! that the linker keeps every code path a device needs for that job. Built for
+//! `thumbv7em-none-eabihf` (and `riscv32imc-unknown-none-elf`) with `opt-level = "z"`,
+//! LTO and `panic = "abort"`; `measure.sh` prints the `.text` size.
+#![no_std]
+#![no_main]
+
+use core::fmt::Write as _;
+use core::hint::black_box;
+
+use b2_core::driver::{run, Clock, Transport};
+use b2_core::http::TransportError;
+use b2_core::op::{Authorize, Exchange, FileParams, LargeUpload, Source};
+use b2_core::session::{Credentials, Session};
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// Generated data, re-readable at any offset.
+struct Sensor(u64);
+
+impl Source for Sensor {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, b2_core::op::source::ErrorKind> {
+        let n = self.0.saturating_sub(offset).min(buf.len() as u64) as usize;
+        for (i, b) in buf.iter_mut().take(n).enumerate() {
+            *b = (offset as usize + i) as u8;
+        }
+        Ok(n)
+    }
+}
+
+/// Answers every request with a plausible B2 answer (no network).
+struct Dummy {
+    tail: [u8; 40],
+    body: heapless::String<512>,
+}
+
+impl Transport for Dummy {
+    fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
+        let (kind, part, len) = {
+            let r = ex.request().map_err(|_| TransportError::Aborted)?;
+            let kind = if r.url.ends_with("b2_authorize_account") {
+                0
+            } else if r.url.ends_with("b2_start_large_file") {
+                1
+            } else if r.url.ends_with("b2_get_upload_part_url") {
+                2
+            } else if r.url.ends_with("b2_finish_large_file") {
+                4
+            } else {
+                3
+            };
+            let part: u32 = r.header("X-Bz-Part-Number").and_then(|v| v.parse().ok()).unwrap_or(0);
+            (kind, part, r.content_length.unwrap_or(0))
+        };
+        let mut chunk = [0u8; 512];
+        loop {
+            let n = ex.body(&mut chunk).map_err(|_| TransportError::Aborted)?;
+            if n == 0 {
+                break;
+            }
+            for &b in &chunk[..n] {
+                self.tail.copy_within(1.., 0);
+                self.tail[39] = b;
+            }
+        }
+        self.body.clear();
+        let sha = core::str::from_utf8(&self.tail).unwrap_or("");
+        let _ = match kind {
+            0 => write!(self.body, "{{\"accountId\":\"a\",\"authorizationToken\":\"t\",\"apiInfo\":{{\"storageApi\":{{\"apiUrl\":\"http://h\",\"downloadUrl\":\"http://h\",\"absoluteMinimumPartSize\":5000000,\"recommendedPartSize\":100000000,\"allowed\":{{\"buckets\":null,\"capabilities\":[],\"namePrefix\":null}}}}}}}}"),
+            1 | 4 => write!(self.body, "{{\"action\":\"{}\",\"fileId\":\"f\",\"fileName\":\"n\",\"contentLength\":0}}", if kind == 1 { "start" } else { "upload" }),
+            2 => write!(self.body, "{{\"fileId\":\"f\",\"uploadUrl\":\"http://u\",\"authorizationToken\":\"u\"}}"),
+            _ => write!(self.body, "{{\"fileId\":\"f\",\"partNumber\":{part},\"contentLength\":{},\"contentSha1\":\"{sha}\"}}", len.saturating_sub(40)),
+        };
+        let cl: heapless::String<12> = {
+            let mut s = heapless::String::new();
+            let _ = write!(s, "{}", self.body.len());
+            s
+        };
+        let headers: &[(&str, &str)] = &[("Content-Length", cl.as_str())];
+        ex.response(200, &headers).map_err(|_| TransportError::Aborted)?;
+        ex.response_body(self.body.as_bytes()).map_err(|_| TransportError::Aborted)?;
+        ex.response_end().map_err(|_| TransportError::Aborted)
+    }
+}
+
+struct Tick(u64);
+
+impl Clock for Tick {
+    fn now_ms(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+    fn sleep_until_ms(&mut self, until_ms: u64) {
+        self.0 = until_ms;
+    }
+}
+
+/// Entry point.
+#[no_mangle]
+pub extern "C" fn _start() -> ! {
+    let creds = Credentials::new(black_box("key-id"), black_box("key"), black_box("http://realm"));
+    let Ok(creds) = creds else { loop {} };
+    let mut session = Session::new(creds);
+    let mut buf = [0u8; 4096];
+    let mut t = Dummy { tail: [b'0'; 40], body: heapless::String::new() };
+    let mut clock = Tick(0);
+    let ok = run(&mut Authorize::new(&mut session, &mut buf), &mut t, &mut clock).is_ok();
+    let size = black_box(20_000_000u64);
+    let mut digests = [[0u8; 20]; 8];
+    let params = FileParams::new(black_box("bucket"), black_box("nas/file.bin"), size);
+    if let Ok(mut op) = LargeUpload::new(&mut session, &mut buf, params, 5_000_000, Sensor(size), &mut digests) {
+        black_box(ok && run(&mut op, &mut t, &mut clock).is_ok());
+    }
+    loop {}
+}
