@@ -25,10 +25,7 @@ const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 impl PercentEncoded<'_> {
     /// Length of the encoded form in bytes.
     pub fn encoded_len(&self) -> usize {
-        self.0
-            .bytes()
-            .map(|b| if keeps(b) { 1 } else { 3 })
-            .sum()
+        self.0.bytes().map(|b| if keeps(b) { 1 } else { 3 }).sum()
     }
 }
 
@@ -42,11 +39,7 @@ impl fmt::Display for PercentEncoded<'_> {
             }
             // Runs of kept bytes are ASCII, so slicing at these indices stays on char bounds.
             f.write_str(self.0.get(start..i).unwrap_or(""))?;
-            let esc = [
-                b'%',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ];
+            let esc = [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
             f.write_str(core::str::from_utf8(&esc).unwrap_or("%3F"))?;
             start = i + 1;
         }
@@ -168,9 +161,7 @@ impl fmt::Display for Base64Pair<'_> {
         while let Some(a) = bytes.next() {
             let b = bytes.next();
             let c = bytes.next();
-            let n = u32::from(a) << 16
-                | u32::from(b.unwrap_or(0)) << 8
-                | u32::from(c.unwrap_or(0));
+            let n = u32::from(a) << 16 | u32::from(b.unwrap_or(0)) << 8 | u32::from(c.unwrap_or(0));
             let mut out = [b'='; 4];
             out[0] = B64[(n >> 18) as usize & 63];
             out[1] = B64[(n >> 12) as usize & 63];
@@ -198,7 +189,10 @@ mod tests {
 
     #[test]
     fn encodes_like_b2() {
-        assert_eq!(format!("{}", percent_encode("a b+c/d~é")), "a%20b%2Bc/d~%C3%A9");
+        assert_eq!(
+            format!("{}", percent_encode("a b+c/d~é")),
+            "a%20b%2Bc/d~%C3%A9"
+        );
         assert_eq!(percent_encode("a b+c/d~é").encoded_len(), 18);
         assert_eq!(format!("{}", percent_encode("")), "");
     }
@@ -218,11 +212,17 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648() {
-        assert_eq!(format!("{}", base64_pair("Aladdin", "open sesame")), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            format!("{}", base64_pair("Aladdin", "open sesame")),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(format!("{}", base64_pair("a", "")), "YTo=");
         assert_eq!(format!("{}", base64_pair("ab", "c")), "YWI6Yw==");
         assert_eq!(format!("{}", base64_pair("ab", "cd")), "YWI6Y2Q=");
-        assert_eq!(format!("{:?}", base64_pair("id", "secret")), "Base64Pair(<redacted>)");
+        assert_eq!(
+            format!("{:?}", base64_pair("id", "secret")),
+            "Base64Pair(<redacted>)"
+        );
     }
 
     proptest! {

@@ -356,7 +356,10 @@ impl fmt::Display for Error {
             Error::Source(k) => write!(f, "source failed: {k:?}"),
             Error::Sink(k) => write!(f, "sink failed: {k:?}"),
             Error::SourceTooShort { offset } => {
-                write!(f, "source ended at byte {offset}, before its announced size")
+                write!(
+                    f,
+                    "source ended at byte {offset}, before its announced size"
+                )
             }
             Error::UploadUrlsExhausted { tried } => {
                 write!(f, "upload failed on {tried} upload URLs in a row")
@@ -383,7 +386,9 @@ impl defmt::Format for Error {
             Error::Source(_) => defmt::write!(f, "source failed"),
             Error::Sink(_) => defmt::write!(f, "sink failed"),
             Error::SourceTooShort { offset } => defmt::write!(f, "source ended at {}", offset),
-            Error::UploadUrlsExhausted { tried } => defmt::write!(f, "upload urls exhausted {}", tried),
+            Error::UploadUrlsExhausted { tried } => {
+                defmt::write!(f, "upload urls exhausted {}", tried)
+            }
             Error::StorageTooSmall { needed } => defmt::write!(f, "storage too small {}", needed),
             Error::Misuse(w) => defmt::write!(f, "misuse: {}", w),
         }

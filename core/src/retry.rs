@@ -184,7 +184,10 @@ mod tests {
     fn checklist_verdicts() {
         use CallKind::*;
         let none = ErrorCode::None;
-        assert_eq!(classify(Upload, st(503, &none)), Verdict::NewUploadUrl { wait: false });
+        assert_eq!(
+            classify(Upload, st(503, &none)),
+            Verdict::NewUploadUrl { wait: false }
+        );
         assert_eq!(
             classify(Upload, st(400, &ErrorCode::AuthTokenLimit)),
             Verdict::NewUploadUrl { wait: false }
@@ -193,28 +196,52 @@ mod tests {
             classify(Upload, st(401, &ErrorCode::ExpiredAuthToken)),
             Verdict::NewUploadUrl { wait: false }
         );
-        assert_eq!(classify(Upload, st(429, &none)), Verdict::NewUploadUrl { wait: true });
+        assert_eq!(
+            classify(Upload, st(429, &none)),
+            Verdict::NewUploadUrl { wait: true }
+        );
         assert_eq!(
             classify(Upload, Outcome::Transport(TransportError::Send)),
             Verdict::NewUploadUrl { wait: false }
         );
-        assert_eq!(classify(Upload, st(400, &ErrorCode::BadRequest)), Verdict::Final);
+        assert_eq!(
+            classify(Upload, st(400, &ErrorCode::BadRequest)),
+            Verdict::Final
+        );
         for k in [Upload, Json, Download, Authorize] {
-            assert_eq!(classify(k, st(401, &ErrorCode::Unauthorized)), Verdict::Final);
-            assert_eq!(classify(k, Outcome::Transport(TransportError::Aborted)), Verdict::Final);
+            assert_eq!(
+                classify(k, st(401, &ErrorCode::Unauthorized)),
+                Verdict::Final
+            );
+            assert_eq!(
+                classify(k, Outcome::Transport(TransportError::Aborted)),
+                Verdict::Final
+            );
         }
-        assert_eq!(classify(Json, st(401, &ErrorCode::ExpiredAuthToken)), Verdict::Reauthorize);
-        assert_eq!(classify(Json, st(401, &ErrorCode::BadAuthToken)), Verdict::Reauthorize);
+        assert_eq!(
+            classify(Json, st(401, &ErrorCode::ExpiredAuthToken)),
+            Verdict::Reauthorize
+        );
+        assert_eq!(
+            classify(Json, st(401, &ErrorCode::BadAuthToken)),
+            Verdict::Reauthorize
+        );
         assert_eq!(classify(Json, st(429, &none)), Verdict::Retry);
         assert_eq!(classify(Json, st(500, &none)), Verdict::Retry);
         assert_eq!(classify(Json, st(503, &none)), Verdict::Retry);
-        assert_eq!(classify(Json, st(404, &ErrorCode::NotFound)), Verdict::Final);
+        assert_eq!(
+            classify(Json, st(404, &ErrorCode::NotFound)),
+            Verdict::Final
+        );
         assert_eq!(classify(Download, st(503, &none)), Verdict::Retry);
         assert_eq!(
             classify(Download, Outcome::Transport(TransportError::Receive)),
             Verdict::Retry
         );
-        assert_eq!(classify(Authorize, st(401, &ErrorCode::BadAuthToken)), Verdict::Final);
+        assert_eq!(
+            classify(Authorize, st(401, &ErrorCode::BadAuthToken)),
+            Verdict::Final
+        );
         assert_eq!(classify(Authorize, st(503, &none)), Verdict::Retry);
     }
 
@@ -228,9 +255,15 @@ mod tests {
             *slot = d / 1000 * 1000;
             assert!(d >= *slot && d <= *slot + 1000);
         }
-        assert_eq!(&bases[..8], &[1000, 2000, 4000, 8000, 16000, 32000, 64000, 64000]);
+        assert_eq!(
+            &bases[..8],
+            &[1000, 2000, 4000, 8000, 16000, 32000, 64000, 64000]
+        );
         assert_eq!(b.delay_ms(&p, Some(3)), 3000);
         let d = b.delay_ms(&p, None);
-        assert!((1000..=2000).contains(&d), "restarts at 1 s after Retry-After: {d}");
+        assert!(
+            (1000..=2000).contains(&d),
+            "restarts at 1 s after Retry-After: {d}"
+        );
     }
 }

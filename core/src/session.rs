@@ -3,9 +3,9 @@
 use core::fmt;
 
 use crate::error::{BadAnswer, Error, InvalidInput};
+use crate::secret::Secret;
 use crate::wire::auth::AuthorizeAnswer;
 use crate::wire::Text;
-use crate::secret::Secret;
 
 /// Longest URL kept (realm, API URL, download URL, upload URLs).
 pub const URL_CAPACITY: usize = 192;
@@ -37,7 +37,8 @@ pub fn fixed_text<const N: usize>(t: Text<'_>) -> Result<heapless::String<N>, Er
     let mut out = heapless::String::new();
     for c in t.chars() {
         let c = c.map_err(Error::BadAnswer)?;
-        out.push(c).map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
+        out.push(c)
+            .map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
     }
     Ok(out)
 }
@@ -221,6 +222,9 @@ mod tests {
         let mut s = Session::new(c);
         s.token = Secret::new("4_tokentokentoken").unwrap();
         let dbg = format!("{s:?}");
-        assert!(!dbg.contains("sekret-key") && !dbg.contains("tokentoken"), "{dbg}");
+        assert!(
+            !dbg.contains("sekret-key") && !dbg.contains("tokentoken"),
+            "{dbg}"
+        );
     }
 }

@@ -109,7 +109,10 @@ fn json_reply(status: u16, v: Value) -> Reply {
 }
 
 fn err(status: u16, code: &str) -> Reply {
-    json_reply(status, json!({"status": status, "code": code, "message": format!("fake: {code}")}))
+    json_reply(
+        status,
+        json!({"status": status, "code": code, "message": format!("fake: {code}")}),
+    )
 }
 
 fn hex(d: &[u8]) -> String {
@@ -151,7 +154,12 @@ impl FakeB2 {
 
     /// Stored bytes of the latest upload named `name`, if kept.
     pub fn data(&self, name: &str) -> Option<&[u8]> {
-        self.files.iter().rev().find(|f| f.name == name && f.action == "upload")?.data.as_deref()
+        self.files
+            .iter()
+            .rev()
+            .find(|f| f.name == name && f.action == "upload")?
+            .data
+            .as_deref()
     }
 
     /// The finished (or started) file with this name.
@@ -216,25 +224,38 @@ impl FakeB2 {
         }
     }
 
-    fn handle(&mut self, method: Method, url: &str, call: &str, hdr: &dyn Fn(&str) -> Option<String>, body: &[u8], body_sha: Option<([u8; 20], u64)>) -> Reply {
+    fn handle(
+        &mut self,
+        method: Method,
+        url: &str,
+        call: &str,
+        hdr: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        body_sha: Option<([u8; 20], u64)>,
+    ) -> Reply {
         if call == "b2_authorize_account" {
             if hdr("Authorization").as_deref() != Some(BASIC) {
                 return err(401, "unauthorized");
             }
             self.tokens_issued += 1;
             self.token = format!("tok-{}", self.tokens_issued);
-            return json_reply(200, json!({"accountId": "acct", "authorizationToken": self.token,
+            return json_reply(
+                200,
+                json!({"accountId": "acct", "authorizationToken": self.token,
                 "apiInfo": {"storageApi": {"apiUrl": "http://api.fake", "downloadUrl": "http://dl.fake",
                 "absoluteMinimumPartSize": self.min_part_size, "recommendedPartSize": self.min_part_size * 2,
                 "s3ApiUrl": "http://s3.fake", "allowed": {"buckets": null, "capabilities": ["writeFiles"], "namePrefix": null}}},
-                "applicationKeyExpirationTimestamp": null}));
+                "applicationKeyExpirationTimestamp": null}),
+            );
         }
         if call == "b2_upload_file" || call == "b2_upload_part" {
             let tok = self.upload_tokens.get(url).cloned();
             if tok.is_none() || hdr("Authorization") != tok {
                 return err(401, "bad_auth_token");
             }
-            let Some((sha, len)) = body_sha else { return err(400, "bad_request") };
+            let Some((sha, len)) = body_sha else {
+                return err(400, "bad_request");
+            };
             let declared = hdr("X-Bz-Content-Sha1").unwrap_or_default();
             let trailer = if declared == "hex_digits_at_end" {
                 String::from_utf8_lossy(&body[body.len().saturating_sub(40)..]).to_string()
@@ -248,10 +269,15 @@ impl FakeB2 {
             self.next_id += 1;
             if call == "b2_upload_part" {
                 let file_id = url.rsplit('/').next().unwrap_or("").to_string();
-                let n: u32 = hdr("X-Bz-Part-Number").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let n: u32 = hdr("X-Bz-Part-Number")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 self.parts.insert((file_id.clone(), n), (len, hex(&sha)));
-                return json_reply(200, json!({"fileId": file_id, "partNumber": n, "contentLength": len,
-                    "contentSha1": hex(&sha), "uploadTimestamp": 1}));
+                return json_reply(
+                    200,
+                    json!({"fileId": file_id, "partNumber": n, "contentLength": len,
+                    "contentSha1": hex(&sha), "uploadTimestamp": 1}),
+                );
             }
             let name = decode(&hdr("X-Bz-File-Name").unwrap_or_default());
             let mut info = serde_json::Map::new();
@@ -289,7 +315,9 @@ impl FakeB2 {
                 let name = decode(name);
                 self.files.iter().rev().find(|f| f.name == name)
             };
-            let Some(f) = f else { return err(404, "not_found") };
+            let Some(f) = f else {
+                return err(404, "not_found");
+            };
             let data = f.data.clone().unwrap_or_default();
             let mut headers = std::vec![
                 ("x-bz-file-id".to_string(), f.id.clone()),
@@ -302,18 +330,32 @@ impl FakeB2 {
                     let r = r.trim_start_matches("bytes=");
                     let (a, b) = r.split_once('-').unwrap_or(("0", "0"));
                     let a: usize = a.parse().unwrap_or(0);
-                    let b: usize = b.parse::<usize>().unwrap_or(data.len()).min(data.len().saturating_sub(1));
+                    let b: usize = b
+                        .parse::<usize>()
+                        .unwrap_or(data.len())
+                        .min(data.len().saturating_sub(1));
                     if a >= data.len() {
                         return err(416, "range_not_satisfiable");
                     }
-                    headers.push(("Content-Range".into(), format!("bytes {a}-{b}/{}", data.len())));
+                    headers.push((
+                        "Content-Range".into(),
+                        format!("bytes {a}-{b}/{}", data.len()),
+                    ));
                     (206, data[a..=b].to_vec())
                 }
                 None => (200, data),
             };
             headers.push(("Content-Length".into(), body.len().to_string()));
-            let body = if method == Method::Head { Vec::new() } else { body };
-            return Reply { status, headers, body };
+            let body = if method == Method::Head {
+                Vec::new()
+            } else {
+                body
+            };
+            return Reply {
+                status,
+                headers,
+                body,
+            };
         }
         // JSON calls on the API URL.
         if let Some(r) = self.check_token(hdr("Authorization").as_deref()) {
@@ -326,11 +368,18 @@ impl FakeB2 {
         match call {
             "b2_get_upload_url" | "b2_get_upload_part_url" => {
                 self.urls_issued += 1;
-                let (kind, id) = if call == "b2_get_upload_url" { ("upload", s("bucketId")) } else { ("part", s("fileId")) };
+                let (kind, id) = if call == "b2_get_upload_url" {
+                    ("upload", s("bucketId"))
+                } else {
+                    ("part", s("fileId"))
+                };
                 let url = format!("http://up.fake/{kind}/{}/{id}", self.urls_issued);
                 let tok = format!("up-{}", self.urls_issued);
                 self.upload_tokens.insert(url.clone(), tok.clone());
-                json_reply(200, json!({"bucketId": s("bucketId"), "fileId": s("fileId"), "uploadUrl": url, "authorizationToken": tok}))
+                json_reply(
+                    200,
+                    json!({"bucketId": s("bucketId"), "fileId": s("fileId"), "uploadUrl": url, "authorizationToken": tok}),
+                )
             }
             "b2_start_large_file" => {
                 self.next_id += 1;
@@ -352,7 +401,14 @@ impl FakeB2 {
             }
             "b2_finish_large_file" => {
                 let id = s("fileId");
-                let shas: Vec<String> = req["partSha1Array"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+                let shas: Vec<String> = req["partSha1Array"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let mut total = 0;
                 for (i, sha) in shas.iter().enumerate() {
                     match self.parts.get(&(id.clone(), i as u32 + 1)) {
@@ -366,7 +422,11 @@ impl FakeB2 {
                         None => return err(400, "missing_part"),
                     }
                 }
-                let Some(f) = self.files.iter_mut().find(|f| f.id == id && f.action == "start") else {
+                let Some(f) = self
+                    .files
+                    .iter_mut()
+                    .find(|f| f.id == id && f.action == "start")
+                else {
                     return err(400, "bad_request");
                 };
                 f.action = "upload";
@@ -376,7 +436,10 @@ impl FakeB2 {
             "b2_cancel_large_file" => {
                 let id = s("fileId");
                 self.files.retain(|f| !(f.id == id && f.action == "start"));
-                json_reply(200, json!({"fileId": id, "accountId": "acct", "bucketId": "b", "fileName": "x"}))
+                json_reply(
+                    200,
+                    json!({"fileId": id, "accountId": "acct", "bucketId": "b", "fileName": "x"}),
+                )
             }
             "b2_get_file_info" => match self.files.iter().find(|f| f.id == s("fileId")) {
                 Some(f) => json_reply(200, f.json()),
@@ -384,8 +447,14 @@ impl FakeB2 {
             },
             "b2_list_parts" => {
                 let id = s("fileId");
-                let start = req.get("startPartNumber").and_then(Value::as_u64).unwrap_or(1) as u32;
-                let max = req.get("maxPartCount").and_then(Value::as_u64).unwrap_or(100) as usize;
+                let start = req
+                    .get("startPartNumber")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1) as u32;
+                let max = req
+                    .get("maxPartCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(100) as usize;
                 let mut parts: Vec<Value> = Vec::new();
                 let mut next = None;
                 for ((fid, n), (len, sha)) in &self.parts {
@@ -402,8 +471,17 @@ impl FakeB2 {
             }
             "b2_list_file_names" => {
                 let start = s("startFileName");
-                let max = req.get("maxFileCount").and_then(Value::as_u64).unwrap_or(100) as usize;
-                let mut names: Vec<&FileRec> = self.files.iter().filter(|f| f.action == "upload" && f.bucket_id == s("bucketId") && f.name >= start).collect();
+                let max = req
+                    .get("maxFileCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(100) as usize;
+                let mut names: Vec<&FileRec> = self
+                    .files
+                    .iter()
+                    .filter(|f| {
+                        f.action == "upload" && f.bucket_id == s("bucketId") && f.name >= start
+                    })
+                    .collect();
                 names.sort_by(|a, b| a.name.cmp(&b.name));
                 names.dedup_by(|a, b| a.name == b.name);
                 let next = names.get(max).map(|f| f.name.clone());
@@ -419,16 +497,30 @@ impl Transport for FakeB2 {
     fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
         let (method, url, headers, content_length) = {
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
-            let h: Vec<(String, String)> = r.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let h: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             (r.method, r.url.to_string(), h, r.content_length)
         };
         let call = Self::call_name(&url);
         self.log.push(format!("{} {call}", method.as_str()));
-        let hdr = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let hdr = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         if hdr("User-Agent").is_none() {
             return Err(TransportError::Unsupported);
         }
-        let fault = self.faults.iter().position(|(on, _)| call.contains(on)).and_then(|i| self.faults.remove(i)).map(|(_, f)| f);
+        let fault = self
+            .faults
+            .iter()
+            .position(|(on, _)| call.contains(on))
+            .and_then(|i| self.faults.remove(i))
+            .map(|(_, f)| f);
         if let Some(Fault::ExpireToken) = fault {
             self.expired.push(self.token.clone());
         }
@@ -436,7 +528,11 @@ impl Transport for FakeB2 {
         let is_upload = call == "b2_upload_file" || call == "b2_upload_part";
         let trailer = hdr("X-Bz-Content-Sha1").as_deref() == Some("hex_digits_at_end");
         let total = content_length.unwrap_or(0);
-        let content = if trailer { total.saturating_sub(40) } else { total };
+        let content = if trailer {
+            total.saturating_sub(40)
+        } else {
+            total
+        };
         let mut hasher = Sha1::new();
         let mut kept: Vec<u8> = Vec::new();
         let mut got: u64 = 0;
@@ -483,10 +579,19 @@ impl Transport for FakeB2 {
         if matches!(fault, Some(Fault::LoseAnswer)) {
             return Err(TransportError::Receive);
         }
-        let h: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let h: Vec<(&str, &str)> = reply
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let hs: &[(&str, &str)] = &h;
-        ex.response(reply.status, &hs).map_err(|_| TransportError::Aborted)?;
-        let cut = if matches!(fault, Some(Fault::TruncateAnswer)) { reply.body.len() / 2 } else { reply.body.len() };
+        ex.response(reply.status, &hs)
+            .map_err(|_| TransportError::Aborted)?;
+        let cut = if matches!(fault, Some(Fault::TruncateAnswer)) {
+            reply.body.len() / 2
+        } else {
+            reply.body.len()
+        };
         for c in reply.body[..cut].chunks(700) {
             ex.response_body(c).map_err(|_| TransportError::Aborted)?;
         }
@@ -513,6 +618,7 @@ impl Clock for VirtualClock {
 
 /// A session for key `kid` / `k3y-secret` against the fake realm.
 pub fn session() -> crate::session::Session {
-    let c = crate::session::Credentials::new("kid", "k3y-secret", "http://realm.fake").expect("creds");
+    let c =
+        crate::session::Credentials::new("kid", "k3y-secret", "http://realm.fake").expect("creds");
     crate::session::Session::new(c)
 }

@@ -245,7 +245,10 @@ mod tests {
     fn file_names() {
         assert_eq!(file_name("a/b c+%é.txt"), Ok(()));
         assert_eq!(file_name(""), Err(InvalidInput::FileNameLength));
-        assert_eq!(file_name(&"a".repeat(1025)), Err(InvalidInput::FileNameLength));
+        assert_eq!(
+            file_name(&"a".repeat(1025)),
+            Err(InvalidInput::FileNameLength)
+        );
         let mut long_ok: String = [&"a".repeat(250); 4].map(|s| s.as_str()).join("/");
         long_ok.push('/');
         long_ok.push_str(&"b".repeat(20));
@@ -256,27 +259,51 @@ mod tests {
         assert_eq!(file_name("/a"), Err(InvalidInput::FileNameSlash));
         assert_eq!(file_name("a/"), Err(InvalidInput::FileNameSlash));
         assert_eq!(file_name("a//b"), Err(InvalidInput::FileNameSlash));
-        assert_eq!(file_name(&"a".repeat(251)), Err(InvalidInput::FileNameSegmentTooLong));
+        assert_eq!(
+            file_name(&"a".repeat(251)),
+            Err(InvalidInput::FileNameSegmentTooLong)
+        );
     }
 
     #[test]
     fn bucket_names() {
         assert_eq!(bucket_name("my-bucket-1"), Ok(()));
-        for bad in ["short", "b2-bucket", "B2-bucket", "under_score", &"a".repeat(64)] {
+        for bad in [
+            "short",
+            "b2-bucket",
+            "B2-bucket",
+            "under_score",
+            &"a".repeat(64),
+        ] {
             assert_eq!(bucket_name(bad), Err(InvalidInput::BucketName), "{bad}");
         }
     }
 
     #[test]
     fn info_rules() {
-        assert_eq!(file_info("f", [("k", "v"), ("b2-cache-control", "max-age=1")]), Ok(()));
-        assert_eq!(file_info("f", [("b2-other", "v")]), Err(InvalidInput::ReservedInfoKey));
-        assert_eq!(file_info("f", [("bad key", "v")]), Err(InvalidInput::InfoKey));
-        assert_eq!(file_info("f", [("k", "a\nb")]), Err(InvalidInput::InfoValue));
+        assert_eq!(
+            file_info("f", [("k", "v"), ("b2-cache-control", "max-age=1")]),
+            Ok(())
+        );
+        assert_eq!(
+            file_info("f", [("b2-other", "v")]),
+            Err(InvalidInput::ReservedInfoKey)
+        );
+        assert_eq!(
+            file_info("f", [("bad key", "v")]),
+            Err(InvalidInput::InfoKey)
+        );
+        assert_eq!(
+            file_info("f", [("k", "a\nb")]),
+            Err(InvalidInput::InfoValue)
+        );
         let many = [("k", "v"); 11];
         assert_eq!(file_info("f", many), Err(InvalidInput::TooManyInfoEntries));
         let big = "é".repeat(1200); // 7,200 encoded bytes
-        assert_eq!(file_info("f", [("k", big.as_str())]), Err(InvalidInput::HeadersTooLarge));
+        assert_eq!(
+            file_info("f", [("k", big.as_str())]),
+            Err(InvalidInput::HeadersTooLarge)
+        );
     }
 
     #[test]
@@ -288,7 +315,10 @@ mod tests {
         assert_eq!(p.part_range(4), (12, 0));
         let p = part_plan(1 << 40, 5_000_000, 5_000_000).expect("plan");
         assert!(p.count <= MAX_PARTS);
-        assert_eq!(part_plan(MAX_LARGE_FILE * 10, 1, 1), Err(InvalidInput::PartSize));
+        assert_eq!(
+            part_plan(MAX_LARGE_FILE * 10, 1, 1),
+            Err(InvalidInput::PartSize)
+        );
         assert_eq!(part_plan(0, 5, 5).map(|p| p.count), Ok(0));
     }
 

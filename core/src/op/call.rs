@@ -209,7 +209,11 @@ impl CallState {
                     if now_ms < until_ms {
                         return Ok(CallPoll::Wait(until_ms));
                     }
-                    self.phase = if auth { Phase::SendAuth } else { Phase::SendCall };
+                    self.phase = if auth {
+                        Phase::SendAuth
+                    } else {
+                        Phase::SendCall
+                    };
                 }
                 Phase::Answered => return Ok(CallPoll::Answered),
                 Phase::Failed => return Err(Error::Misuse("poll after failure")),
@@ -290,10 +294,7 @@ impl CallState {
         self.body_pos = 0;
     }
 
-    fn done_rendering<'b>(
-        &mut self,
-        r: Result<Request<'b>, Error>,
-    ) -> Result<Request<'b>, Abort> {
+    fn done_rendering<'b>(&mut self, r: Result<Request<'b>, Error>) -> Result<Request<'b>, Abort> {
         r.map_err(|e| {
             self.error = Some(e);
             Abort

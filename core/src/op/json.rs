@@ -89,7 +89,8 @@ impl<A: ApiCall> Exchange for Call<'_, '_, A> {
     }
 
     fn response_end(&mut self) -> Result<(), Abort> {
-        self.state.response_end(self.session, self.buf, &self.policy)
+        self.state
+            .response_end(self.session, self.buf, &self.policy)
     }
 }
 
@@ -158,7 +159,8 @@ impl Exchange for Authorize<'_, '_> {
     }
 
     fn response_end(&mut self) -> Result<(), Abort> {
-        self.state.response_end(self.session, self.buf, &self.policy)
+        self.state
+            .response_end(self.session, self.buf, &self.policy)
     }
 }
 

@@ -55,7 +55,11 @@ impl FinishBody {
                 k => {
                     let d = digests.get(i)?;
                     let byte = d.get((k - 1) / 2)?;
-                    let nib = if (k - 1) % 2 == 0 { byte >> 4 } else { byte & 15 };
+                    let nib = if (k - 1) % 2 == 0 {
+                        byte >> 4
+                    } else {
+                        byte & 15
+                    };
                     b"0123456789abcdef".get(nib as usize).copied()?
                 }
             });
@@ -150,9 +154,7 @@ impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
         }
         let count = plan.count as usize;
         let Some(d) = digests.get_mut(..count) else {
-            return Err(Error::StorageTooSmall {
-                needed: plan.count,
-            });
+            return Err(Error::StorageTooSmall { needed: plan.count });
         };
         d.fill([0; 20]);
         let call = CallState::new(CallKind::Json, session, jitter_seed(session));
@@ -336,10 +338,8 @@ impl<S: Source> Exchange for LargeUpload<'_, '_, '_, '_, S> {
                     let _ = info.push(("src_last_modified_millis", millis.as_str()));
                 }
                 if p.sha1.is_some() {
-                    let _ = info.push((
-                        "large_file_sha1",
-                        core::str::from_utf8(&hex).unwrap_or(""),
-                    ));
+                    let _ =
+                        info.push(("large_file_sha1", core::str::from_utf8(&hex).unwrap_or("")));
                 }
                 let call = wire::large::StartLargeFile {
                     bucket_id: p.bucket_id,
@@ -445,7 +445,9 @@ impl<S: Source> Operation for LargeUpload<'_, '_, '_, '_, S> {
                         Ok(CallPoll::Send) => return Ok(Step::Send),
                         Ok(CallPoll::Wait(t)) => return Ok(Step::Wait { until_ms: t }),
                         Ok(CallPoll::Answered) => {}
-                        Err(Error::BufferTooSmall { .. }) if list_parts_page(self.buf.len()) > 1 => {
+                        Err(Error::BufferTooSmall { .. })
+                            if list_parts_page(self.buf.len()) > 1 =>
+                        {
                             return Err(Error::BufferTooSmall { needed: 4096 });
                         }
                         Err(e) => return Err(e),

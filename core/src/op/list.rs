@@ -13,7 +13,9 @@ use crate::op::json::jitter_seed;
 use crate::op::{Abort, Exchange, Operation, Step};
 use crate::retry::{CallKind, RetryPolicy};
 use crate::session::{fixed_text, Id, Session};
-use crate::wire::file::{ListFileNames, ListFileVersions, ListFilesAnswer, ListUnfinishedLargeFiles};
+use crate::wire::file::{
+    ListFileNames, ListFileVersions, ListFilesAnswer, ListUnfinishedLargeFiles,
+};
 use crate::wire::key::{ListKeys, ListKeysAnswer};
 use crate::wire::large::{ListParts, ListPartsAnswer};
 use crate::wire::Answer as _;
@@ -97,7 +99,9 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
     /// Prepares the first page; the page size is chosen from `buf.len()`.
     pub fn new(session: &'s mut Session, buf: &'b mut [u8], listing: Listing<'a>) -> Self {
         let fit = (buf.len().saturating_sub(128) / listing.item_bytes()).max(1);
-        let page_size = u32::try_from(fit).unwrap_or(u32::MAX).min(listing.max_page());
+        let page_size = u32::try_from(fit)
+            .unwrap_or(u32::MAX)
+            .min(listing.max_page());
         let state = CallState::new(CallKind::Json, session, jitter_seed(session));
         List {
             session,
@@ -155,7 +159,9 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
     /// The page of a parts listing.
     pub fn parts(&self) -> Result<ListPartsAnswer<'_>, Error> {
         match self.listing {
-            Listing::Parts { .. } => ListPartsAnswer::parse(self.page_body()).map_err(Error::BadAnswer),
+            Listing::Parts { .. } => {
+                ListPartsAnswer::parse(self.page_body()).map_err(Error::BadAnswer)
+            }
             _ => Err(Error::Misuse("parts() on a listing of files or keys")),
         }
     }
@@ -178,7 +184,9 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
             Listing::FileNames { .. }
             | Listing::FileVersions { .. }
             | Listing::UnfinishedLargeFiles { .. } => {
-                let page = ListFilesAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[])).map_err(Error::BadAnswer)?;
+                let page =
+                    ListFilesAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[]))
+                        .map_err(Error::BadAnswer)?;
                 let name = page.next_file_name.map(fixed_text).transpose()?;
                 let id = page.next_file_id.map(fixed_text).transpose()?;
                 let more = match self.listing {
@@ -190,12 +198,16 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
                 more
             }
             Listing::Parts { .. } => {
-                let page = ListPartsAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[])).map_err(Error::BadAnswer)?;
+                let page =
+                    ListPartsAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[]))
+                        .map_err(Error::BadAnswer)?;
                 self.next_part = page.next_part_number;
                 page.next_part_number.is_some()
             }
             Listing::Keys => {
-                let page = ListKeysAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[])).map_err(Error::BadAnswer)?;
+                let page =
+                    ListKeysAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[]))
+                        .map_err(Error::BadAnswer)?;
                 self.next_id = page.next_application_key_id.map(fixed_text).transpose()?;
                 self.next_id.is_some()
             }
@@ -302,7 +314,8 @@ impl Exchange for List<'_, '_, '_> {
     }
 
     fn response_end(&mut self) -> Result<(), Abort> {
-        self.state.response_end(self.session, self.buf, &self.policy)
+        self.state
+            .response_end(self.session, self.buf, &self.policy)
     }
 }
 
@@ -321,8 +334,12 @@ impl Operation for List<'_, '_, '_> {
                 }
                 Err(Error::BufferTooSmall { needed }) if self.page_size > 1 => {
                     // The page did not fit: ask for the same page, smaller.
-                    let scaled = u64::from(self.page_size) * self.buf.len() as u64 / needed.max(1) as u64;
-                    let smaller = u32::try_from(scaled).unwrap_or(1).min(self.page_size / 2).max(1);
+                    let scaled =
+                        u64::from(self.page_size) * self.buf.len() as u64 / needed.max(1) as u64;
+                    let smaller = u32::try_from(scaled)
+                        .unwrap_or(1)
+                        .min(self.page_size / 2)
+                        .max(1);
                     self.page_size = smaller;
                     self.state.restart(self.session);
                 }

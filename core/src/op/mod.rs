@@ -62,8 +62,8 @@ pub trait Operation: Exchange {
     /// This operation as the exchange a transport drives.
     fn as_exchange(&mut self) -> &mut dyn Exchange;
 }
-pub(crate) mod head;
 pub(crate) mod call;
+pub(crate) mod head;
 pub mod json;
 pub mod source;
 pub mod upload_url;
@@ -76,8 +76,8 @@ pub use large::LargeUpload;
 pub mod download;
 pub use download::{Download, DownloadInfo, Target};
 pub mod list;
-pub use list::{List, Listing};
 pub use json::{Authorize, Call};
+pub use list::{List, Listing};
 
 #[cfg(test)]
 mod tests;

@@ -23,7 +23,9 @@ struct Generated {
 impl Generated {
     fn new(size: u64) -> Self {
         // 4,093 is prime, so part boundaries never line up with the pattern.
-        let pattern = (0..2 * 4093u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let pattern = (0..2 * 4093u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         Generated { size, pattern }
     }
 
@@ -76,7 +78,12 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| std::format!("{b:02x}")).collect()
 }
 
-fn upload_small(fake: &mut FakeB2, clock: &mut VirtualClock, name: &str, data: &[u8]) -> Result<String, Error> {
+fn upload_small(
+    fake: &mut FakeB2,
+    clock: &mut VirtualClock,
+    name: &str,
+    data: &[u8],
+) -> Result<String, Error> {
     let mut s = session();
     let mut buf = [0u8; 2048];
     let mut params = FileParams::new("bkt", name, data.len() as u64);
@@ -96,14 +103,24 @@ fn small_upload_happy_path() {
     let data = b"hello, b2";
     upload_small(&mut fake, &mut clock, "dir/a b+c é.txt", data).expect("upload");
     assert_eq!(fake.data("dir/a b+c é.txt"), Some(&data[..]));
-    assert_eq!(fake.log, ["GET b2_authorize_account", "POST b2_get_upload_url", "POST b2_upload_file"]);
+    assert_eq!(
+        fake.log,
+        [
+            "GET b2_authorize_account",
+            "POST b2_get_upload_url",
+            "POST b2_upload_file"
+        ]
+    );
     assert!(clock.waits.is_empty());
 }
 
 #[test]
 fn upload_503_takes_a_new_url() {
     let mut fake = FakeB2::default();
-    fake.fault("b2_upload_file", Fault::Status(503, "service_unavailable", None));
+    fake.fault(
+        "b2_upload_file",
+        Fault::Status(503, "service_unavailable", None),
+    );
     let mut clock = VirtualClock::default();
     upload_small(&mut fake, &mut clock, "x", b"data").expect("upload");
     assert_eq!(fake.urls_issued, 2, "{:?}", fake.log);
@@ -151,7 +168,10 @@ fn too_many_requests_honours_retry_after() {
     let mut s = session();
     let mut buf = [0u8; 2048];
     let id = fake.put("bkt", "f", b"abc");
-    fake.fault("b2_get_file_info", Fault::Status(429, "too_many_requests", Some(3)));
+    fake.fault(
+        "b2_get_file_info",
+        Fault::Status(429, "too_many_requests", Some(3)),
+    );
     let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
     let stats = run(&mut op, &mut fake, &mut clock).expect("call");
     assert_eq!(clock.waits, [3000]);
@@ -167,7 +187,10 @@ fn server_errors_back_off_exponentially_with_jitter() {
     let mut buf = [0u8; 2048];
     let id = fake.put("bkt", "f", b"abc");
     for _ in 0..4 {
-        fake.fault("b2_get_file_info", Fault::Status(503, "service_unavailable", None));
+        fake.fault(
+            "b2_get_file_info",
+            Fault::Status(503, "service_unavailable", None),
+        );
     }
     let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
     run(&mut op, &mut fake, &mut clock).expect("fifth try works");
@@ -178,7 +201,10 @@ fn server_errors_back_off_exponentially_with_jitter() {
     }
     // A fifth failure would have been final (5 tries).
     for _ in 0..5 {
-        fake.fault("b2_get_file_info", Fault::Status(503, "service_unavailable", None));
+        fake.fault(
+            "b2_get_file_info",
+            Fault::Status(503, "service_unavailable", None),
+        );
     }
     let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
     let e = run(&mut op, &mut fake, &mut clock).expect_err("gives up");
@@ -220,7 +246,13 @@ fn authorized(fake: &mut FakeB2, clock: &mut VirtualClock) -> crate::session::Se
     s
 }
 
-fn large(fake: &mut FakeB2, clock: &mut VirtualClock, src: &mut Generated, part: u64, resume: Option<&str>) -> Result<(String, u32), Error> {
+fn large(
+    fake: &mut FakeB2,
+    clock: &mut VirtualClock,
+    src: &mut Generated,
+    part: u64,
+    resume: Option<&str>,
+) -> Result<(String, u32), Error> {
     let mut s = authorized(fake, clock);
     let mut buf = [0u8; 4096];
     let mut digests = [[0u8; 20]; 64];
@@ -290,17 +322,24 @@ fn resume_skips_parts_already_there() {
         let mut buf = [0u8; 4096];
         let mut digests = [[0u8; 20]; 16];
         let params = FileParams::new("bkt", "big.bin", 1000);
-        let mut op = LargeUpload::new(&mut s, &mut buf, params, 250, &mut src, &mut digests).expect("new");
+        let mut op =
+            LargeUpload::new(&mut s, &mut buf, params, 250, &mut src, &mut digests).expect("new");
         loop {
             match crate::op::Operation::poll(&mut op, clock.now).expect("poll") {
                 crate::op::Step::Send => {
                     if fake.count("b2_upload_part") == 2 && seen == 0 {
                         seen = 1;
                         for _ in 0..5 {
-                            fake.fault("b2_upload_part", Fault::Status(503, "service_unavailable", None));
+                            fake.fault(
+                                "b2_upload_part",
+                                Fault::Status(503, "service_unavailable", None),
+                            );
                         }
                     }
-                    if let Err(e) = crate::driver::Transport::exchange(&mut fake, crate::op::Operation::as_exchange(&mut op)) {
+                    if let Err(e) = crate::driver::Transport::exchange(
+                        &mut fake,
+                        crate::op::Operation::as_exchange(&mut op),
+                    ) {
                         crate::op::Operation::transport_failed(&mut op, e, clock.now);
                     }
                     if fake.count("b2_upload_part") >= 7 {
@@ -324,7 +363,10 @@ fn resume_skips_parts_already_there() {
     assert_eq!(skipped, 2);
     assert_eq!(fake.upload_bytes, 1000, "only parts 3 and 4 sent again");
     assert_eq!(fake.count("b2_list_parts"), 1);
-    assert_eq!(fake.file("big.bin").map(|f| (f.0, f.2)), Some((1000, "upload")));
+    assert_eq!(
+        fake.file("big.bin").map(|f| (f.0, f.2)),
+        Some((1000, "upload"))
+    );
 }
 
 #[test]
@@ -336,9 +378,21 @@ fn download_verifies_sha1_and_resumes_after_truncation() {
     fake.fault("download_by_name", Fault::TruncateAnswer);
     let mut s = session();
     let mut buf = [0u8; 2048];
-    let mut op = Download::new(&mut s, &mut buf, Target::ByName { bucket: "bkt", name: "d/x y.bin" }, Sink::default()).expect("new");
+    let mut op = Download::new(
+        &mut s,
+        &mut buf,
+        Target::ByName {
+            bucket: "bkt",
+            name: "d/x y.bin",
+        },
+        Sink::default(),
+    )
+    .expect("new");
     run(&mut op, &mut fake, &mut clock).expect("download");
-    assert_eq!(op.info().sha1.map(|d| hex(&d)), Some(hex(&Sha1::digest(&data))));
+    assert_eq!(
+        op.info().sha1.map(|d| hex(&d)),
+        Some(hex(&Sha1::digest(&data)))
+    );
     assert_eq!(op.into_sink().0, data);
     assert_eq!(fake.count("download_by_name"), 2);
 }
@@ -362,14 +416,25 @@ fn download_with_wrong_sha1_is_an_error() {
 fn listing_pages_through_a_small_buffer() {
     let mut fake = FakeB2::default();
     let mut clock = VirtualClock::default();
-    let mut names: Vec<String> = (0..30).map(|i| std::format!("dir/{i:02}-{}", "n".repeat(200))).collect();
+    let mut names: Vec<String> = (0..30)
+        .map(|i| std::format!("dir/{i:02}-{}", "n".repeat(200)))
+        .collect();
     for n in &names {
         fake.put("bkt", n, b"x");
     }
     names.sort();
     let mut s = session();
     let mut buf = [0u8; 2048];
-    let mut list = List::new(&mut s, &mut buf, Listing::FileNames { bucket_id: "bkt", prefix: None, delimiter: None }).with_page_size(50);
+    let mut list = List::new(
+        &mut s,
+        &mut buf,
+        Listing::FileNames {
+            bucket_id: "bkt",
+            prefix: None,
+            delimiter: None,
+        },
+    )
+    .with_page_size(50);
     let mut seen = Vec::new();
     loop {
         run(&mut list, &mut fake, &mut clock).expect("page");
@@ -396,7 +461,10 @@ fn one_gib_large_upload_with_bounded_memory() {
     let (_, skipped) = large(&mut fake, &mut clock, &mut src, 64 << 20, None).expect("1 GiB");
     assert_eq!(skipped, 0);
     assert_eq!(fake.upload_bytes, size);
-    assert_eq!(fake.file("big.bin").map(|f| (f.0, f.2)), Some((size, "upload")));
+    assert_eq!(
+        fake.file("big.bin").map(|f| (f.0, f.2)),
+        Some((size, "upload"))
+    );
     assert_eq!(fake.count("b2_upload_part"), 16);
     let state = core::mem::size_of::<LargeUpload<'_, '_, '_, '_, &mut Generated>>();
     assert!(state <= 8 * 1024, "LargeUpload is {state} bytes");

@@ -203,8 +203,8 @@ impl UploadState {
                 Phase::GetUrl => match self.url_call.poll(now_ms, policy)? {
                     CallPoll::Answered => {
                         let body = buf.get(..self.url_call.answer.len).unwrap_or(&[]);
-                        let a = wire::upload::UploadUrlAnswer::parse(body)
-                            .map_err(Error::BadAnswer)?;
+                        let a =
+                            wire::upload::UploadUrlAnswer::parse(body).map_err(Error::BadAnswer)?;
                         let url = UploadUrl::from_answer(for_id, &a)?;
                         self.url = Some(url);
                         self.phase = Phase::SendUpload;
@@ -485,10 +485,7 @@ fn file_headers(w: &mut HeadWriter<'_>, p: &FileParams<'_>) {
     );
     w.header("Content-Type", format_args!("{}", p.content_type));
     if let Some(ms) = p.src_last_modified_millis {
-        w.header(
-            "X-Bz-Info-src_last_modified_millis",
-            format_args!("{ms}"),
-        );
+        w.header("X-Bz-Info-src_last_modified_millis", format_args!("{ms}"));
     }
     for (k, v) in p.info {
         w.header_fmt(
@@ -592,7 +589,10 @@ impl<S: Source> Operation for UploadFile<'_, '_, '_, S> {
     fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
         let p = self.params.bucket_id;
         Ok(
-            match self.up.poll(now_ms, self.session, self.buf, p, &self.policy)? {
+            match self
+                .up
+                .poll(now_ms, self.session, self.buf, p, &self.policy)?
+            {
                 CallPoll::Send => Step::Send,
                 CallPoll::Wait(t) => Step::Wait { until_ms: t },
                 CallPoll::Answered => Step::Done,
@@ -673,7 +673,8 @@ impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
 
 impl<S: Source> Exchange for UploadPart<'_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
-        self.up.request(self.session, self.buf, self.file_id, |_| {})
+        self.up
+            .request(self.session, self.buf, self.file_id, |_| {})
     }
     fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
         self.up.body(self.buf, &mut self.source, out)

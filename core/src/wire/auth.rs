@@ -66,7 +66,9 @@ impl<'a> AllowedAnswer<'a> {
 
     /// Whether the key has capability `cap`.
     pub fn has(&self, cap: &str) -> bool {
-        self.capabilities.clone().any(|c| c.is_ok_and(|c| c.eq_str(cap)))
+        self.capabilities
+            .clone()
+            .any(|c| c.is_ok_and(|c| c.eq_str(cap)))
     }
 }
 
@@ -97,7 +99,10 @@ impl core::fmt::Debug for AuthorizeAnswer<'_> {
             .field("api_url", &self.api_url)
             .field("download_url", &self.download_url)
             .field("recommended_part_size", &self.recommended_part_size)
-            .field("absolute_minimum_part_size", &self.absolute_minimum_part_size)
+            .field(
+                "absolute_minimum_part_size",
+                &self.absolute_minimum_part_size,
+            )
             .finish()
     }
 }
@@ -159,12 +164,20 @@ pub struct GetDownloadAuthorization<'a> {
     /// Overrides `Content-Disposition` of downloads made with the token.
     pub b2_content_disposition: Option<&'a str>,
 }
-api_call!(GetDownloadAuthorization, "b2_get_download_authorization", DownloadAuthorization, |s, _a, w| {
-    w.str("bucketId", s.bucket_id)
-        .str("fileNamePrefix", s.file_name_prefix)
-        .u64("validDurationInSeconds", u64::from(s.valid_duration_in_seconds))
-        .opt_str("b2ContentDisposition", s.b2_content_disposition);
-});
+api_call!(
+    GetDownloadAuthorization,
+    "b2_get_download_authorization",
+    DownloadAuthorization,
+    |s, _a, w| {
+        w.str("bucketId", s.bucket_id)
+            .str("fileNamePrefix", s.file_name_prefix)
+            .u64(
+                "validDurationInSeconds",
+                u64::from(s.valid_duration_in_seconds),
+            )
+            .opt_str("b2ContentDisposition", s.b2_content_disposition);
+    }
+);
 
 /// Answer of `b2_get_download_authorization`. `Debug` hides the token.
 #[derive(Clone, Copy)]

@@ -23,7 +23,8 @@ pub struct Bucket<'a> {
 
 impl<'a> Answer<'a> for Bucket<'a> {
     fn parse(body: &'a [u8]) -> Result<Self, BadAnswer> {
-        let (mut acct, mut id, mut name, mut ty, mut info, mut rev) = (None, None, None, None, None, 0);
+        let (mut acct, mut id, mut name, mut ty, mut info, mut rev) =
+            (None, None, None, None, None, 0);
         each_field(body, |k, v| {
             match k.raw() {
                 "accountId" => acct = v.opt_text()?,
@@ -57,14 +58,19 @@ pub struct ListBuckets<'a> {
     /// Only these types (e.g. `["allPrivate"]`).
     pub bucket_types: Option<&'a [&'a str]>,
 }
-api_call!(ListBuckets, "b2_list_buckets", ListBucketsAnswer, |s, acct, w| {
-    w.str("accountId", acct)
-        .opt_str("bucketId", s.bucket_id)
-        .opt_str("bucketName", s.bucket_name);
-    if let Some(t) = s.bucket_types {
-        w.strs("bucketTypes", t.iter().copied());
+api_call!(
+    ListBuckets,
+    "b2_list_buckets",
+    ListBucketsAnswer,
+    |s, acct, w| {
+        w.str("accountId", acct)
+            .opt_str("bucketId", s.bucket_id)
+            .opt_str("bucketName", s.bucket_name);
+        if let Some(t) = s.bucket_types {
+            w.strs("bucketTypes", t.iter().copied());
+        }
     }
-});
+);
 
 /// Answer of `b2_list_buckets`.
 #[derive(Clone, Debug)]
@@ -160,9 +166,16 @@ mod tests {
         let b: std::vec::Vec<_> = a.buckets.collect();
         assert_eq!(b[0].map(|b| b.revision), Ok(3));
         let mut buf = [0u8; 128];
-        let n = CreateBucket { bucket_name: "abcdef", bucket_type: "allPublic", ..Default::default() }
-            .write_body("acc", &mut buf)
-            .expect("body");
-        assert_eq!(&buf[..n], br#"{"accountId":"acc","bucketName":"abcdef","bucketType":"allPublic"}"#);
+        let n = CreateBucket {
+            bucket_name: "abcdef",
+            bucket_type: "allPublic",
+            ..Default::default()
+        }
+        .write_body("acc", &mut buf)
+        .expect("body");
+        assert_eq!(
+            &buf[..n],
+            br#"{"accountId":"acc","bucketName":"abcdef","bucketType":"allPublic"}"#
+        );
     }
 }

@@ -21,7 +21,8 @@ pub(crate) fn range_text(range: Option<(u64, u64)>) -> Result<Option<heapless::S
         return Err(InvalidInput::Range.into());
     }
     let mut s = heapless::String::new();
-    core::fmt::write(&mut s, format_args!("bytes={a}-{b}")).map_err(|_| Error::from(InvalidInput::Range))?;
+    core::fmt::write(&mut s, format_args!("bytes={a}-{b}"))
+        .map_err(|_| Error::from(InvalidInput::Range))?;
     Ok(Some(s))
 }
 
@@ -90,11 +91,19 @@ mod tests {
     #[test]
     fn copy_bodies() {
         let mut buf = [0u8; 256];
-        let n = CopyFile::new("s", "d").write_body("a", &mut buf).expect("body");
-        assert_eq!(&buf[..n], br#"{"sourceFileId":"s","fileName":"d","metadataDirective":"COPY"}"#);
+        let n = CopyFile::new("s", "d")
+            .write_body("a", &mut buf)
+            .expect("body");
+        assert_eq!(
+            &buf[..n],
+            br#"{"sourceFileId":"s","fileName":"d","metadataDirective":"COPY"}"#
+        );
         let mut c = CopyFile::new("s", "d");
         c.range = Some((5, 1));
-        assert_eq!(c.write_body("a", &mut buf), Err(Error::Invalid(InvalidInput::Range)));
+        assert_eq!(
+            c.write_body("a", &mut buf),
+            Err(Error::Invalid(InvalidInput::Range))
+        );
         c.range = Some((1, 5));
         c.metadata_directive = MetadataDirective::Replace;
         c.content_type = Some("text/plain");

@@ -42,9 +42,13 @@ fn parse_sha1_header(v: &str) -> Result<Sha1State, BadAnswer> {
         return Ok(Sha1State::None);
     }
     if let Some(hex) = v.strip_prefix("unverified:") {
-        return parse_sha1_hex(hex).map(Sha1State::Unverified).ok_or(BadAnswer::Header);
+        return parse_sha1_hex(hex)
+            .map(Sha1State::Unverified)
+            .ok_or(BadAnswer::Header);
     }
-    parse_sha1_hex(v).map(Sha1State::Known).ok_or(BadAnswer::Header)
+    parse_sha1_hex(v)
+        .map(Sha1State::Known)
+        .ok_or(BadAnswer::Header)
 }
 
 /// Parses `Content-Range: bytes a-b/total`.
@@ -52,7 +56,11 @@ pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     let rest = v.trim().strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.split_once('-')?;
-    let (a, b, total): (u64, u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?, total.trim().parse().ok()?);
+    let (a, b, total): (u64, u64, u64) = (
+        a.trim().parse().ok()?,
+        b.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
     (a <= b && b < total).then_some((a, b, total))
 }
 
@@ -88,7 +96,9 @@ pub fn parse_download_head(h: &dyn Headers) -> Result<DownloadHead<'_>, BadAnswe
         file_name: h.get("x-bz-file-name"),
         content_type: h.get("content-type"),
         content_range,
-        upload_timestamp: h.get("x-bz-upload-timestamp").and_then(|v| v.trim().parse().ok()),
+        upload_timestamp: h
+            .get("x-bz-upload-timestamp")
+            .and_then(|v| v.trim().parse().ok()),
     })
 }
 
@@ -101,14 +111,21 @@ mod tests {
     fn heads() {
         let h: &[(&str, &str)] = &[
             ("Content-Length", "10"),
-            ("x-bz-content-sha1", "unverified:aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"),
+            (
+                "x-bz-content-sha1",
+                "unverified:aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+            ),
             ("x-bz-file-id", "id"),
             ("Content-Range", "bytes 5-14/100"),
         ];
         let d = parse_download_head(&h).expect("head");
         assert!(matches!(d.content_sha1, Sha1State::Unverified(_)));
         assert_eq!(d.content_range, Some((5, 14, 100)));
-        let bad: &[(&str, &str)] = &[("Content-Length", "10"), ("x-bz-file-id", "id"), ("Content-Range", "bytes 5-13/100")];
+        let bad: &[(&str, &str)] = &[
+            ("Content-Length", "10"),
+            ("x-bz-file-id", "id"),
+            ("Content-Range", "bytes 5-13/100"),
+        ];
         assert_eq!(parse_download_head(&bad), Err(BadAnswer::Header));
         let no_id: &[(&str, &str)] = &[("Content-Length", "1")];
         assert_eq!(parse_download_head(&no_id), Err(BadAnswer::Header));

@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn parses_b2_errors() {
-        let e = parse(401, br#"{"status":401,"code":"expired_auth_token","message":"Auth token \"x\" expired"}"#);
+        let e = parse(
+            401,
+            br#"{"status":401,"code":"expired_auth_token","message":"Auth token \"x\" expired"}"#,
+        );
         assert_eq!(e.code, ErrorCode::ExpiredAuthToken);
         assert_eq!(e.message.as_str(), "Auth token \"x\" expired");
         let e = parse(503, b"<html>busy</html>");

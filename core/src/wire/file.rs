@@ -151,10 +151,15 @@ pub struct DeleteFileVersion<'a> {
     /// Bypass governance-mode retention (needs the capability).
     pub bypass_governance: bool,
 }
-api_call!(DeleteFileVersion, "b2_delete_file_version", FileRef, |s, _a, w| {
-    w.str("fileName", s.file_name).str("fileId", s.file_id);
-    w.opt_bool("bypassGovernance", s.bypass_governance.then_some(true));
-});
+api_call!(
+    DeleteFileVersion,
+    "b2_delete_file_version",
+    FileRef,
+    |s, _a, w| {
+        w.str("fileName", s.file_name).str("fileId", s.file_id);
+        w.opt_bool("bypassGovernance", s.bypass_governance.then_some(true));
+    }
+);
 
 /// Answer naming one file version (`b2_delete_file_version`, `b2_cancel_large_file`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,13 +206,18 @@ pub struct ListFileNames<'a> {
     /// Roll names up into "folders" at this character (usually `/`).
     pub delimiter: Option<&'a str>,
 }
-api_call!(ListFileNames, "b2_list_file_names", ListFilesAnswer, |s, _a, w| {
-    w.str("bucketId", s.bucket_id)
-        .opt_str("startFileName", s.start_file_name)
-        .opt_u64("maxFileCount", s.max_file_count.map(u64::from))
-        .opt_str("prefix", s.prefix)
-        .opt_str("delimiter", s.delimiter);
-});
+api_call!(
+    ListFileNames,
+    "b2_list_file_names",
+    ListFilesAnswer,
+    |s, _a, w| {
+        w.str("bucketId", s.bucket_id)
+            .opt_str("startFileName", s.start_file_name)
+            .opt_u64("maxFileCount", s.max_file_count.map(u64::from))
+            .opt_str("prefix", s.prefix)
+            .opt_str("delimiter", s.delimiter);
+    }
+);
 
 /// `b2_list_file_versions`: every version, names in order, newest first per name.
 #[derive(Clone, Copy, Debug, Default)]
@@ -225,14 +235,19 @@ pub struct ListFileVersions<'a> {
     /// Folder delimiter.
     pub delimiter: Option<&'a str>,
 }
-api_call!(ListFileVersions, "b2_list_file_versions", ListFilesAnswer, |s, _a, w| {
-    w.str("bucketId", s.bucket_id)
-        .opt_str("startFileName", s.start_file_name)
-        .opt_str("startFileId", s.start_file_id)
-        .opt_u64("maxFileCount", s.max_file_count.map(u64::from))
-        .opt_str("prefix", s.prefix)
-        .opt_str("delimiter", s.delimiter);
-});
+api_call!(
+    ListFileVersions,
+    "b2_list_file_versions",
+    ListFilesAnswer,
+    |s, _a, w| {
+        w.str("bucketId", s.bucket_id)
+            .opt_str("startFileName", s.start_file_name)
+            .opt_str("startFileId", s.start_file_id)
+            .opt_u64("maxFileCount", s.max_file_count.map(u64::from))
+            .opt_str("prefix", s.prefix)
+            .opt_str("delimiter", s.delimiter);
+    }
+);
 
 /// `b2_list_unfinished_large_files`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -246,12 +261,17 @@ pub struct ListUnfinishedLargeFiles<'a> {
     /// Page size (B2: 1..=100).
     pub max_file_count: Option<u32>,
 }
-api_call!(ListUnfinishedLargeFiles, "b2_list_unfinished_large_files", ListFilesAnswer, |s, _a, w| {
-    w.str("bucketId", s.bucket_id)
-        .opt_str("namePrefix", s.name_prefix)
-        .opt_str("startFileId", s.start_file_id)
-        .opt_u64("maxFileCount", s.max_file_count.map(u64::from));
-});
+api_call!(
+    ListUnfinishedLargeFiles,
+    "b2_list_unfinished_large_files",
+    ListFilesAnswer,
+    |s, _a, w| {
+        w.str("bucketId", s.bucket_id)
+            .opt_str("namePrefix", s.name_prefix)
+            .opt_str("startFileId", s.start_file_id)
+            .opt_u64("maxFileCount", s.max_file_count.map(u64::from));
+    }
+);
 
 /// One page of a file listing.
 #[derive(Clone, Debug)]
@@ -309,7 +329,10 @@ mod tests {
     fn folders_and_missing_fields() {
         let folder = br#"{"action":"folder","fileId":null,"fileName":"a/","contentLength":0,"uploadTimestamp":0}"#;
         assert_eq!(File::parse(folder).map(|f| f.action), Ok(Action::Folder));
-        assert_eq!(File::parse(br#"{"action":"upload","fileName":"x"}"#), Err(BadAnswer::Json));
+        assert_eq!(
+            File::parse(br#"{"action":"upload","fileName":"x"}"#),
+            Err(BadAnswer::Json)
+        );
     }
 
     #[test]
@@ -320,8 +343,16 @@ mod tests {
         assert_eq!(names, [Ok("a"), Ok("b")]);
         assert_eq!(a.next_file_name.map(|t| t.raw()), Some("c"));
         let mut buf = [0u8; 128];
-        let call = ListFileNames { bucket_id: "b", prefix: Some("p/"), delimiter: Some("/"), ..Default::default() };
+        let call = ListFileNames {
+            bucket_id: "b",
+            prefix: Some("p/"),
+            delimiter: Some("/"),
+            ..Default::default()
+        };
         let n = call.write_body("acc", &mut buf).expect("body");
-        assert_eq!(&buf[..n], br#"{"bucketId":"b","prefix":"p/","delimiter":"/"}"#);
+        assert_eq!(
+            &buf[..n],
+            br#"{"bucketId":"b","prefix":"p/","delimiter":"/"}"#
+        );
     }
 }

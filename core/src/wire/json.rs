@@ -75,7 +75,8 @@ impl<'a> Text<'a> {
             c.encode_utf8(dst);
             n += c.len_utf8();
         }
-        core::str::from_utf8(out.get(..n).unwrap_or(&[])).map_err(|_| Error::BadAnswer(BadAnswer::Json))
+        core::str::from_utf8(out.get(..n).unwrap_or(&[]))
+            .map_err(|_| Error::BadAnswer(BadAnswer::Json))
     }
 
     /// Compares the decoded text with `s`.
@@ -145,7 +146,9 @@ impl Iterator for Unescape<'_> {
                         _ => None,
                     };
                     lo.filter(|lo| (0xDC00..=0xDFFF).contains(lo))
-                        .and_then(|lo| char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)))
+                        .and_then(|lo| {
+                            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                        })
                 }
                 Some(v) => char::from_u32(v),
                 None => None,
@@ -302,7 +305,9 @@ impl<'a> Cursor<'a> {
         }
         let raw = self.b.get(start..self.i).ok_or(BadAnswer::Json)?;
         self.i += 1;
-        core::str::from_utf8(raw).map(Text).map_err(|_| BadAnswer::Json)
+        core::str::from_utf8(raw)
+            .map(Text)
+            .map_err(|_| BadAnswer::Json)
     }
 
     fn container(&mut self) -> Result<&'a [u8], BadAnswer> {
@@ -350,7 +355,9 @@ impl<'a> Cursor<'a> {
                     self.i += 1;
                 }
                 let raw = self.b.get(start..self.i).ok_or(BadAnswer::Json)?;
-                core::str::from_utf8(raw).map(Value::Num).map_err(|_| BadAnswer::Json)
+                core::str::from_utf8(raw)
+                    .map(Value::Num)
+                    .map_err(|_| BadAnswer::Json)
             }
             _ => Err(BadAnswer::Json),
         }
@@ -442,7 +449,10 @@ pub struct Items<'a> {
 
 impl Clone for Cursor<'_> {
     fn clone(&self) -> Self {
-        Cursor { b: self.b, i: self.i }
+        Cursor {
+            b: self.b,
+            i: self.i,
+        }
     }
 }
 
@@ -636,7 +646,14 @@ impl<'b> JsonWriter<'b> {
                 c if c < 0x20 || c == 0x7f => {
                     self.raw(bytes.get(start..i).unwrap_or(&[]));
                     let hex = b"0123456789abcdef";
-                    self.raw(&[b'\\', b'u', b'0', b'0', hex[usize::from(c >> 4)], hex[usize::from(c & 15)]]);
+                    self.raw(&[
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        hex[usize::from(c >> 4)],
+                        hex[usize::from(c & 15)],
+                    ]);
                     start = i + 1;
                     continue;
                 }
@@ -802,7 +819,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in [&b"{"[..], b"{\"a\":}", b"{\"a\":1,}", b"{\"a\" 1}", b"[1,]", b"{} x", b"{\"a\":\"\x01\"}", b"{\"a\":[}\"}"] {
+        for bad in [
+            &b"{"[..],
+            b"{\"a\":}",
+            b"{\"a\":1,}",
+            b"{\"a\" 1}",
+            b"[1,]",
+            b"{} x",
+            b"{\"a\":\"\x01\"}",
+            b"{\"a\":[}\"}",
+        ] {
             let r: Result<(), _> = fields(bad).try_for_each(|f| f.map(drop));
             assert_eq!(r, Err(BadAnswer::Json), "{:?}", core::str::from_utf8(bad));
         }
@@ -815,7 +841,10 @@ mod tests {
         assert_eq!(t.unescape(&mut out).map(|s| s.len()), Ok(9));
         assert!(t.eq_str("aé😀\n/"));
         let mut small = [0u8; 3];
-        assert_eq!(t.unescape(&mut small), Err(Error::BufferTooSmall { needed: 9 }));
+        assert_eq!(
+            t.unescape(&mut small),
+            Err(Error::BufferTooSmall { needed: 9 })
+        );
         assert!(!Text::from_raw(r"\ud83d").eq_str("x"));
     }
 

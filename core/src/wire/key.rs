@@ -22,7 +22,10 @@ api_call!(CreateKey, "b2_create_key", Key, |s, acct, w| {
     w.str("accountId", acct)
         .strs("capabilities", s.capabilities.iter().copied())
         .str("keyName", s.key_name)
-        .opt_u64("validDurationInSeconds", s.valid_duration_in_seconds.map(u64::from));
+        .opt_u64(
+            "validDurationInSeconds",
+            s.valid_duration_in_seconds.map(u64::from),
+        );
     if let Some(ids) = s.bucket_ids {
         w.strs("bucketIds", ids.iter().copied());
     }
@@ -81,7 +84,10 @@ impl core::fmt::Debug for Key<'_> {
         f.debug_struct("Key")
             .field("key_name", &self.key_name)
             .field("application_key_id", &self.application_key_id)
-            .field("application_key", &self.application_key.map(|_| "<redacted>"))
+            .field(
+                "application_key",
+                &self.application_key.map(|_| "<redacted>"),
+            )
             .field("capabilities", &self.capabilities)
             .field("bucket_ids", &self.bucket_ids)
             .field("name_prefix", &self.name_prefix)
@@ -159,9 +165,14 @@ mod tests {
     #[test]
     fn key_round_trip() {
         let mut buf = [0u8; 256];
-        let n = CreateKey { capabilities: &["listFiles", "readFiles"], key_name: "k1", bucket_ids: Some(&["b"]), ..Default::default() }
-            .write_body("acc", &mut buf)
-            .expect("body");
+        let n = CreateKey {
+            capabilities: &["listFiles", "readFiles"],
+            key_name: "k1",
+            bucket_ids: Some(&["b"]),
+            ..Default::default()
+        }
+        .write_body("acc", &mut buf)
+        .expect("body");
         assert_eq!(
             &buf[..n],
             br#"{"accountId":"acc","capabilities":["listFiles","readFiles"],"keyName":"k1","bucketIds":["b"]}"#

@@ -39,11 +39,17 @@ impl ApiCall for FinishLargeFile<'_> {
     type Answer<'a> = File<'a>;
     fn write_body(&self, _account_id: &str, out: &mut [u8]) -> Result<usize, Error> {
         let needed = crate::op::large::FinishBody::len(self.file_id, self.part_sha1s.len());
-        let needed = usize::try_from(needed).map_err(|_| Error::BufferTooSmall { needed: usize::MAX })?;
+        let needed =
+            usize::try_from(needed).map_err(|_| Error::BufferTooSmall { needed: usize::MAX })?;
         if needed > out.len() {
             return Err(Error::BufferTooSmall { needed });
         }
-        Ok(crate::op::large::FinishBody::fill(self.file_id, self.part_sha1s, 0, out))
+        Ok(crate::op::large::FinishBody::fill(
+            self.file_id,
+            self.part_sha1s,
+            0,
+            out,
+        ))
     }
 }
 
@@ -53,9 +59,14 @@ pub struct CancelLargeFile<'a> {
     /// The unfinished large file.
     pub file_id: &'a str,
 }
-api_call!(CancelLargeFile, "b2_cancel_large_file", FileRef, |s, _a, w| {
-    w.str("fileId", s.file_id);
-});
+api_call!(
+    CancelLargeFile,
+    "b2_cancel_large_file",
+    FileRef,
+    |s, _a, w| {
+        w.str("fileId", s.file_id);
+    }
+);
 
 /// `b2_list_parts`.
 #[derive(Clone, Copy, Debug)]
@@ -188,17 +199,41 @@ mod tests {
     #[test]
     fn start_body_and_copy_part_range() {
         let mut buf = [0u8; 256];
-        let n = StartLargeFile { bucket_id: "b", file_name: "n", content_type: "b2/x-auto", file_info: &[("k", "v")] }
-            .write_body("a", &mut buf)
-            .expect("body");
-        assert_eq!(&buf[..n], br#"{"bucketId":"b","fileName":"n","contentType":"b2/x-auto","fileInfo":{"k":"v"}}"#);
-        let n = CopyPart { source_file_id: "s", large_file_id: "l", part_number: 2, range: Some((0, 99)) }
-            .write_body("a", &mut buf)
-            .expect("body");
-        assert_eq!(&buf[..n], br#"{"sourceFileId":"s","largeFileId":"l","partNumber":2,"range":"bytes=0-99"}"#);
+        let n = StartLargeFile {
+            bucket_id: "b",
+            file_name: "n",
+            content_type: "b2/x-auto",
+            file_info: &[("k", "v")],
+        }
+        .write_body("a", &mut buf)
+        .expect("body");
+        assert_eq!(
+            &buf[..n],
+            br#"{"bucketId":"b","fileName":"n","contentType":"b2/x-auto","fileInfo":{"k":"v"}}"#
+        );
+        let n = CopyPart {
+            source_file_id: "s",
+            large_file_id: "l",
+            part_number: 2,
+            range: Some((0, 99)),
+        }
+        .write_body("a", &mut buf)
+        .expect("body");
+        assert_eq!(
+            &buf[..n],
+            br#"{"sourceFileId":"s","largeFileId":"l","partNumber":2,"range":"bytes=0-99"}"#
+        );
         let d = [[0xabu8; 20]; 2];
-        let n = FinishLargeFile { file_id: "f", part_sha1s: &d }.write_body("a", &mut buf).expect("body");
+        let n = FinishLargeFile {
+            file_id: "f",
+            part_sha1s: &d,
+        }
+        .write_body("a", &mut buf)
+        .expect("body");
         let body = core::str::from_utf8(&buf[..n]).expect("utf8");
-        assert!(body.starts_with(r#"{"fileId":"f","partSha1Array":[""#), "{body}");
+        assert!(
+            body.starts_with(r#"{"fileId":"f","partSha1Array":[""#),
+            "{body}"
+        );
     }
 }

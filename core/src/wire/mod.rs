@@ -58,3 +58,72 @@ macro_rules! api_call {
     };
 }
 pub(crate) use api_call;
+
+#[cfg(test)]
+mod fuzz {
+    //! Every answer parser, fed arbitrary bytes and damaged real answers, never panics.
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMPLES: [&[u8]; 6] = [
+        br#"{"accountId":"a","authorizationToken":"t","apiInfo":{"storageApi":{"apiUrl":"http://h","downloadUrl":"http://h","absoluteMinimumPartSize":5000000,"recommendedPartSize":100000000,"allowed":{"buckets":[{"id":"b","name":"n"}],"capabilities":["listFiles"],"namePrefix":"p\u00e9"}}}}"#,
+        br#"{"accountId":"a","action":"upload","bucketId":"b","contentLength":5,"contentSha1":"unverified:aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d","contentType":"t","fileId":"f","fileInfo":{"k":"v\"x"},"fileName":"n","uploadTimestamp":1}"#,
+        br#"{"files":[{"action":"folder","fileId":null,"fileName":"a/"}],"nextFileName":"b","nextFileId":"c"}"#,
+        br#"{"parts":[{"fileId":"f","partNumber":1,"contentLength":5,"contentSha1":"x"}],"nextPartNumber":2}"#,
+        br#"{"keys":[{"keyName":"k","applicationKeyId":"i","capabilities":["a"],"bucketIds":["b"]}],"nextApplicationKeyId":null}"#,
+        br#"{"buckets":[{"bucketId":"i","bucketName":"n","bucketType":"allPrivate","bucketInfo":{},"revision":1}],"bucketId":"i","uploadUrl":"u","authorizationToken":"t","fileNamePrefix":""}"#,
+    ];
+
+    fn all(b: &[u8]) {
+        let _ = auth::AuthorizeAnswer::parse(b).map(|a| a.allowed.capabilities.count());
+        let _ = auth::DownloadAuthorization::parse(b);
+        let _ = bucket::ListBucketsAnswer::parse(b).map(|a| a.buckets.count());
+        let _ = bucket::Bucket::parse(b).map(|x| x.bucket_info.entries().count());
+        let _ = file::File::parse(b).map(|f| (f.sha1(), f.file_info.entries().count()));
+        let _ = file::FileRef::parse(b);
+        let _ = file::ListFilesAnswer::parse(b).map(|a| a.files.count());
+        let _ = large::ListPartsAnswer::parse(b).map(|a| a.parts.count());
+        let _ = large::Part::parse(b);
+        let _ = key::ListKeysAnswer::parse(b)
+            .map(|a| a.keys.map(|k| k.map(|k| k.capabilities.count())).count());
+        let _ = key::Key::parse(b);
+        let _ = upload::UploadUrlAnswer::parse(b);
+        let _ = error_body::parse(400, b);
+    }
+
+    #[test]
+    fn samples_parse() {
+        assert!(auth::AuthorizeAnswer::parse(SAMPLES[0]).is_ok());
+        assert!(file::File::parse(SAMPLES[1]).is_ok());
+        assert_eq!(
+            file::ListFilesAnswer::parse(SAMPLES[2]).map(|a| a.files.count()),
+            Ok(1)
+        );
+        assert_eq!(
+            large::ListPartsAnswer::parse(SAMPLES[3]).map(|a| a.parts.count()),
+            Ok(1)
+        );
+        assert_eq!(
+            key::ListKeysAnswer::parse(SAMPLES[4]).map(|a| a.keys.count()),
+            Ok(1)
+        );
+        assert!(upload::UploadUrlAnswer::parse(SAMPLES[5]).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes(b in proptest::collection::vec(any::<u8>(), 0..512)) {
+            all(&b);
+        }
+
+        #[test]
+        fn damaged_answers(which in 0usize..6, cut in 0usize..400, at in 0usize..400, byte in any::<u8>()) {
+            let mut b = SAMPLES[which].to_vec();
+            if let Some(x) = b.get_mut(at) {
+                *x = byte;
+            }
+            b.truncate(cut.max(1));
+            all(&b);
+        }
+    }
+}

@@ -11,9 +11,14 @@ pub struct GetUploadUrl<'a> {
     /// Bucket to upload into.
     pub bucket_id: &'a str,
 }
-api_call!(GetUploadUrl, "b2_get_upload_url", UploadUrlAnswer, |s, _a, w| {
-    w.str("bucketId", s.bucket_id);
-});
+api_call!(
+    GetUploadUrl,
+    "b2_get_upload_url",
+    UploadUrlAnswer,
+    |s, _a, w| {
+        w.str("bucketId", s.bucket_id);
+    }
+);
 
 /// `b2_get_upload_part_url`.
 #[derive(Clone, Copy, Debug)]
@@ -21,9 +26,14 @@ pub struct GetUploadPartUrl<'a> {
     /// The unfinished large file.
     pub file_id: &'a str,
 }
-api_call!(GetUploadPartUrl, "b2_get_upload_part_url", UploadUrlAnswer, |s, _a, w| {
-    w.str("fileId", s.file_id);
-});
+api_call!(
+    GetUploadPartUrl,
+    "b2_get_upload_part_url",
+    UploadUrlAnswer,
+    |s, _a, w| {
+        w.str("fileId", s.file_id);
+    }
+);
 
 /// An upload URL and its token. The token is a secret: `Debug` hides it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,6 +94,9 @@ mod tests {
         .expect("answer");
         assert_eq!(a.upload_url, "http://127.0.0.1:1/up");
         assert!(!format!("{a:?}").contains("tok-secret"));
-        assert_eq!(UploadUrlAnswer::parse(br#"{"uploadUrl":"u"}"#), Err(BadAnswer::Json));
+        assert_eq!(
+            UploadUrlAnswer::parse(br#"{"uploadUrl":"u"}"#),
+            Err(BadAnswer::Json)
+        );
     }
 }
