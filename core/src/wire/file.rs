@@ -57,6 +57,8 @@ pub struct File<'a> {
     pub file_name: Text<'a>,
     /// Milliseconds since the epoch (0 for folders).
     pub upload_timestamp: u64,
+    /// The object's raw JSON, with B2's own field names.
+    pub raw: &'a [u8],
 }
 
 impl<'a> File<'a> {
@@ -89,6 +91,7 @@ impl<'a> Answer<'a> for File<'a> {
             file_info: Map::empty(),
             file_name: Text::from_raw(""),
             upload_timestamp: 0,
+            raw: body,
         };
         let (mut id, mut name, mut action) = (None, None, None);
         each_field(body, |k, v| {

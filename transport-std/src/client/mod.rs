@@ -1,0 +1,533 @@
+//! A blocking B2 client for hosts, in the spirit of b2sdk's `B2Api`/`Bucket`: credentials
+//! from arguments or the environment, buckets, keys, uploads from paths and readers (large
+//! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
+
+mod download;
+mod list;
+mod upload;
+
+pub use download::{DownloadResult, DownloadTarget};
+pub use list::FileIter;
+pub use upload::UploadOptions;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use b2_core::driver::run;
+use b2_core::op::{Authorize, Call, Operation};
+use b2_core::session::{Credentials, Session};
+use b2_core::wire::bucket::{Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket};
+use b2_core::wire::file::{DeleteFileVersion, File, GetFileInfo, HideFile};
+use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey, ListKeys};
+use b2_core::wire::copy::CopyFile;
+use b2_core::wire::large::CancelLargeFile;
+use b2_core::wire::{ApiCall, Text};
+
+use crate::transport::{SystemClock, TransportConfig, UreqTransport};
+
+/// Everything that can go wrong in the client.
+#[derive(Debug)]
+pub enum ClientError {
+    /// From the protocol engine: B2's answer, bad input, transport failures after retries.
+    Core(b2_core::Error),
+    /// Local I/O (files, stdin/stdout).
+    Io(std::io::Error),
+    /// A bucket or file that does not exist.
+    NotFound(String),
+    /// Missing credentials or bad arguments.
+    Config(String),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Core(e) => write!(f, "{e}"),
+            ClientError::Io(e) => write!(f, "{e}"),
+            ClientError::NotFound(what) => write!(f, "not found: {what}"),
+            ClientError::Config(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<b2_core::Error> for ClientError {
+    fn from(e: b2_core::Error) -> Self {
+        ClientError::Core(e)
+    }
+}
+
+impl From<b2_core::InvalidInput> for ClientError {
+    fn from(e: b2_core::InvalidInput) -> Self {
+        ClientError::Core(e.into())
+    }
+}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+/// Result of client calls.
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// Told how far a long job got.
+pub trait Progress: Send + Sync {
+    /// `done` bytes of `total` (when known).
+    fn progress(&self, done: u64, total: Option<u64>);
+}
+
+/// A bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// Bucket id.
+    pub id: String,
+    /// Bucket name.
+    pub name: String,
+    /// `allPublic`, `allPrivate`, ...
+    pub bucket_type: String,
+    /// Revision.
+    pub revision: u64,
+}
+
+/// A file version (or folder, or hide marker, or unfinished large file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileVersion {
+    /// Version id (empty for folders).
+    pub file_id: String,
+    /// Name.
+    pub file_name: String,
+    /// `upload`, `hide`, `start`, `folder`.
+    pub action: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `contentSha1` as B2 gave it.
+    pub content_sha1: Option<String>,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// Upload time, ms since the epoch.
+    pub upload_timestamp: u64,
+    /// File info entries.
+    pub info: Vec<(String, String)>,
+    /// B2's JSON for the version (its own field names).
+    pub json: String,
+}
+
+/// Decodes JSON text to an owned string.
+pub(crate) fn text(t: Text<'_>) -> String {
+    t.chars().filter_map(|c| c.ok()).collect()
+}
+
+impl FileVersion {
+    pub(crate) fn from_wire(f: &File<'_>) -> Self {
+        FileVersion {
+            file_id: text(f.file_id),
+            file_name: text(f.file_name),
+            action: match f.action {
+                b2_core::wire::file::Action::Upload => "upload",
+                b2_core::wire::file::Action::Start => "start",
+                b2_core::wire::file::Action::Hide => "hide",
+                b2_core::wire::file::Action::Folder => "folder",
+                b2_core::wire::file::Action::Other => "other",
+            }
+            .into(),
+            size: f.content_length,
+            content_sha1: f.content_sha1.map(text),
+            content_type: f.content_type.map(text),
+            upload_timestamp: f.upload_timestamp,
+            info: f.file_info.entries().map(|(k, v)| (text(k), text(v))).collect(),
+            json: String::from_utf8_lossy(f.raw).into_owned(),
+        }
+    }
+
+    /// The whole-file SHA-1 B2 knows (`contentSha1`, else `large_file_sha1`).
+    pub fn sha1(&self) -> Option<String> {
+        let c = self.content_sha1.as_deref().map(|s| s.trim_start_matches("unverified:"));
+        match c {
+            Some(s) if s.len() == 40 => Some(s.to_owned()),
+            _ => self.info.iter().find(|(k, _)| k == "large_file_sha1").map(|(_, v)| v.clone()),
+        }
+    }
+}
+
+/// A key as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Key name.
+    pub name: String,
+    /// Capabilities.
+    pub capabilities: Vec<String>,
+}
+
+/// A new key: its secret is shown once. `Debug` hides it.
+#[derive(Clone)]
+pub struct NewKey {
+    /// Key id.
+    pub id: String,
+    /// The secret application key.
+    pub key: String,
+}
+
+impl fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewKey").field("id", &self.id).field("key", &"<redacted>").finish()
+    }
+}
+
+/// The blocking client. Share it between threads with `Arc`; each call clones the session
+/// (about 1.7 KiB) so calls run in parallel.
+pub struct Client {
+    session: Mutex<Session>,
+    transport: UreqTransport,
+    /// Upload URLs that worked, for reuse (small files).
+    pub(crate) idle_urls: Mutex<Vec<b2_core::op::UploadUrl>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// Initial answer buffer; grown when an answer needs more.
+const FIRST_BUF: usize = 16 * 1024;
+
+impl Client {
+    /// Authorizes with a key id and key; `realm` is `"production"` or a URL.
+    pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self> {
+        Self::with_transport(key_id, key, realm, &TransportConfig::default())
+    }
+
+    /// As [`Client::new`], with transport settings (timeouts, extra CA roots).
+    pub fn with_transport(key_id: &str, key: &str, realm: &str, cfg: &TransportConfig) -> Result<Self> {
+        let creds = Credentials::new(key_id, key, realm)?;
+        let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
+        let client = Client {
+            session: Mutex::new(Session::new(creds)),
+            transport,
+            idle_urls: Mutex::new(Vec::new()),
+        };
+        client.authorize()?;
+        Ok(client)
+    }
+
+    /// Credentials from `B2_APPLICATION_KEY_ID` / `B2_APPLICATION_KEY`, realm from
+    /// `B2_ENVIRONMENT` (default "production"), as the official tool reads them.
+    pub fn from_env() -> Result<Self> {
+        let (id, key) = env_credentials().ok_or_else(|| {
+            ClientError::Config("set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY".into())
+        })?;
+        let realm = std::env::var("B2_ENVIRONMENT").unwrap_or_else(|_| "production".into());
+        Self::new(&id, &key, &realm)
+    }
+
+    /// Authorizes again now.
+    pub fn authorize(&self) -> Result<()> {
+        let mut s = self.session();
+        let mut buf = vec![0u8; FIRST_BUF];
+        self.run(&mut Authorize::new(&mut s, &mut buf))?;
+        self.store_session(s);
+        Ok(())
+    }
+
+    /// A copy of the session (for operations run outside the client).
+    pub fn session(&self) -> Session {
+        self.session.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Keeps a session that re-authorized so other calls use its token.
+    pub(crate) fn store_session(&self, s: Session) {
+        let mut shared = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        if s.authorizations > shared.authorizations || shared.token.expose() != s.token.expose() {
+            *shared = s;
+        }
+    }
+
+    /// A transport sharing the client's connection pool.
+    pub fn transport(&self) -> UreqTransport {
+        self.transport.clone()
+    }
+
+    /// Runs an operation to completion.
+    pub fn run<O: Operation + ?Sized>(&self, op: &mut O) -> Result<b2_core::driver::RunStats> {
+        let mut t = self.transport.clone();
+        Ok(run(op, &mut t, &mut SystemClock::default())?)
+    }
+
+    /// Runs a JSON call, growing the buffer when the answer needs more, and hands the parsed
+    /// answer to `f`.
+    pub fn call<A, R>(&self, call: A, f: impl FnOnce(A::Answer<'_>) -> Result<R>) -> Result<R>
+    where
+        A: ApiCall + Copy,
+    {
+        let mut size = FIRST_BUF;
+        loop {
+            let mut buf = vec![0u8; size];
+            let mut s = self.session();
+            let mut op = Call::new(&mut s, &mut buf, call);
+            let r = self.run(&mut op);
+            match r {
+                Err(ClientError::Core(b2_core::Error::BufferTooSmall { needed })) if needed > size => {
+                    size = needed + 1024;
+                    drop(op);
+                    self.store_session(s);
+                    continue;
+                }
+                Err(e) => {
+                    drop(op);
+                    self.store_session(s);
+                    return Err(e);
+                }
+                Ok(_) => {}
+            }
+            let out = {
+                let answer = op.answer()?;
+                f(answer)
+            };
+            drop(op);
+            self.store_session(s);
+            return out;
+        }
+    }
+
+    /// The account id.
+    pub fn account_id(&self) -> String {
+        self.session().account_id.as_str().to_owned()
+    }
+
+    /// All buckets the key may list (or the one it is restricted to).
+    pub fn list_buckets(&self) -> Result<Vec<Bucket>> {
+        let s = self.session();
+        let only = s.allowed.bucket_name.as_deref().map(str::to_owned);
+        self.call(
+            ListBuckets {
+                bucket_name: only.as_deref(),
+                ..ListBuckets::default()
+            },
+            |a| a.buckets.map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?))).collect(),
+        )
+    }
+
+    /// The bucket named `name`.
+    pub fn bucket(&self, name: &str) -> Result<Bucket> {
+        b2_core::validate::bucket_name(name)?;
+        let found: Vec<Bucket> = self.call(
+            ListBuckets {
+                bucket_name: Some(name),
+                ..ListBuckets::default()
+            },
+            |a| a.buckets.map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?))).collect(),
+        )?;
+        found
+            .into_iter()
+            .find(|b| b.name == name)
+            .ok_or_else(|| ClientError::NotFound(format!("bucket {name}")))
+    }
+
+    /// Creates a bucket, public or private.
+    pub fn create_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+        b2_core::validate::bucket_name(name)?;
+        let bucket_type = if public { "allPublic" } else { "allPrivate" };
+        self.call(
+            CreateBucket {
+                bucket_name: name,
+                bucket_type,
+                ..CreateBucket::default()
+            },
+            |b| Ok(bucket(&b)),
+        )
+    }
+
+    /// Changes a bucket's type.
+    pub fn update_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+        let b = self.bucket(name)?;
+        let bucket_type = if public { "allPublic" } else { "allPrivate" };
+        self.call(
+            UpdateBucket {
+                bucket_id: &b.id,
+                bucket_type: Some(bucket_type),
+                ..UpdateBucket::default()
+            },
+            |b| Ok(bucket(&b)),
+        )
+    }
+
+    /// Deletes an (empty) bucket.
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+        let b = self.bucket(name)?;
+        self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket(&b)))
+    }
+
+    /// Creates a key with these capabilities, optionally restricted to a bucket and prefix.
+    pub fn create_key(&self, name: &str, caps: &[&str], bucket: Option<&str>, prefix: Option<&str>) -> Result<NewKey> {
+        b2_core::validate::key_name(name)?;
+        b2_core::validate::capabilities(caps)?;
+        let id = bucket.map(|b| self.bucket(b)).transpose()?.map(|b| b.id);
+        let ids: Vec<&str> = id.iter().map(String::as_str).collect();
+        self.call(
+            CreateKey {
+                capabilities: caps,
+                key_name: name,
+                bucket_ids: id.as_ref().map(|_| ids.as_slice()),
+                name_prefix: prefix,
+                ..CreateKey::default()
+            },
+            |k| {
+                Ok(NewKey {
+                    id: text(k.application_key_id),
+                    key: k.application_key.map(text).unwrap_or_default(),
+                })
+            },
+        )
+    }
+
+    /// All keys of the account.
+    pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        let mut out = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let next = self.call(
+                ListKeys {
+                    max_key_count: Some(1000),
+                    start_application_key_id: start.as_deref(),
+                },
+                |a| {
+                    for k in a.keys {
+                        out.push(key_info(&k.map_err(b2_core::Error::BadAnswer)?));
+                    }
+                    Ok(a.next_application_key_id.map(text))
+                },
+            )?;
+            match next {
+                Some(n) => start = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Deletes a key.
+    pub fn delete_key(&self, id: &str) -> Result<KeyInfo> {
+        self.call(DeleteKey { application_key_id: id }, |k| Ok(key_info(&k)))
+    }
+
+    /// A file version by id.
+    pub fn file_info_by_id(&self, file_id: &str) -> Result<FileVersion> {
+        self.call(GetFileInfo { file_id }, |f| Ok(FileVersion::from_wire(&f)))
+    }
+
+    /// The latest version of `name` in `bucket` (hidden files are not found).
+    pub fn file_info(&self, bucket: &str, name: &str) -> Result<FileVersion> {
+        let b = self.bucket(bucket)?;
+        self.latest(&b.id, name)?
+            .ok_or_else(|| ClientError::NotFound(format!("{bucket}/{name}")))
+    }
+
+    pub(crate) fn latest(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
+        b2_core::validate::file_name(name)?;
+        let found = self.call(
+            b2_core::wire::file::ListFileNames {
+                bucket_id,
+                start_file_name: Some(name),
+                max_file_count: Some(1),
+                prefix: Some(name),
+                delimiter: None,
+            },
+            |a| {
+                for f in a.files {
+                    let f = f.map_err(b2_core::Error::BadAnswer)?;
+                    if f.file_name.eq_str(name) {
+                        return Ok(Some(FileVersion::from_wire(&f)));
+                    }
+                }
+                Ok(None)
+            },
+        )?;
+        match found {
+            // The listing has no fileInfo for some servers' answers; ask for the full record.
+            Some(f) => Ok(Some(self.file_info_by_id(&f.file_id)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Hides `name`: downloads by name stop finding it; versions stay.
+    pub fn hide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
+        b2_core::validate::file_name(name)?;
+        let b = self.bucket(bucket)?;
+        self.call(HideFile { bucket_id: &b.id, file_name: name }, |f| Ok(FileVersion::from_wire(&f)))
+    }
+
+    /// Deletes one version.
+    pub fn delete_version(&self, name: &str, file_id: &str) -> Result<()> {
+        self.call(
+            DeleteFileVersion {
+                file_name: name,
+                file_id,
+                bypass_governance: false,
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// Deletes the latest version of `name`, or all its versions (hide markers too).
+    pub fn delete(&self, bucket: &str, name: &str, all_versions: bool) -> Result<usize> {
+        let b = self.bucket(bucket)?;
+        let versions: Vec<FileVersion> = self
+            .ls_id(&b.id, name, None, true)
+            .filter(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
+            .collect::<Result<_>>()?;
+        if versions.is_empty() {
+            return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+        }
+        let take = if all_versions { versions.len() } else { 1 };
+        for v in versions.iter().take(take) {
+            self.delete_version(&v.file_name, &v.file_id)?;
+        }
+        Ok(take)
+    }
+
+    /// Copies `source` to `dest` inside `bucket` (server side).
+    pub fn copy(&self, bucket: &str, source: &str, dest: &str) -> Result<FileVersion> {
+        b2_core::validate::file_name(dest)?;
+        let src = self.file_info(bucket, source)?;
+        self.call(CopyFile::new(&src.file_id, dest), |f| Ok(FileVersion::from_wire(&f)))
+    }
+
+    /// Cancels an unfinished large file (its parts are deleted).
+    pub fn cancel_large_file(&self, file_id: &str) -> Result<()> {
+        self.call(CancelLargeFile { file_id }, |_| Ok(()))
+    }
+}
+
+impl Client {
+    /// Shares this client between threads.
+    pub fn shared(self) -> Arc<Client> {
+        Arc::new(self)
+    }
+}
+
+fn bucket(b: &WireBucket<'_>) -> Bucket {
+    Bucket {
+        id: text(b.bucket_id),
+        name: text(b.bucket_name),
+        bucket_type: text(b.bucket_type),
+        revision: b.revision,
+    }
+}
+
+fn key_info(k: &WireKey<'_>) -> KeyInfo {
+    KeyInfo {
+        id: text(k.application_key_id),
+        name: text(k.key_name),
+        capabilities: k.capabilities.clone().filter_map(|c| c.ok().map(text)).collect(),
+    }
+}
+
+/// `B2_APPLICATION_KEY_ID` and `B2_APPLICATION_KEY`, when both are set and not empty.
+pub fn env_credentials() -> Option<(String, String)> {
+    let id = std::env::var("B2_APPLICATION_KEY_ID").ok().filter(|s| !s.is_empty())?;
+    let key = std::env::var("B2_APPLICATION_KEY").ok().filter(|s| !s.is_empty())?;
+    Some((id, key))
+}
