@@ -1,0 +1,439 @@
+//! `b2ctl`: a command-line tool for Backblaze B2 on the SDK's blocking client.
+//!
+//! Credentials come from `--key-id`/`--key` or `B2_APPLICATION_KEY_ID`/`B2_APPLICATION_KEY`;
+//! the realm from `--realm` or `B2_ENVIRONMENT` ("production" or a URL). `demo` runs on the
+//! bundled simulator when no credentials are set.
+
+mod demo;
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use b2_transport_std::client::{Client, ClientError, DownloadTarget, Progress, UploadOptions};
+use clap::{Args, Parser, Subcommand};
+
+/// Command-line tool for Backblaze B2.
+#[derive(Parser, Debug)]
+#[command(name = "b2ctl", version, about)]
+struct Cli {
+    #[command(flatten)]
+    creds: Creds,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Credentials (else from the environment, like the official tool).
+#[derive(Args, Debug)]
+struct Creds {
+    /// Application key id (default: $B2_APPLICATION_KEY_ID).
+    #[arg(long, global = true)]
+    key_id: Option<String>,
+    /// Application key (default: $B2_APPLICATION_KEY).
+    #[arg(long, global = true)]
+    key: Option<String>,
+    /// "production" or a URL (default: $B2_ENVIRONMENT, else production).
+    #[arg(long, global = true)]
+    realm: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The main job: stream generated sensor data to B2 (or the bundled simulator) as a large
+    /// file, list it, download it back and verify it.
+    Demo {
+        /// Bytes to generate.
+        #[arg(long, default_value_t = 64 << 20)]
+        size: u64,
+        /// Bucket to use (required with real credentials).
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Buckets.
+    #[command(subcommand)]
+    Bucket(BucketCmd),
+    /// Upload a file (or `-` for stdin); prints the new file's id.
+    Upload {
+        /// Bucket name.
+        bucket: String,
+        /// Local path or `-`.
+        local: String,
+        /// Name in the bucket.
+        remote: String,
+        /// MIME type (default: b2/x-auto).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// File info entry, KEY=VALUE (repeatable).
+        #[arg(long = "info", value_name = "KEY=VALUE")]
+        info: Vec<String>,
+        /// Part size; sources longer than this go up as large files in parts of this size.
+        #[arg(long)]
+        part_size: Option<u64>,
+        /// Parallel part uploads.
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+    },
+    /// Download a file by name to a path (or `-` for stdout).
+    Download {
+        /// Bucket name.
+        bucket: String,
+        /// Name in the bucket.
+        remote: String,
+        /// Local path or `-`.
+        local: String,
+        /// Inclusive byte range START-END.
+        #[arg(long)]
+        range: Option<String>,
+    },
+    /// Download a file version by id.
+    DownloadId {
+        /// File id.
+        file_id: String,
+        /// Local path or `-`.
+        local: String,
+    },
+    /// List files.
+    Ls {
+        /// Bucket name.
+        bucket: String,
+        /// Only names starting with this.
+        prefix: Option<String>,
+        /// Do not roll names up into folders.
+        #[arg(long)]
+        recursive: bool,
+        /// Every version and hide marker.
+        #[arg(long)]
+        versions: bool,
+        /// B2's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a file's metadata.
+    Info {
+        /// Bucket name.
+        bucket: String,
+        /// Name in the bucket.
+        remote: String,
+        /// B2's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hide a file.
+    Hide {
+        /// Bucket name.
+        bucket: String,
+        /// Name in the bucket.
+        remote: String,
+    },
+    /// Delete the latest version of a file (or all of them).
+    Rm {
+        /// Bucket name.
+        bucket: String,
+        /// Name in the bucket.
+        remote: String,
+        /// Delete every version and hide marker.
+        #[arg(long)]
+        all_versions: bool,
+    },
+    /// Copy a file inside a bucket (server side).
+    Copy {
+        /// Bucket name.
+        bucket: String,
+        /// Existing name.
+        source: String,
+        /// New name.
+        dest: String,
+    },
+    /// List (or cancel) unfinished large files.
+    Unfinished {
+        /// Bucket name.
+        bucket: String,
+        /// Cancel them.
+        #[arg(long)]
+        cancel: bool,
+    },
+    /// Application keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum BucketCmd {
+    /// List buckets.
+    List,
+    /// Create a bucket.
+    Create {
+        /// Name (6-63 letters, digits, '-').
+        name: String,
+        /// Public bucket (default: private).
+        #[arg(long)]
+        public: bool,
+    },
+    /// Delete an empty bucket.
+    Delete {
+        /// Name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCmd {
+    /// List keys.
+    List,
+    /// Create a key; prints its id and secret.
+    Create {
+        /// Key name.
+        name: String,
+        /// Capabilities, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        caps: Vec<String>,
+        /// Restrict to this bucket.
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Restrict to names with this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Delete a key.
+    Delete {
+        /// Key id.
+        key_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("b2ctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Key id, key and realm from the flags or the environment.
+fn credentials(c: &Creds) -> Option<(String, String, String)> {
+    let env = b2_transport_std::client::env_credentials();
+    let id = c.key_id.clone().or_else(|| env.as_ref().map(|e| e.0.clone()))?;
+    let key = c.key.clone().or_else(|| env.as_ref().map(|e| e.1.clone()))?;
+    let realm = c
+        .realm
+        .clone()
+        .or_else(|| std::env::var("B2_ENVIRONMENT").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "production".into());
+    Some((id, key, realm))
+}
+
+fn connect(c: &Creds) -> Result<Client, ClientError> {
+    let (id, key, realm) = credentials(c).ok_or_else(|| {
+        ClientError::Config(
+            "no credentials: set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY (or --key-id/--key)"
+                .into(),
+        )
+    })?;
+    Client::new(&id, &key, &realm)
+}
+
+/// A progress bar on stderr (drawn only when stderr is a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn progress(&self, done: u64, total: Option<u64>) {
+        if let Some(t) = total {
+            self.0.set_length(t);
+        }
+        self.0.set_position(done);
+    }
+}
+
+fn bar(total: Option<u64>) -> Arc<Bar> {
+    let pb = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}",
+    ) {
+        pb.set_style(style);
+    }
+    Arc::new(Bar(pb))
+}
+
+fn parse_range(r: &str) -> Result<(u64, u64), ClientError> {
+    let bad = || ClientError::Config(format!("bad range {r:?}: expected START-END"));
+    let (a, b) = r.split_once('-').ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    if b < a {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+fn run(cli: Cli) -> Result<(), ClientError> {
+    let out = &mut io::stdout().lock();
+    match cli.cmd {
+        Cmd::Demo { size, bucket } => return demo::run(credentials(&cli.creds), size, bucket),
+        Cmd::Bucket(BucketCmd::List) => {
+            for b in connect(&cli.creds)?.list_buckets()? {
+                writeln!(out, "{}  {:<11} {}", b.id, b.bucket_type, b.name)?;
+            }
+        }
+        Cmd::Bucket(BucketCmd::Create { name, public }) => {
+            let b = connect(&cli.creds)?.create_bucket(&name, public)?;
+            writeln!(out, "{}", b.id)?;
+        }
+        Cmd::Bucket(BucketCmd::Delete { name }) => {
+            connect(&cli.creds)?.delete_bucket(&name)?;
+        }
+        Cmd::Upload {
+            bucket,
+            local,
+            remote,
+            content_type,
+            info,
+            part_size,
+            threads,
+        } => {
+            let client = connect(&cli.creds)?;
+            let mut opts = UploadOptions {
+                threads: threads.max(1),
+                ..UploadOptions::default()
+            };
+            if let Some(t) = content_type {
+                opts.content_type = t;
+            }
+            for kv in info {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| ClientError::Config(format!("bad --info {kv:?}: expected KEY=VALUE")))?;
+                opts.info.push((k.to_owned(), v.to_owned()));
+            }
+            if let Some(p) = part_size {
+                opts.part_size = Some(p);
+                opts.large_threshold = p;
+            }
+            let f = if local == "-" {
+                opts.progress = Some(bar(None));
+                client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
+            } else {
+                let len = std::fs::metadata(&local)?.len();
+                opts.progress = Some(bar(Some(len)));
+                client.upload_path(&bucket, Path::new(&local), &remote, &opts)?
+            };
+            writeln!(out, "{}", f.file_id)?;
+        }
+        Cmd::Download {
+            bucket,
+            remote,
+            local,
+            range,
+        } => {
+            let client = connect(&cli.creds)?;
+            let range = range.as_deref().map(parse_range).transpose()?;
+            download(&client, &DownloadTarget::ByName { bucket, name: remote }, &local, range)?;
+        }
+        Cmd::DownloadId { file_id, local } => {
+            let client = connect(&cli.creds)?;
+            download(&client, &DownloadTarget::ById(file_id), &local, None)?;
+        }
+        Cmd::Ls {
+            bucket,
+            prefix,
+            recursive,
+            versions,
+            json,
+        } => {
+            let client = connect(&cli.creds)?;
+            let iter = client.ls(&bucket, prefix.as_deref().unwrap_or(""), recursive, versions)?;
+            if json {
+                write!(out, "[")?;
+            }
+            for (i, f) in iter.enumerate() {
+                let f = f?;
+                if json {
+                    write!(out, "{}\n{}", if i > 0 { "," } else { "" }, f.json)?;
+                } else if f.action == "folder" {
+                    writeln!(out, "{:>14}  {:<6} {}", "", "folder", f.file_name)?;
+                } else {
+                    writeln!(out, "{:>14}  {:<6} {}  {}", f.size, f.action, f.file_name, f.file_id)?;
+                }
+            }
+            if json {
+                writeln!(out, "\n]")?;
+            }
+        }
+        Cmd::Info { bucket, remote, json } => {
+            let f = connect(&cli.creds)?.file_info(&bucket, &remote)?;
+            if json {
+                writeln!(out, "{}", f.json)?;
+            } else {
+                writeln!(out, "fileName:    {}", f.file_name)?;
+                writeln!(out, "fileId:      {}", f.file_id)?;
+                writeln!(out, "size:        {}", f.size)?;
+                writeln!(out, "contentType: {}", f.content_type.clone().unwrap_or_default())?;
+                writeln!(out, "sha1:        {}", f.sha1().unwrap_or_else(|| "none".into()))?;
+                writeln!(out, "uploaded:    {} ms", f.upload_timestamp)?;
+                for (k, v) in f.info {
+                    writeln!(out, "info:        {k}={v}")?;
+                }
+            }
+        }
+        Cmd::Hide { bucket, remote } => {
+            let f = connect(&cli.creds)?.hide(&bucket, &remote)?;
+            writeln!(out, "{}", f.file_id)?;
+        }
+        Cmd::Rm {
+            bucket,
+            remote,
+            all_versions,
+        } => {
+            let n = connect(&cli.creds)?.delete(&bucket, &remote, all_versions)?;
+            writeln!(out, "deleted {n} version(s)")?;
+        }
+        Cmd::Copy { bucket, source, dest } => {
+            let f = connect(&cli.creds)?.copy(&bucket, &source, &dest)?;
+            writeln!(out, "{}", f.file_id)?;
+        }
+        Cmd::Unfinished { bucket, cancel } => {
+            let client = connect(&cli.creds)?;
+            let files: Vec<_> = client.unfinished(&bucket, "")?.collect::<Result<_, _>>()?;
+            for f in files {
+                if cancel {
+                    client.cancel_large_file(&f.file_id)?;
+                    writeln!(out, "cancelled {}  {}", f.file_id, f.file_name)?;
+                } else {
+                    writeln!(out, "{}  {}", f.file_id, f.file_name)?;
+                }
+            }
+        }
+        Cmd::Key(KeyCmd::List) => {
+            for k in connect(&cli.creds)?.list_keys()? {
+                writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;
+            }
+        }
+        Cmd::Key(KeyCmd::Create {
+            name,
+            caps,
+            bucket,
+            prefix,
+        }) => {
+            let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+            let k = connect(&cli.creds)?.create_key(&name, &caps, bucket.as_deref(), prefix.as_deref())?;
+            writeln!(out, "{} {}", k.id, k.key)?;
+        }
+        Cmd::Key(KeyCmd::Delete { key_id }) => {
+            connect(&cli.creds)?.delete_key(&key_id)?;
+        }
+    }
+    Ok(())
+}
+
+fn download(client: &Client, target: &DownloadTarget, local: &str, range: Option<(u64, u64)>) -> Result<(), ClientError> {
+    let progress = bar(None);
+    if local == "-" {
+        client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?;
+    } else {
+        client.download_to_path(target, Path::new(local), range, Some(&*progress))?;
+    }
+    progress.0.finish_and_clear();
+    Ok(())
+}
