@@ -20,7 +20,11 @@ use sha1::{Digest, Sha1};
 struct Gen(u64);
 
 impl Source for Gen {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, b2_core::op::source::ErrorKind> {
+    fn read_at(
+        &mut self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, b2_core::op::source::ErrorKind> {
         let n = self.0.saturating_sub(offset).min(buf.len() as u64) as usize;
         for (i, b) in buf.iter_mut().take(n).enumerate() {
             *b = ((offset + i as u64) * 2_654_435_761 >> 13) as u8;
@@ -54,7 +58,10 @@ impl Transport for Loop {
     fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
         let (url, part, len) = {
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
-            let part: u32 = r.header("X-Bz-Part-Number").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let part: u32 = r
+                .header("X-Bz-Part-Number")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             (r.url.to_string(), part, r.content_length.unwrap_or(0))
         };
         let mut h = Sha1::new();
@@ -87,12 +94,17 @@ impl Transport for Loop {
             if sha.as_bytes() != self.tail.as_slice() {
                 return Err(TransportError::Receive);
             }
-            format!(r#"{{"fileId":"f","partNumber":{part},"contentLength":{},"contentSha1":"{sha}"}}"#, len - 40)
+            format!(
+                r#"{{"fileId":"f","partNumber":{part},"contentLength":{},"contentSha1":"{sha}"}}"#,
+                len - 40
+            )
         };
         let cl = body.len().to_string();
         let headers: &[(&str, &str)] = &[("Content-Length", &cl)];
-        ex.response(200, &headers).map_err(|_| TransportError::Aborted)?;
-        ex.response_body(body.as_bytes()).map_err(|_| TransportError::Aborted)?;
+        ex.response(200, &headers)
+            .map_err(|_| TransportError::Aborted)?;
+        ex.response_body(body.as_bytes())
+            .map_err(|_| TransportError::Aborted)?;
         ex.response_end().map_err(|_| TransportError::Aborted)
     }
 }
@@ -111,11 +123,26 @@ fn main() {
     let rows: [(&str, usize); 9] = [
         ("Session", size_of::<Session>()),
         ("op::Authorize", size_of::<Authorize<'_, '_>>()),
-        ("op::Call<GetFileInfo>", size_of::<Call<'_, '_, GetFileInfo<'_>>>()),
-        ("op::UploadFile<&[u8]>", size_of::<UploadFile<'_, '_, '_, &[u8]>>()),
-        ("op::UploadPart<&[u8]>", size_of::<UploadPart<'_, '_, '_, &[u8]>>()),
-        ("op::LargeUpload<&[u8]>", size_of::<LargeUpload<'_, '_, '_, '_, &[u8]>>()),
-        ("op::Download<NullSink>", size_of::<Download<'_, '_, '_, NullSink>>()),
+        (
+            "op::Call<GetFileInfo>",
+            size_of::<Call<'_, '_, GetFileInfo<'_>>>(),
+        ),
+        (
+            "op::UploadFile<&[u8]>",
+            size_of::<UploadFile<'_, '_, '_, &[u8]>>(),
+        ),
+        (
+            "op::UploadPart<&[u8]>",
+            size_of::<UploadPart<'_, '_, '_, &[u8]>>(),
+        ),
+        (
+            "op::LargeUpload<&[u8]>",
+            size_of::<LargeUpload<'_, '_, '_, '_, &[u8]>>(),
+        ),
+        (
+            "op::Download<NullSink>",
+            size_of::<Download<'_, '_, '_, NullSink>>(),
+        ),
         ("op::List", size_of::<List<'_, '_, '_>>()),
         ("b2_core::Error", size_of::<b2_core::Error>()),
     ];
@@ -131,7 +158,10 @@ fn main() {
             Err(_) => break,
         }
     }
-    println!("smallest buffer that streams a large file: {} bytes", min_ok.unwrap_or(0));
+    println!(
+        "smallest buffer that streams a large file: {} bytes",
+        min_ok.unwrap_or(0)
+    );
 
     let size = 1u64 << 30;
     let t = Instant::now();
@@ -158,10 +188,21 @@ fn stream(size: u64, buf_len: usize) -> Result<u64, b2_core::Error> {
     let mut buf = vec![0u8; buf_len];
     let mut t = Loop::default();
     let mut clock = Wall(Instant::now());
-    run(&mut Authorize::new(&mut session, &mut buf), &mut t, &mut clock)?;
+    run(
+        &mut Authorize::new(&mut session, &mut buf),
+        &mut t,
+        &mut clock,
+    )?;
     let mut digests = vec![[0u8; 20]; 16];
     let params = FileParams::new("bucket", "big.bin", size);
-    let mut op = LargeUpload::new(&mut session, &mut buf, params, 100_000_000, Gen(size), &mut digests)?;
+    let mut op = LargeUpload::new(
+        &mut session,
+        &mut buf,
+        params,
+        100_000_000,
+        Gen(size),
+        &mut digests,
+    )?;
     run(&mut op, &mut t, &mut clock)?;
     Ok(t.bytes)
 }

@@ -22,7 +22,11 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 struct Sensor(u64);
 
 impl Source for Sensor {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, b2_core::op::source::ErrorKind> {
+    fn read_at(
+        &mut self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, b2_core::op::source::ErrorKind> {
         let n = self.0.saturating_sub(offset).min(buf.len() as u64) as usize;
         for (i, b) in buf.iter_mut().take(n).enumerate() {
             *b = (offset as usize + i) as u8;
@@ -52,7 +56,10 @@ impl Transport for Dummy {
             } else {
                 3
             };
-            let part: u32 = r.header("X-Bz-Part-Number").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let part: u32 = r
+                .header("X-Bz-Part-Number")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             (kind, part, r.content_length.unwrap_or(0))
         };
         let mut chunk = [0u8; 512];
@@ -80,8 +87,10 @@ impl Transport for Dummy {
             s
         };
         let headers: &[(&str, &str)] = &[("Content-Length", cl.as_str())];
-        ex.response(200, &headers).map_err(|_| TransportError::Aborted)?;
-        ex.response_body(self.body.as_bytes()).map_err(|_| TransportError::Aborted)?;
+        ex.response(200, &headers)
+            .map_err(|_| TransportError::Aborted)?;
+        ex.response_body(self.body.as_bytes())
+            .map_err(|_| TransportError::Aborted)?;
         ex.response_end().map_err(|_| TransportError::Aborted)
     }
 }
@@ -101,17 +110,36 @@ impl Clock for Tick {
 /// Entry point.
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
-    let creds = Credentials::new(black_box("key-id"), black_box("key"), black_box("http://realm"));
+    let creds = Credentials::new(
+        black_box("key-id"),
+        black_box("key"),
+        black_box("http://realm"),
+    );
     let Ok(creds) = creds else { loop {} };
     let mut session = Session::new(creds);
     let mut buf = [0u8; 4096];
-    let mut t = Dummy { tail: [b'0'; 40], body: heapless::String::new() };
+    let mut t = Dummy {
+        tail: [b'0'; 40],
+        body: heapless::String::new(),
+    };
     let mut clock = Tick(0);
-    let ok = run(&mut Authorize::new(&mut session, &mut buf), &mut t, &mut clock).is_ok();
+    let ok = run(
+        &mut Authorize::new(&mut session, &mut buf),
+        &mut t,
+        &mut clock,
+    )
+    .is_ok();
     let size = black_box(20_000_000u64);
     let mut digests = [[0u8; 20]; 8];
     let params = FileParams::new(black_box("bucket"), black_box("nas/file.bin"), size);
-    if let Ok(mut op) = LargeUpload::new(&mut session, &mut buf, params, 5_000_000, Sensor(size), &mut digests) {
+    if let Ok(mut op) = LargeUpload::new(
+        &mut session,
+        &mut buf,
+        params,
+        5_000_000,
+        Sensor(size),
+        &mut digests,
+    ) {
         black_box(ok && run(&mut op, &mut t, &mut clock).is_ok());
     }
     loop {}
