@@ -115,6 +115,14 @@ fn small_upload_happy_path() {
 }
 
 #[test]
+fn empty_file_upload() {
+    let mut fake = FakeB2::default();
+    let mut clock = VirtualClock::default();
+    upload_small(&mut fake, &mut clock, "empty", b"").expect("upload");
+    assert_eq!(fake.data("empty"), Some(&b""[..]));
+}
+
+#[test]
 fn upload_503_takes_a_new_url() {
     let mut fake = FakeB2::default();
     fake.fault(
