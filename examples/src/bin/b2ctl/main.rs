@@ -28,11 +28,11 @@ struct Cli {
 #[derive(Args, Debug)]
 struct Creds {
     /// Application key id (default: $B2_APPLICATION_KEY_ID).
-    #[arg(long, global = true)]
-    key_id: Option<String>,
+    #[arg(long = "key-id", id = "auth_key_id", global = true)]
+    auth_key_id: Option<String>,
     /// Application key (default: $B2_APPLICATION_KEY).
-    #[arg(long, global = true)]
-    key: Option<String>,
+    #[arg(long = "key", id = "auth_key", global = true)]
+    auth_key: Option<String>,
     /// "production" or a URL (default: $B2_ENVIRONMENT, else production).
     #[arg(long, global = true)]
     realm: Option<String>,
@@ -216,8 +216,8 @@ fn main() -> ExitCode {
 /// Key id, key and realm from the flags or the environment.
 fn credentials(c: &Creds) -> Option<(String, String, String)> {
     let env = b2_transport_std::client::env_credentials();
-    let id = c.key_id.clone().or_else(|| env.as_ref().map(|e| e.0.clone()))?;
-    let key = c.key.clone().or_else(|| env.as_ref().map(|e| e.1.clone()))?;
+    let id = c.auth_key_id.clone().or_else(|| env.as_ref().map(|e| e.0.clone()))?;
+    let key = c.auth_key.clone().or_else(|| env.as_ref().map(|e| e.1.clone()))?;
     let realm = c
         .realm
         .clone()
