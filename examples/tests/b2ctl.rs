@@ -16,7 +16,11 @@ impl Env {
         let dir = std::env::temp_dir().join(format!("b2ctl-test-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("tmp");
-        let sim = Sim::builder().min_part_size(100_000).faults(faults).start().expect("sim");
+        let sim = Sim::builder()
+            .min_part_size(100_000)
+            .faults(faults)
+            .start()
+            .expect("sim");
         Env { sim, dir }
     }
 
@@ -37,7 +41,11 @@ impl Env {
 
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "b2ctl {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "b2ctl {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -64,22 +72,55 @@ fn every_command() {
     e.ok(&["bucket", "create", "cli-bucket"]);
     assert!(e.ok(&["bucket", "list"]).contains("cli-bucket"));
     let small = e.file("small.txt", b"hello");
-    let id = e.ok(&["upload", "cli-bucket", &small, "docs/a b+c é.txt", "--info", "k=v", "--content-type", "text/plain"]);
+    let id = e.ok(&[
+        "upload",
+        "cli-bucket",
+        &small,
+        "docs/a b+c é.txt",
+        "--info",
+        "k=v",
+        "--content-type",
+        "text/plain",
+    ]);
     let id = id.trim();
     assert!(!id.is_empty());
     let big = data(250_001);
     let bigp = e.file("big.bin", &big);
-    e.ok(&["upload", "cli-bucket", &bigp, "big.bin", "--part-size", "100000", "--threads", "2"]);
+    e.ok(&[
+        "upload",
+        "cli-bucket",
+        &bigp,
+        "big.bin",
+        "--part-size",
+        "100000",
+        "--threads",
+        "2",
+    ]);
     assert_eq!(e.sim.file_bytes("cli-bucket", "big.bin"), Some(big.clone()));
     // stdin
-    let mut child = e.cmd(&["upload", "cli-bucket", "-", "stdin.bin", "--part-size", "100000"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn");
+    let mut child = e
+        .cmd(&[
+            "upload",
+            "cli-bucket",
+            "-",
+            "stdin.bin",
+            "--part-size",
+            "100000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(&big).expect("pipe");
     }
     assert!(child.wait_with_output().expect("wait").status.success());
-    assert_eq!(e.sim.file_bytes("cli-bucket", "stdin.bin"), Some(big.clone()));
+    assert_eq!(
+        e.sim.file_bytes("cli-bucket", "stdin.bin"),
+        Some(big.clone())
+    );
 
     e.ok(&["download", "cli-bucket", "big.bin", "back.bin"]);
     assert_eq!(std::fs::read(e.dir.join("back.bin")).expect("read"), big);
@@ -88,24 +129,47 @@ fn every_command() {
     let out = e.run(&["download", "cli-bucket", "big.bin", "-", "--range", "10-19"]);
     assert_eq!(out.stdout, big[10..20]);
     e.ok(&["download-id", id, "byid.txt"]);
-    assert_eq!(std::fs::read(e.dir.join("byid.txt")).expect("read"), b"hello");
+    assert_eq!(
+        std::fs::read(e.dir.join("byid.txt")).expect("read"),
+        b"hello"
+    );
 
     let ls = e.ok(&["ls", "cli-bucket"]);
     assert!(ls.contains("docs/") && ls.contains("big.bin"), "{ls}");
     let ls = e.ok(&["ls", "cli-bucket", "docs/", "--recursive", "--json"]);
-    assert!(ls.contains("\"fileName\"") && ls.contains("a b+c é.txt"), "{ls}");
+    assert!(
+        ls.contains("\"fileName\"") && ls.contains("a b+c é.txt"),
+        "{ls}"
+    );
     let info = e.ok(&["info", "cli-bucket", "docs/a b+c é.txt", "--json"]);
-    assert!(info.contains("\"contentSha1\"") && info.contains("\"k\""), "{info}");
+    assert!(
+        info.contains("\"contentSha1\"") && info.contains("\"k\""),
+        "{info}"
+    );
     e.ok(&["copy", "cli-bucket", "big.bin", "big-copy.bin"]);
     assert_eq!(e.sim.file_bytes("cli-bucket", "big-copy.bin"), Some(big));
     e.ok(&["hide", "cli-bucket", "big-copy.bin"]);
     assert_eq!(e.sim.file_bytes("cli-bucket", "big-copy.bin"), None);
-    assert!(e.ok(&["ls", "cli-bucket", "", "--recursive", "--versions"]).contains("hide"));
+    assert!(e
+        .ok(&["ls", "cli-bucket", "", "--recursive", "--versions"])
+        .contains("hide"));
     e.ok(&["rm", "cli-bucket", "big-copy.bin", "--all-versions"]);
-    assert!(!e.ok(&["ls", "cli-bucket", "", "--recursive", "--versions"]).contains("big-copy.bin"));
+    assert!(!e
+        .ok(&["ls", "cli-bucket", "", "--recursive", "--versions"])
+        .contains("big-copy.bin"));
     assert_eq!(e.ok(&["unfinished", "cli-bucket"]).trim(), "");
 
-    let key = e.ok(&["key", "create", "cli-key", "--caps", "listFiles,readFiles", "--bucket", "cli-bucket", "--prefix", "docs/"]);
+    let key = e.ok(&[
+        "key",
+        "create",
+        "cli-key",
+        "--caps",
+        "listFiles,readFiles",
+        "--bucket",
+        "cli-bucket",
+        "--prefix",
+        "docs/",
+    ]);
     let key_id = key.split_whitespace().next().expect("id").to_owned();
     assert!(e.ok(&["key", "list"]).contains(&key_id));
     e.ok(&["key", "delete", &key_id]);
@@ -119,8 +183,16 @@ fn every_command() {
     let bad = e.run(&["upload", "cli-bucket", &small, "/leading-slash"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("'/'"));
-    let none = Command::new(env!("CARGO_BIN_EXE_b2ctl")).args(["bucket", "list"]).env_remove("B2_APPLICATION_KEY_ID").env_remove("B2_APPLICATION_KEY").output().expect("run");
-    assert!(!none.status.success() && String::from_utf8_lossy(&none.stderr).contains("B2_APPLICATION_KEY_ID"));
+    let none = Command::new(env!("CARGO_BIN_EXE_b2ctl"))
+        .args(["bucket", "list"])
+        .env_remove("B2_APPLICATION_KEY_ID")
+        .env_remove("B2_APPLICATION_KEY")
+        .output()
+        .expect("run");
+    assert!(
+        !none.status.success()
+            && String::from_utf8_lossy(&none.stderr).contains("B2_APPLICATION_KEY_ID")
+    );
 }
 
 #[test]
@@ -128,7 +200,10 @@ fn corrupted_download_exits_non_zero_and_leaves_no_file() {
     let store = std::env::temp_dir().join(format!("b2ctl-test-store-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);
     let mut e = Env::new("rot", Faults::default());
-    e.sim = Sim::builder().data_dir(&store).start().expect("sim on disk");
+    e.sim = Sim::builder()
+        .data_dir(&store)
+        .start()
+        .expect("sim on disk");
     e.ok(&["bucket", "create", "rot-bucket-cli"]);
     let bytes = data(30_000);
     let p = e.file("src.bin", &bytes);
@@ -149,7 +224,11 @@ fn corrupted_download_exits_non_zero_and_leaves_no_file() {
     assert!(!bad.status.success());
     let msg = String::from_utf8_lossy(&bad.stderr);
     assert!(msg.contains("SHA-1") || msg.contains("sha1"), "{msg}");
-    assert_eq!(std::fs::read_dir(&e.dir).expect("ls").count(), 0, "no file and no temp file left");
+    assert_eq!(
+        std::fs::read_dir(&e.dir).expect("ls").count(),
+        0,
+        "no file and no temp file left"
+    );
     let _ = std::fs::remove_dir_all(&store);
 }
 
@@ -168,12 +247,32 @@ fn walk(d: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn killed_upload_resumes_without_resending_parts() {
-    let e = Env::new("resume", Faults { delay: Some(Duration::from_millis(150)), ..Faults::default() });
+    let e = Env::new(
+        "resume",
+        Faults {
+            delay: Some(Duration::from_millis(150)),
+            ..Faults::default()
+        },
+    );
     e.ok(&["bucket", "create", "resume-bucket"]);
     let big = data(1_000_000);
     let p = e.file("big.bin", &big);
-    let args = ["upload", "resume-bucket", p.as_str(), "big.bin", "--part-size", "100000", "--threads", "2"];
-    let mut child = e.cmd(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let args = [
+        "upload",
+        "resume-bucket",
+        p.as_str(),
+        "big.bin",
+        "--part-size",
+        "100000",
+        "--threads",
+        "2",
+    ];
+    let mut child = e
+        .cmd(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let t = Instant::now();
     while e.sim.stats().uploads < 4 && t.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
@@ -181,7 +280,10 @@ fn killed_upload_resumes_without_resending_parts() {
     child.kill().expect("kill");
     let _ = child.wait();
     let before = e.sim.stats();
-    assert!(before.uploads >= 4 && before.uploads < 10, "killed mid-way: {before:?}");
+    assert!(
+        before.uploads >= 4 && before.uploads < 10,
+        "killed mid-way: {before:?}"
+    );
     assert_eq!(e.sim.unfinished_large_files(), 1);
     e.sim.set_faults(Faults::default());
     e.ok(&args);
@@ -189,7 +291,11 @@ fn killed_upload_resumes_without_resending_parts() {
     assert_eq!(e.sim.file_bytes("resume-bucket", "big.bin"), Some(big));
     assert_eq!(e.sim.unfinished_large_files(), 0);
     let resent = after.uploads - before.uploads;
-    assert!(resent <= 10 - before.uploads + 2, "parts already there were not sent again: {resent} uploads after {} before", before.uploads);
+    assert!(
+        resent <= 10 - before.uploads + 2,
+        "parts already there were not sent again: {resent} uploads after {} before",
+        before.uploads
+    );
     assert!(resent < 10, "{resent}");
 }
 
@@ -202,6 +308,10 @@ fn demo_runs_on_the_bundled_simulator() {
         .output()
         .expect("demo");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("verify:   OK: 12000000 bytes"), "{text}");
 }

@@ -119,9 +119,9 @@ fn classify(e: &ureq::Error, sending: bool) -> TransportError {
         ureq::Error::Timeout(_) => TransportError::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportError::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Connect,
-        ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl | ureq::Error::RequireHttpsOnly(_) => {
-            TransportError::Unsupported
-        }
+        ureq::Error::BadUri(_)
+        | ureq::Error::InvalidProxyUrl
+        | ureq::Error::RequireHttpsOnly(_) => TransportError::Unsupported,
         _ if sending => TransportError::Send,
         _ => TransportError::Receive,
     }
@@ -157,7 +157,10 @@ impl Transport for UreqTransport {
                 }
                 let len = length.unwrap_or(0);
                 // An explicit Content-Length makes ureq send a sized body, never chunked.
-                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                {
                     b = b.header("Content-Length", len.to_string());
                 }
                 let mut reader = BodyReader { ex, aborted: false };
@@ -180,7 +183,9 @@ impl Transport for UreqTransport {
                 Ok(n) => ex
                     .response_body(chunk.get(..n).unwrap_or(&[]))
                     .map_err(|_| TransportError::Aborted)?,
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(TransportError::Timeout),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Err(TransportError::Timeout)
+                }
                 Err(_) => return Err(TransportError::Receive),
             }
         }

@@ -20,7 +20,11 @@ fn sim_with(faults: Faults, dir: Option<&Path>) -> (Sim, Client) {
 }
 
 fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("b2-std-{tag}-{}-{}", std::process::id(), rand_u32()));
+    let d = std::env::temp_dir().join(format!(
+        "b2-std-{tag}-{}-{}",
+        std::process::id(),
+        rand_u32()
+    ));
     std::fs::create_dir_all(&d).expect("tmp");
     d
 }
@@ -33,12 +37,20 @@ fn rand_u32() -> u32 {
 }
 
 fn data(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(seed as u32) as u8).collect()
+    (0..n)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(seed as u32) as u8
+        })
+        .collect()
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
-    std::fs::File::create(&p).and_then(|mut f| f.write_all(bytes)).expect("write");
+    std::fs::File::create(&p)
+        .and_then(|mut f| f.write_all(bytes))
+        .expect("write");
     p
 }
 
@@ -64,16 +76,38 @@ fn buckets_and_keys() {
     let (_sim, c) = sim_with(Faults::default(), None);
     let b = c.create_bucket("bucket-one", false).expect("create");
     assert_eq!(b.bucket_type, "allPrivate");
-    assert!(matches!(c.create_bucket("x", false), Err(ClientError::Core(_))), "bad name refused before I/O");
-    assert!(c.list_buckets().expect("list").iter().any(|x| x.name == "bucket-one"));
-    assert_eq!(c.update_bucket("bucket-one", true).expect("update").bucket_type, "allPublic");
-    let k = c.create_key("reader-1", &["listFiles", "readFiles"], Some("bucket-one"), Some("logs/")).expect("key");
+    assert!(
+        matches!(c.create_bucket("x", false), Err(ClientError::Core(_))),
+        "bad name refused before I/O"
+    );
+    assert!(c
+        .list_buckets()
+        .expect("list")
+        .iter()
+        .any(|x| x.name == "bucket-one"));
+    assert_eq!(
+        c.update_bucket("bucket-one", true)
+            .expect("update")
+            .bucket_type,
+        "allPublic"
+    );
+    let k = c
+        .create_key(
+            "reader-1",
+            &["listFiles", "readFiles"],
+            Some("bucket-one"),
+            Some("logs/"),
+        )
+        .expect("key");
     assert!(!format!("{k:?}").contains(&k.key), "secret redacted");
     assert!(c.list_keys().expect("keys").iter().any(|x| x.id == k.id));
     c.delete_key(&k.id).expect("delete key");
     assert!(!c.list_keys().expect("keys").iter().any(|x| x.id == k.id));
     c.delete_bucket("bucket-one").expect("delete");
-    assert!(matches!(c.bucket("bucket-one"), Err(ClientError::NotFound(_))));
+    assert!(matches!(
+        c.bucket("bucket-one"),
+        Err(ClientError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -98,28 +132,66 @@ fn uploads_downloads_and_names() {
         o.progress = Some(seen.clone());
         let f = c.upload_path("names-bucket", &p, name, &o).expect(name);
         assert_eq!(f.size, bytes.len() as u64, "{name}");
-        assert_eq!(sim.file_bytes("names-bucket", name).as_deref(), Some(bytes.as_slice()), "{name}");
-        assert_eq!(seen.0.load(Ordering::Relaxed), bytes.len() as u64, "{name} progress");
+        assert_eq!(
+            sim.file_bytes("names-bucket", name).as_deref(),
+            Some(bytes.as_slice()),
+            "{name}"
+        );
+        assert_eq!(
+            seen.0.load(Ordering::Relaxed),
+            bytes.len() as u64,
+            "{name} progress"
+        );
         let is_large = bytes.len() as u64 > part;
-        assert_eq!(f.content_sha1.as_deref() == Some("none"), is_large, "{name}: {:?}", f.content_sha1);
+        assert_eq!(
+            f.content_sha1.as_deref() == Some("none"),
+            is_large,
+            "{name}: {:?}",
+            f.content_sha1
+        );
         // by name to a path, by id to a writer
         let out = dir.join("out.bin");
         let r = c
-            .download_to_path(&DownloadTarget::ByName { bucket: "names-bucket".into(), name: (*name).into() }, &out, None, None)
+            .download_to_path(
+                &DownloadTarget::ByName {
+                    bucket: "names-bucket".into(),
+                    name: (*name).into(),
+                },
+                &out,
+                None,
+                None,
+            )
             .expect("download");
         assert_eq!(std::fs::read(&out).expect("read"), *bytes, "{name}");
-        assert_eq!(r.verified, !is_large, "{name}: large files without large_file_sha1 cannot be verified");
+        assert_eq!(
+            r.verified, !is_large,
+            "{name}: large files without large_file_sha1 cannot be verified"
+        );
         let mut w = Vec::new();
-        c.download_to_writer(&DownloadTarget::ById(f.file_id.clone()), &mut w, None, None).expect("by id");
+        c.download_to_writer(&DownloadTarget::ById(f.file_id.clone()), &mut w, None, None)
+            .expect("by id");
         assert_eq!(w, *bytes);
         let info = c.file_info("names-bucket", name).expect("info");
         assert_eq!(info.file_id, f.file_id);
-        assert!(info.info.iter().any(|(k, _)| k == "src_last_modified_millis"), "{name}: mtime kept");
+        assert!(
+            info.info
+                .iter()
+                .any(|(k, _)| k == "src_last_modified_millis"),
+            "{name}: mtime kept"
+        );
     }
     // a range
     let mut w = Vec::new();
-    c.download_to_writer(&DownloadTarget::ByName { bucket: "names-bucket".into(), name: "multi-part".into() }, &mut w, Some((10, 99_999 + 50)), None)
-        .expect("range");
+    c.download_to_writer(
+        &DownloadTarget::ByName {
+            bucket: "names-bucket".into(),
+            name: "multi-part".into(),
+        },
+        &mut w,
+        Some((10, 99_999 + 50)),
+        None,
+    )
+    .expect("range");
     assert_eq!(w, cases[6].1[10..100_050]);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -131,9 +203,20 @@ fn streams_of_unknown_length() {
     for len in [0usize, 99_999, 100_000, 100_001, 450_000] {
         let bytes = data(len, 9);
         let name = format!("stream-{len}");
-        let f = c.upload_reader("stream-bucket", std::io::Cursor::new(&bytes), &name, &opts(100_000)).expect("stream");
+        let f = c
+            .upload_reader(
+                "stream-bucket",
+                std::io::Cursor::new(&bytes),
+                &name,
+                &opts(100_000),
+            )
+            .expect("stream");
         assert_eq!(f.size, len as u64);
-        assert_eq!(sim.file_bytes("stream-bucket", &name), Some(bytes), "{name}");
+        assert_eq!(
+            sim.file_bytes("stream-bucket", &name),
+            Some(bytes),
+            "{name}"
+        );
     }
 }
 
@@ -142,22 +225,43 @@ fn listing_hide_delete_copy_unfinished() {
     let (sim, c) = sim_with(Faults::default(), None);
     c.create_bucket("list-bucket", false).expect("bucket");
     for n in ["a/1", "a/2", "a/b/3", "c"] {
-        c.upload_reader("list-bucket", &b"x"[..], n, &UploadOptions::default()).expect("up");
+        c.upload_reader("list-bucket", &b"x"[..], n, &UploadOptions::default())
+            .expect("up");
     }
-    c.upload_reader("list-bucket", &b"y"[..], "c", &UploadOptions::default()).expect("second version");
-    let names = |v: Vec<_>| -> Vec<String> { v.into_iter().map(|f: b2_transport_std::client::FileVersion| f.file_name).collect() };
-    let top: Vec<_> = c.ls("list-bucket", "", false, false).expect("ls").collect::<Result<_, _>>().expect("page");
+    c.upload_reader("list-bucket", &b"y"[..], "c", &UploadOptions::default())
+        .expect("second version");
+    let names = |v: Vec<_>| -> Vec<String> {
+        v.into_iter()
+            .map(|f: b2_transport_std::client::FileVersion| f.file_name)
+            .collect()
+    };
+    let top: Vec<_> = c
+        .ls("list-bucket", "", false, false)
+        .expect("ls")
+        .collect::<Result<_, _>>()
+        .expect("page");
     assert_eq!(names(top), ["a/", "c"]);
-    let rec: Vec<_> = c.ls("list-bucket", "a/", true, false).expect("ls").collect::<Result<_, _>>().expect("page");
+    let rec: Vec<_> = c
+        .ls("list-bucket", "a/", true, false)
+        .expect("ls")
+        .collect::<Result<_, _>>()
+        .expect("page");
     assert_eq!(names(rec), ["a/1", "a/2", "a/b/3"]);
-    let vers: Vec<_> = c.ls("list-bucket", "c", true, true).expect("ls").collect::<Result<_, _>>().expect("page");
+    let vers: Vec<_> = c
+        .ls("list-bucket", "c", true, true)
+        .expect("ls")
+        .collect::<Result<_, _>>()
+        .expect("page");
     assert_eq!(vers.len(), 2);
     let copy = c.copy("list-bucket", "c", "c-copy").expect("copy");
     assert_eq!(sim.file_bytes("list-bucket", "c-copy"), Some(b"y".to_vec()));
     assert_eq!(copy.size, 1);
     c.hide("list-bucket", "a/1").expect("hide");
     assert_eq!(sim.file_bytes("list-bucket", "a/1"), None);
-    assert!(matches!(c.file_info("list-bucket", "a/1"), Err(ClientError::NotFound(_))));
+    assert!(matches!(
+        c.file_info("list-bucket", "a/1"),
+        Err(ClientError::NotFound(_))
+    ));
     assert_eq!(c.delete("list-bucket", "c", false).expect("rm latest"), 1);
     assert_eq!(sim.file_bytes("list-bucket", "c"), Some(b"x".to_vec()));
     assert_eq!(c.delete("list-bucket", "c", true).expect("rm all"), 1);
@@ -176,7 +280,11 @@ fn listing_hide_delete_copy_unfinished() {
         )
         .expect("start");
     drop(s);
-    let un: Vec<_> = c.unfinished("list-bucket", "").expect("unfinished").collect::<Result<_, _>>().expect("page");
+    let un: Vec<_> = c
+        .unfinished("list-bucket", "")
+        .expect("unfinished")
+        .collect::<Result<_, _>>()
+        .expect("page");
     assert_eq!(un.len(), 1);
     c.cancel_large_file(&id).expect("cancel");
     assert_eq!(sim.unfinished_large_files(), 0);
@@ -189,7 +297,13 @@ fn corrupted_download_leaves_nothing_behind() {
     let (_sim, c) = sim_with(Faults::default(), Some(&store));
     c.create_bucket("rot-bucket", false).expect("bucket");
     let bytes = data(20_000, 3);
-    c.upload_reader("rot-bucket", &bytes[..], "rotten", &UploadOptions::default()).expect("up");
+    c.upload_reader(
+        "rot-bucket",
+        &bytes[..],
+        "rotten",
+        &UploadOptions::default(),
+    )
+    .expect("up");
     // Bit rot in the server's store.
     let mut flipped = 0;
     for e in walk(&store) {
@@ -203,9 +317,29 @@ fn corrupted_download_leaves_nothing_behind() {
     assert_eq!(flipped, 1, "found the stored blob");
     let out = dir.join("out").join("rotten.bin");
     std::fs::create_dir_all(out.parent().expect("parent")).expect("dir");
-    let r = c.download_to_path(&DownloadTarget::ByName { bucket: "rot-bucket".into(), name: "rotten".into() }, &out, None, None);
-    assert!(matches!(r, Err(ClientError::Core(b2_core::Error::Sha1Mismatch))), "{r:?}");
-    assert_eq!(std::fs::read_dir(out.parent().expect("parent")).expect("ls").count(), 0, "no file, no temp file");
+    let r = c.download_to_path(
+        &DownloadTarget::ByName {
+            bucket: "rot-bucket".into(),
+            name: "rotten".into(),
+        },
+        &out,
+        None,
+        None,
+    );
+    assert!(
+        matches!(
+            r.as_ref().map_err(|e| e.core()),
+            Err(Some(b2_core::Error::Sha1Mismatch))
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.parent().expect("parent"))
+            .expect("ls")
+            .count(),
+        0,
+        "no file, no temp file"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -240,13 +374,30 @@ fn faults_everything_arrives_intact() {
         let bytes = data(*len, i as u8);
         let p = write_file(&dir, "f.bin", &bytes);
         let name = format!("f{i}");
-        c.upload_path("fault-bucket", &p, &name, &opts(100_000)).expect("upload under faults");
-        assert_eq!(sim.file_bytes("fault-bucket", &name), Some(bytes.clone()), "{name}");
+        c.upload_path("fault-bucket", &p, &name, &opts(100_000))
+            .expect("upload under faults");
+        assert_eq!(
+            sim.file_bytes("fault-bucket", &name),
+            Some(bytes.clone()),
+            "{name}"
+        );
         let mut w = Vec::new();
-        c.download_to_writer(&DownloadTarget::ByName { bucket: "fault-bucket".into(), name }, &mut w, None, None).expect("download under faults");
+        c.download_to_writer(
+            &DownloadTarget::ByName {
+                bucket: "fault-bucket".into(),
+                name,
+            },
+            &mut w,
+            None,
+            None,
+        )
+        .expect("download under faults");
         assert_eq!(w, bytes);
     }
     let st = sim.stats();
-    assert!(st.faults.service_unavailable > 0 && st.faults.resets > 0 && st.faults.expired_tokens > 0, "{st:?}");
+    assert!(
+        st.faults.service_unavailable > 0 && st.faults.resets > 0 && st.faults.expired_tokens > 0,
+        "{st:?}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -27,7 +27,7 @@ impl Source for Gen {
     ) -> Result<usize, b2_core::op::source::ErrorKind> {
         let n = self.0.saturating_sub(offset).min(buf.len() as u64) as usize;
         for (i, b) in buf.iter_mut().take(n).enumerate() {
-            *b = ((offset + i as u64) * 2_654_435_761 >> 13) as u8;
+            *b = (((offset + i as u64) * 2_654_435_761) >> 13) as u8;
         }
         Ok(n)
     }
@@ -182,8 +182,8 @@ fn main() {
     }
 }
 
-fn stream(size: u64, buf_len: usize) -> Result<u64, b2_core::Error> {
-    let creds = Credentials::new("id", "key", "http://realm").map_err(b2_core::Error::Invalid)?;
+fn stream(size: u64, buf_len: usize) -> Result<u64, Box<b2_core::Error>> {
+    let creds = Credentials::new("id", "key", "http://realm").map_err(|e| Box::new(e.into()))?;
     let mut session = Session::new(creds);
     let mut buf = vec![0u8; buf_len];
     let mut t = Loop::default();

@@ -84,8 +84,12 @@ mod fuzz {
         let _ = file::ListFilesAnswer::parse(b).map(|a| a.files.count());
         let _ = large::ListPartsAnswer::parse(b).map(|a| a.parts.count());
         let _ = large::Part::parse(b);
-        let _ = key::ListKeysAnswer::parse(b)
-            .map(|a| a.keys.map(|k| k.map(|k| k.capabilities.count())).count());
+        let _ = key::ListKeysAnswer::parse(b).map(|a| {
+            a.keys
+                .flatten()
+                .map(|k| k.capabilities.count())
+                .sum::<usize>()
+        });
         let _ = key::Key::parse(b);
         let _ = upload::UploadUrlAnswer::parse(b);
         let _ = error_body::parse(400, b);

@@ -51,7 +51,9 @@ impl<W: Write> embedded_io::ErrorType for IoSink<'_, W> {
 
 impl<W: Write> embedded_io::Write for IoSink<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::result::Result<usize, Self::Error> {
-        self.w.write_all(buf).map_err(|_| embedded_io::ErrorKind::Other)?;
+        self.w
+            .write_all(buf)
+            .map_err(|_| embedded_io::ErrorKind::Other)?;
         self.done += buf.len() as u64;
         if let Some(p) = self.progress {
             p.progress(self.done, None);
@@ -85,7 +87,11 @@ impl Client {
             DownloadTarget::ById(id) => Target::ById(id),
             DownloadTarget::ByName { bucket, name } => Target::ByName { bucket, name },
         };
-        let sink = IoSink { w, done: 0, progress };
+        let sink = IoSink {
+            w,
+            done: 0,
+            progress,
+        };
         let mut op = Download::new(&mut s, &mut buf, t, sink)?;
         if let Some((a, b)) = range {
             op = op.range(a, b)?;
@@ -122,9 +128,18 @@ impl Client {
         let base = path
             .file_name()
             .ok_or_else(|| ClientError::Config(format!("not a file path: {}", path.display())))?;
-        let tmp = dir.join(format!(".{}.b2tmp-{}", base.to_string_lossy(), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.b2tmp-{}",
+            base.to_string_lossy(),
+            std::process::id()
+        ));
         let file = fs::File::create(&tmp)?;
-        let r = self.download_to_writer(target, BufWriter::with_capacity(1 << 20, &file), range, progress);
+        let r = self.download_to_writer(
+            target,
+            BufWriter::with_capacity(1 << 20, &file),
+            range,
+            progress,
+        );
         let r = r.and_then(|r| {
             file.sync_all()?;
             fs::rename(&tmp, path)?;

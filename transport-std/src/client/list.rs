@@ -32,15 +32,37 @@ impl Client {
     /// Lists `bucket` under `prefix`. With `recursive == false`, names roll up into
     /// "folders" at `/` (folder entries have action `folder`). With `versions`, every
     /// version and hide marker, newest first per name.
-    pub fn ls(&self, bucket: &str, prefix: &str, recursive: bool, versions: bool) -> Result<FileIter<'_>> {
+    pub fn ls(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        recursive: bool,
+        versions: bool,
+    ) -> Result<FileIter<'_>> {
         b2_core::validate::name_prefix(prefix)?;
         let b = self.bucket(bucket)?;
         Ok(self.ls_id(&b.id, prefix, (!recursive).then_some("/"), versions))
     }
 
     /// As [`Client::ls`], by bucket id and with any delimiter.
-    pub fn ls_id(&self, bucket_id: &str, prefix: &str, delimiter: Option<&str>, versions: bool) -> FileIter<'_> {
-        FileIter::new(self, if versions { Kind::Versions } else { Kind::Names }, bucket_id, prefix, delimiter)
+    pub fn ls_id(
+        &self,
+        bucket_id: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        versions: bool,
+    ) -> FileIter<'_> {
+        FileIter::new(
+            self,
+            if versions {
+                Kind::Versions
+            } else {
+                Kind::Names
+            },
+            bucket_id,
+            prefix,
+            delimiter,
+        )
     }
 
     /// Unfinished large files in `bucket` under `prefix`.
@@ -55,7 +77,13 @@ impl Client {
 }
 
 impl<'c> FileIter<'c> {
-    fn new(client: &'c Client, kind: Kind, bucket_id: &str, prefix: &str, delimiter: Option<&str>) -> Self {
+    fn new(
+        client: &'c Client,
+        kind: Kind,
+        bucket_id: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Self {
         FileIter {
             client,
             kind,
@@ -75,7 +103,7 @@ impl<'c> FileIter<'c> {
         let collect = |a: b2_core::wire::file::ListFilesAnswer<'_>| -> Result<(Vec<FileVersion>, Option<String>, Option<String>)> {
             let files = a
                 .files
-                .map(|f| f.map(|f| FileVersion::from_wire(&f)).map_err(|e| ClientError::Core(e.into())))
+                .map(|f| f.map(|f| FileVersion::from_wire(&f)).map_err(|e| ClientError::from(b2_core::Error::BadAnswer(e))))
                 .collect::<Result<Vec<_>>>()?;
             Ok((files, a.next_file_name.map(text), a.next_file_id.map(text)))
         };

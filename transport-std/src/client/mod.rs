@@ -16,10 +16,12 @@ use std::sync::{Arc, Mutex};
 use b2_core::driver::run;
 use b2_core::op::{Authorize, Call, Operation};
 use b2_core::session::{Credentials, Session};
-use b2_core::wire::bucket::{Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket};
+use b2_core::wire::bucket::{
+    Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket,
+};
+use b2_core::wire::copy::CopyFile;
 use b2_core::wire::file::{DeleteFileVersion, File, GetFileInfo, HideFile};
 use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey, ListKeys};
-use b2_core::wire::copy::CopyFile;
 use b2_core::wire::large::CancelLargeFile;
 use b2_core::wire::{ApiCall, Text};
 
@@ -29,7 +31,7 @@ use crate::transport::{SystemClock, TransportConfig, UreqTransport};
 #[derive(Debug)]
 pub enum ClientError {
     /// From the protocol engine: B2's answer, bad input, transport failures after retries.
-    Core(b2_core::Error),
+    Core(Box<b2_core::Error>),
     /// Local I/O (files, stdin/stdout).
     Io(std::io::Error),
     /// A bucket or file that does not exist.
@@ -53,13 +55,23 @@ impl std::error::Error for ClientError {}
 
 impl From<b2_core::Error> for ClientError {
     fn from(e: b2_core::Error) -> Self {
-        ClientError::Core(e)
+        ClientError::Core(Box::new(e))
     }
 }
 
 impl From<b2_core::InvalidInput> for ClientError {
     fn from(e: b2_core::InvalidInput) -> Self {
-        ClientError::Core(e.into())
+        ClientError::Core(Box::new(e.into()))
+    }
+}
+
+impl ClientError {
+    /// The engine's error, when it is one.
+    pub fn core(&self) -> Option<&b2_core::Error> {
+        match self {
+            ClientError::Core(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -136,17 +148,28 @@ impl FileVersion {
             content_sha1: f.content_sha1.map(text),
             content_type: f.content_type.map(text),
             upload_timestamp: f.upload_timestamp,
-            info: f.file_info.entries().map(|(k, v)| (text(k), text(v))).collect(),
+            info: f
+                .file_info
+                .entries()
+                .map(|(k, v)| (text(k), text(v)))
+                .collect(),
             json: String::from_utf8_lossy(f.raw).into_owned(),
         }
     }
 
     /// The whole-file SHA-1 B2 knows (`contentSha1`, else `large_file_sha1`).
     pub fn sha1(&self) -> Option<String> {
-        let c = self.content_sha1.as_deref().map(|s| s.trim_start_matches("unverified:"));
+        let c = self
+            .content_sha1
+            .as_deref()
+            .map(|s| s.trim_start_matches("unverified:"));
         match c {
             Some(s) if s.len() == 40 => Some(s.to_owned()),
-            _ => self.info.iter().find(|(k, _)| k == "large_file_sha1").map(|(_, v)| v.clone()),
+            _ => self
+                .info
+                .iter()
+                .find(|(k, _)| k == "large_file_sha1")
+                .map(|(_, v)| v.clone()),
         }
     }
 }
@@ -173,7 +196,10 @@ pub struct NewKey {
 
 impl fmt::Debug for NewKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewKey").field("id", &self.id).field("key", &"<redacted>").finish()
+        f.debug_struct("NewKey")
+            .field("id", &self.id)
+            .field("key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -202,7 +228,12 @@ impl Client {
     }
 
     /// As [`Client::new`], with transport settings (timeouts, extra CA roots).
-    pub fn with_transport(key_id: &str, key: &str, realm: &str, cfg: &TransportConfig) -> Result<Self> {
+    pub fn with_transport(
+        key_id: &str,
+        key: &str,
+        realm: &str,
+        cfg: &TransportConfig,
+    ) -> Result<Self> {
         let creds = Credentials::new(key_id, key, realm)?;
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
         let client = Client {
@@ -235,7 +266,10 @@ impl Client {
 
     /// A copy of the session (for operations run outside the client).
     pub fn session(&self) -> Session {
-        self.session.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.session
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Keeps a session that re-authorized so other calls use its token.
@@ -270,8 +304,11 @@ impl Client {
             let mut op = Call::new(&mut s, &mut buf, call);
             let r = self.run(&mut op);
             match r {
-                Err(ClientError::Core(b2_core::Error::BufferTooSmall { needed })) if needed > size => {
-                    size = needed + 1024;
+                Err(ClientError::Core(e)) if matches!(*e, b2_core::Error::BufferTooSmall { needed } if needed > size) =>
+                {
+                    if let b2_core::Error::BufferTooSmall { needed } = *e {
+                        size = needed + 1024;
+                    }
                     drop(op);
                     self.store_session(s);
                     continue;
@@ -307,7 +344,11 @@ impl Client {
                 bucket_name: only.as_deref(),
                 ..ListBuckets::default()
             },
-            |a| a.buckets.map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?))).collect(),
+            |a| {
+                a.buckets
+                    .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
+                    .collect()
+            },
         )
     }
 
@@ -319,7 +360,11 @@ impl Client {
                 bucket_name: Some(name),
                 ..ListBuckets::default()
             },
-            |a| a.buckets.map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?))).collect(),
+            |a| {
+                a.buckets
+                    .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
+                    .collect()
+            },
         )?;
         found
             .into_iter()
@@ -362,7 +407,13 @@ impl Client {
     }
 
     /// Creates a key with these capabilities, optionally restricted to a bucket and prefix.
-    pub fn create_key(&self, name: &str, caps: &[&str], bucket: Option<&str>, prefix: Option<&str>) -> Result<NewKey> {
+    pub fn create_key(
+        &self,
+        name: &str,
+        caps: &[&str],
+        bucket: Option<&str>,
+        prefix: Option<&str>,
+    ) -> Result<NewKey> {
         b2_core::validate::key_name(name)?;
         b2_core::validate::capabilities(caps)?;
         let id = bucket.map(|b| self.bucket(b)).transpose()?.map(|b| b.id);
@@ -410,7 +461,12 @@ impl Client {
 
     /// Deletes a key.
     pub fn delete_key(&self, id: &str) -> Result<KeyInfo> {
-        self.call(DeleteKey { application_key_id: id }, |k| Ok(key_info(&k)))
+        self.call(
+            DeleteKey {
+                application_key_id: id,
+            },
+            |k| Ok(key_info(&k)),
+        )
     }
 
     /// A file version by id.
@@ -456,7 +512,13 @@ impl Client {
     pub fn hide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
         b2_core::validate::file_name(name)?;
         let b = self.bucket(bucket)?;
-        self.call(HideFile { bucket_id: &b.id, file_name: name }, |f| Ok(FileVersion::from_wire(&f)))
+        self.call(
+            HideFile {
+                bucket_id: &b.id,
+                file_name: name,
+            },
+            |f| Ok(FileVersion::from_wire(&f)),
+        )
     }
 
     /// Deletes one version.
@@ -492,7 +554,9 @@ impl Client {
     pub fn copy(&self, bucket: &str, source: &str, dest: &str) -> Result<FileVersion> {
         b2_core::validate::file_name(dest)?;
         let src = self.file_info(bucket, source)?;
-        self.call(CopyFile::new(&src.file_id, dest), |f| Ok(FileVersion::from_wire(&f)))
+        self.call(CopyFile::new(&src.file_id, dest), |f| {
+            Ok(FileVersion::from_wire(&f))
+        })
     }
 
     /// Cancels an unfinished large file (its parts are deleted).
@@ -521,13 +585,21 @@ fn key_info(k: &WireKey<'_>) -> KeyInfo {
     KeyInfo {
         id: text(k.application_key_id),
         name: text(k.key_name),
-        capabilities: k.capabilities.clone().filter_map(|c| c.ok().map(text)).collect(),
+        capabilities: k
+            .capabilities
+            .clone()
+            .filter_map(|c| c.ok().map(text))
+            .collect(),
     }
 }
 
 /// `B2_APPLICATION_KEY_ID` and `B2_APPLICATION_KEY`, when both are set and not empty.
 pub fn env_credentials() -> Option<(String, String)> {
-    let id = std::env::var("B2_APPLICATION_KEY_ID").ok().filter(|s| !s.is_empty())?;
-    let key = std::env::var("B2_APPLICATION_KEY").ok().filter(|s| !s.is_empty())?;
+    let id = std::env::var("B2_APPLICATION_KEY_ID")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let key = std::env::var("B2_APPLICATION_KEY")
+        .ok()
+        .filter(|s| !s.is_empty())?;
     Some((id, key))
 }

@@ -98,8 +98,13 @@ fn read_at(f: &fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> 
 }
 
 impl Source for FileSource<'_> {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::result::Result<usize, b2_core::op::source::ErrorKind> {
-        let n = read_at(self.file, buf, offset).map_err(|_| b2_core::op::source::ErrorKind::Other)?;
+    fn read_at(
+        &mut self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, b2_core::op::source::ErrorKind> {
+        let n =
+            read_at(self.file, buf, offset).map_err(|_| b2_core::op::source::ErrorKind::Other)?;
         self.counter.add(n as u64);
         Ok(n)
     }
@@ -112,7 +117,11 @@ struct MemSource<'a> {
 }
 
 impl Source for MemSource<'_> {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::result::Result<usize, b2_core::op::source::ErrorKind> {
+    fn read_at(
+        &mut self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, b2_core::op::source::ErrorKind> {
         let mut d = self.data;
         let n = d.read_at(offset, buf)?;
         self.counter.add(n as u64);
@@ -123,6 +132,9 @@ impl Source for MemSource<'_> {
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Parts already on the server: number → (length, SHA-1).
+type ServerParts = BTreeMap<u32, (u64, Option<[u8; 20]>)>;
 
 /// What a worker does with one part.
 #[derive(Clone, Copy, Debug)]
@@ -138,13 +150,22 @@ impl Client {
     /// parts read by offset (never the whole file in memory). Re-uploading the same file
     /// (name, size, mtime) after an interruption resumes the unfinished large file, sending
     /// only the parts whose SHA-1 differs from the local data.
-    pub fn upload_path(&self, bucket: &str, local: &Path, remote: &str, opts: &UploadOptions) -> Result<FileVersion> {
+    pub fn upload_path(
+        &self,
+        bucket: &str,
+        local: &Path,
+        remote: &str,
+        opts: &UploadOptions,
+    ) -> Result<FileVersion> {
         validate::file_name(remote)?;
         let b = self.bucket(bucket)?;
         let file = fs::File::open(local)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(ClientError::Config(format!("not a file: {}", local.display())));
+            return Err(ClientError::Config(format!(
+                "not a file: {}",
+                local.display()
+            )));
         }
         let size = meta.len();
         let mut opts = opts.clone();
@@ -161,7 +182,16 @@ impl Client {
             progress: opts.progress.clone(),
         };
         if size <= opts.large_threshold.min(validate::MAX_SMALL_FILE) {
-            return self.upload_small(&b.id, remote, size, FileSource { file: &file, counter: &counter }, &opts);
+            return self.upload_small(
+                &b.id,
+                remote,
+                size,
+                FileSource {
+                    file: &file,
+                    counter: &counter,
+                },
+                &opts,
+            );
         }
         let make = || FileSource {
             file: &file,
@@ -173,7 +203,13 @@ impl Client {
     /// Uploads from any reader, of known or unknown length (stdin). Parts are read into a
     /// fixed pool of `threads` buffers of the part size, so memory stays at
     /// `threads × part size` whatever the stream's length.
-    pub fn upload_reader<R: Read>(&self, bucket: &str, mut reader: R, remote: &str, opts: &UploadOptions) -> Result<FileVersion> {
+    pub fn upload_reader<R: Read>(
+        &self,
+        bucket: &str,
+        mut reader: R,
+        remote: &str,
+        opts: &UploadOptions,
+    ) -> Result<FileVersion> {
         validate::file_name(remote)?;
         let b = self.bucket(bucket)?;
         let s = self.session();
@@ -188,7 +224,10 @@ impl Client {
             progress: opts.progress.clone(),
         };
         let first_len = part_size.max(opts.large_threshold.min(validate::MAX_SMALL_FILE));
-        let first = read_full(&mut reader, usize::try_from(first_len).unwrap_or(usize::MAX))?;
+        let first = read_full(
+            &mut reader,
+            usize::try_from(first_len).unwrap_or(usize::MAX),
+        )?;
         let mut probe = [0u8; 1];
         let more = read_full_into(&mut reader, &mut probe)? == 1;
         if !more {
@@ -198,11 +237,24 @@ impl Client {
             };
             return self.upload_small(&b.id, remote, first.len() as u64, src, opts);
         }
-        self.upload_stream(&b.id, remote, part_size, first, probe[0], reader, &counter, opts)
+        self.upload_stream(
+            &b.id, remote, part_size, first, probe[0], reader, &counter, opts,
+        )
     }
 
-    fn upload_small<S: Source>(&self, bucket_id: &str, remote: &str, size: u64, source: S, opts: &UploadOptions) -> Result<FileVersion> {
-        let info: Vec<(&str, &str)> = opts.info.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    fn upload_small<S: Source>(
+        &self,
+        bucket_id: &str,
+        remote: &str,
+        size: u64,
+        source: S,
+        opts: &UploadOptions,
+    ) -> Result<FileVersion> {
+        let info: Vec<(&str, &str)> = opts
+            .info
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let mut params = FileParams::new(bucket_id, remote, size);
         params.content_type = &opts.content_type;
         params.info = &info;
@@ -260,7 +312,7 @@ impl Client {
     }
 
     /// Parts already on the server: number → (length, SHA-1).
-    fn server_parts(&self, file_id: &str) -> Result<BTreeMap<u32, (u64, Option<[u8; 20]>)>> {
+    fn server_parts(&self, file_id: &str) -> Result<ServerParts> {
         let mut out = BTreeMap::new();
         let mut start = Some(1);
         while let Some(from) = start {
@@ -273,7 +325,9 @@ impl Client {
                 |a| {
                     for p in a.parts {
                         let p = p.map_err(b2_core::Error::BadAnswer)?;
-                        let sha = p.content_sha1.and_then(|t| b2_core::encoding::parse_sha1_hex(t.raw()));
+                        let sha = p
+                            .content_sha1
+                            .and_then(|t| b2_core::encoding::parse_sha1_hex(t.raw()));
                         out.insert(p.part_number, (p.content_length, sha));
                     }
                     Ok(a.next_part_number)
@@ -284,12 +338,22 @@ impl Client {
     }
 
     /// An unfinished large file of the same name and mtime whose parts fit `plan`.
-    fn resumable(&self, bucket_id: &str, remote: &str, plan: &PartPlan, opts: &UploadOptions) -> Result<Option<(String, BTreeMap<u32, (u64, Option<[u8; 20]>)>)>> {
+    fn resumable(
+        &self,
+        bucket_id: &str,
+        remote: &str,
+        plan: &PartPlan,
+        opts: &UploadOptions,
+    ) -> Result<Option<(String, ServerParts)>> {
         let want_ms = opts.src_last_modified_millis.map(|m| m.to_string());
         let mut candidates = Vec::new();
         for f in self.unfinished_id(bucket_id, remote) {
             let f = f?;
-            let ms = f.info.iter().find(|(k, _)| k == "src_last_modified_millis").map(|(_, v)| v.clone());
+            let ms = f
+                .info
+                .iter()
+                .find(|(k, _)| k == "src_last_modified_millis")
+                .map(|(_, v)| v.clone());
             if f.file_name == remote && ms == want_ms && want_ms.is_some() {
                 candidates.push(f);
             }
@@ -297,7 +361,9 @@ impl Client {
         candidates.sort_by_key(|f| std::cmp::Reverse(f.upload_timestamp));
         for c in candidates {
             let parts = self.server_parts(&c.file_id)?;
-            let fits = parts.iter().all(|(&n, &(len, _))| n <= plan.count && plan.part_range(n).1 == len);
+            let fits = parts
+                .iter()
+                .all(|(&n, &(len, _))| n <= plan.count && plan.part_range(n).1 == len);
             if fits {
                 return Ok(Some((c.file_id, parts)));
             }
@@ -305,7 +371,7 @@ impl Client {
         Ok(None)
     }
 
-    fn upload_large<'s, S: Source>(
+    fn upload_large<S: Source>(
         &self,
         bucket_id: &str,
         remote: &str,
@@ -320,7 +386,11 @@ impl Client {
         if size > validate::MAX_LARGE_FILE || plan.count < 2 {
             return Err(b2_core::InvalidInput::FileSize.into());
         }
-        let found = if resume { self.resumable(bucket_id, remote, &plan, opts)? } else { None };
+        let found = if resume {
+            self.resumable(bucket_id, remote, &plan, opts)?
+        } else {
+            None
+        };
         let (file_id, have) = match found {
             Some(f) => f,
             None => (self.start_large(bucket_id, remote, opts)?, BTreeMap::new()),
@@ -356,16 +426,31 @@ impl Client {
                     while !failed.load(Ordering::Relaxed) {
                         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                         let Some(job) = job else { break };
-                        let r = self.one_part(&mut s, &mut buf, &mut url, file_id, plan, job, make_source);
+                        let r = self.one_part(
+                            &mut s,
+                            &mut buf,
+                            &mut url,
+                            file_id,
+                            plan,
+                            job,
+                            make_source,
+                        );
                         match r {
                             Ok((n, d)) => {
-                                if let Some(slot) = digests.lock().unwrap_or_else(|p| p.into_inner()).get_mut(n as usize - 1) {
+                                if let Some(slot) = digests
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .get_mut(n as usize - 1)
+                                {
                                     *slot = d;
                                 }
                             }
                             Err(e) => {
                                 failed.store(true, Ordering::Relaxed);
-                                first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                                first_error
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .get_or_insert(e);
                             }
                         }
                     }
@@ -402,9 +487,12 @@ impl Client {
                     let want = (len - done).min(chunk.len() as u64) as usize;
                     let got = src
                         .read_at(offset + done, &mut chunk[..want])
-                        .map_err(|e| ClientError::Core(b2_core::Error::Source(e)))?;
+                        .map_err(|e| ClientError::from(b2_core::Error::Source(e)))?;
                     if got == 0 {
-                        return Err(b2_core::Error::SourceTooShort { offset: offset + done }.into());
+                        return Err(b2_core::Error::SourceTooShort {
+                            offset: offset + done,
+                        }
+                        .into());
                     }
                     h.update(&chunk[..got]);
                     done += got as u64;
@@ -434,10 +522,12 @@ impl Client {
         match r {
             Ok(f) => Ok(f),
             // The finish may have happened with its answer lost: ask.
-            Err(e) => match self.call(GetFileInfo { file_id }, |f| Ok(FileVersion::from_wire(&f))) {
-                Ok(f) if f.action == "upload" => Ok(f),
-                _ => Err(e),
-            },
+            Err(e) => {
+                match self.call(GetFileInfo { file_id }, |f| Ok(FileVersion::from_wire(&f))) {
+                    Ok(f) if f.action == "upload" => Ok(f),
+                    _ => Err(e),
+                }
+            }
         }
     }
 
@@ -478,21 +568,39 @@ impl Client {
                         if failed.load(Ordering::Relaxed) {
                             continue;
                         }
-                        let src = MemSource { data: &data, counter };
-                        let r = UploadPart::new(&mut s, &mut buf, &file_id, n, src, 0, data.len() as u64, url.take())
-                            .map_err(ClientError::from)
-                            .and_then(|mut op| {
-                                self.run(&mut op)?;
-                                url = op.take_upload_url();
-                                Ok(op.sha1())
-                            });
+                        let src = MemSource {
+                            data: &data,
+                            counter,
+                        };
+                        let r = UploadPart::new(
+                            &mut s,
+                            &mut buf,
+                            &file_id,
+                            n,
+                            src,
+                            0,
+                            data.len() as u64,
+                            url.take(),
+                        )
+                        .map_err(ClientError::from)
+                        .and_then(|mut op| {
+                            self.run(&mut op)?;
+                            url = op.take_upload_url();
+                            Ok(op.sha1())
+                        });
                         match r {
                             Ok(d) => {
-                                digests.lock().unwrap_or_else(|p| p.into_inner()).insert(n, d);
+                                digests
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(n, d);
                             }
                             Err(e) => {
                                 failed.store(true, Ordering::Relaxed);
-                                first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                                first_error
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .get_or_insert(e);
                             }
                         }
                         let _ = free_tx.send(data);
@@ -578,7 +686,9 @@ impl Client {
             return Err(e);
         }
         let digests = digests.into_inner().unwrap_or_else(|p| p.into_inner());
-        let list: Vec<[u8; 20]> = (1..=produced).filter_map(|n| digests.get(&n).copied()).collect();
+        let list: Vec<[u8; 20]> = (1..=produced)
+            .filter_map(|n| digests.get(&n).copied())
+            .collect();
         if list.len() != produced as usize {
             return Err(ClientError::Config("a part went missing".into()));
         }

@@ -36,7 +36,10 @@ impl Readings {
         let millis = 1_795_000_000_000u64 + n * 250;
         // A smooth, deterministic signal per sensor.
         let value = 20.0 + (sensor as f64) * 0.5 + ((n as f64) * 0.013).sin() * 3.0;
-        let _ = writeln!(self.line, "{millis},sensor-{sensor:02},temperature,{value:.3}");
+        let _ = writeln!(
+            self.line,
+            "{millis},sensor-{sensor:02},temperature,{value:.3}"
+        );
         self.pos = 0;
     }
 }
@@ -48,7 +51,9 @@ impl Read for Readings {
             if self.pos == self.line.len() {
                 self.next_line();
             }
-            let take = (self.line.len() - self.pos).min(buf.len() - done).min(self.remaining as usize);
+            let take = (self.line.len() - self.pos)
+                .min(buf.len() - done)
+                .min(self.remaining as usize);
             buf[done..done + take].copy_from_slice(&self.line[self.pos..self.pos + take]);
             self.hasher.update(&buf[done..done + take]);
             self.pos += take;
@@ -93,15 +98,23 @@ fn mb(bytes: u64, secs: f64) -> f64 {
 }
 
 /// Runs the demo.
-pub fn run(creds: Option<(String, String, String)>, size: u64, bucket: Option<String>) -> Result<(), ClientError> {
+pub fn run(
+    creds: Option<(String, String, String)>,
+    size: u64,
+    bucket: Option<String>,
+) -> Result<(), ClientError> {
     let mut _sim = None;
     let mut data_dir = None;
     let (client, bucket, own_bucket) = match creds {
         Some((id, key, realm)) => {
             let bucket = bucket.ok_or_else(|| {
-                ClientError::Config("with B2 credentials, demo needs --bucket NAME (an existing bucket)".into())
+                ClientError::Config(
+                    "with B2 credentials, demo needs --bucket NAME (an existing bucket)".into(),
+                )
             })?;
-            println!("demo: using B2 at {realm} (credentials from the environment), bucket {bucket}");
+            println!(
+                "demo: using B2 at {realm} (credentials from the environment), bucket {bucket}"
+            );
             (Client::new(&id, &key, &realm)?, bucket, false)
         }
         None => {
@@ -163,10 +176,16 @@ fn demo(client: &Client, bucket: &str, size: u64) -> Result<(), ClientError> {
     );
     println!("          file id {}", f.file_id);
 
-    let listed: Vec<_> = client.ls(bucket, "demo/", true, false)?.collect::<Result<_, _>>()?;
+    let listed: Vec<_> = client
+        .ls(bucket, "demo/", true, false)?
+        .collect::<Result<_, _>>()?;
     let found = listed.iter().find(|x| x.file_name == name);
     match found {
-        Some(x) if x.size == size => println!("list:     {} file(s) under demo/; {name} is there with {} bytes", listed.len(), x.size),
+        Some(x) if x.size == size => println!(
+            "list:     {} file(s) under demo/; {name} is there with {} bytes",
+            listed.len(),
+            x.size
+        ),
         _ => return Err(ClientError::NotFound(format!("{name} in the listing"))),
     }
 
@@ -175,10 +194,20 @@ fn demo(client: &Client, bucket: &str, size: u64) -> Result<(), ClientError> {
         hasher: Sha1::new(),
         bytes: 0,
     };
-    let r = client.download_to_writer(&DownloadTarget::ById(f.file_id.clone()), &mut check, None, None)?;
+    let r = client.download_to_writer(
+        &DownloadTarget::ById(f.file_id.clone()),
+        &mut check,
+        None,
+        None,
+    )?;
     let down = t.elapsed().as_secs_f64();
     let got_sha = hex(&check.hasher.finalize());
-    println!("download: {} bytes: {:.2} s, {:.1} MB/s", check.bytes, down, mb(check.bytes, down));
+    println!(
+        "download: {} bytes: {:.2} s, {:.1} MB/s",
+        check.bytes,
+        down,
+        mb(check.bytes, down)
+    );
     if check.bytes != size || got_sha != sent_sha {
         return Err(ClientError::Config(format!(
             "verification FAILED: sent {size} bytes sha1 {sent_sha}, got {} bytes sha1 {got_sha}",
@@ -188,10 +217,17 @@ fn demo(client: &Client, bucket: &str, size: u64) -> Result<(), ClientError> {
     println!(
         "verify:   OK: {} bytes, SHA-1 {sent_sha} matches what was generated{}",
         check.bytes,
-        if r.verified { " and the server's large_file_sha1" } else { "" }
+        if r.verified {
+            " and the server's large_file_sha1"
+        } else {
+            ""
+        }
     );
     match peak_rss() {
-        Some(rss) => println!("memory:   peak RSS of this process {:.1} MiB (simulator included when bundled)", rss as f64 / (1 << 20) as f64),
+        Some(rss) => println!(
+            "memory:   peak RSS of this process {:.1} MiB (simulator included when bundled)",
+            rss as f64 / (1 << 20) as f64
+        ),
         None => println!("memory:   peak RSS not available on this platform"),
     }
     Ok(())

@@ -216,12 +216,22 @@ fn main() -> ExitCode {
 /// Key id, key and realm from the flags or the environment.
 fn credentials(c: &Creds) -> Option<(String, String, String)> {
     let env = b2_transport_std::client::env_credentials();
-    let id = c.auth_key_id.clone().or_else(|| env.as_ref().map(|e| e.0.clone()))?;
-    let key = c.auth_key.clone().or_else(|| env.as_ref().map(|e| e.1.clone()))?;
+    let id = c
+        .auth_key_id
+        .clone()
+        .or_else(|| env.as_ref().map(|e| e.0.clone()))?;
+    let key = c
+        .auth_key
+        .clone()
+        .or_else(|| env.as_ref().map(|e| e.1.clone()))?;
     let realm = c
         .realm
         .clone()
-        .or_else(|| std::env::var("B2_ENVIRONMENT").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("B2_ENVIRONMENT")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| "production".into());
     Some((id, key, realm))
 }
@@ -249,7 +259,8 @@ impl Progress for Bar {
 }
 
 fn bar(total: Option<u64>) -> Arc<Bar> {
-    let pb = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    let pb =
+        indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}",
     ) {
@@ -261,7 +272,10 @@ fn bar(total: Option<u64>) -> Arc<Bar> {
 fn parse_range(r: &str) -> Result<(u64, u64), ClientError> {
     let bad = || ClientError::Config(format!("bad range {r:?}: expected START-END"));
     let (a, b) = r.split_once('-').ok_or_else(bad)?;
-    let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    let (a, b): (u64, u64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
     if b < a {
         return Err(bad());
     }
@@ -302,9 +316,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 opts.content_type = t;
             }
             for kv in info {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| ClientError::Config(format!("bad --info {kv:?}: expected KEY=VALUE")))?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    ClientError::Config(format!("bad --info {kv:?}: expected KEY=VALUE"))
+                })?;
                 opts.info.push((k.to_owned(), v.to_owned()));
             }
             if let Some(p) = part_size {
@@ -329,7 +343,15 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         } => {
             let client = connect(&cli.creds)?;
             let range = range.as_deref().map(parse_range).transpose()?;
-            download(&client, &DownloadTarget::ByName { bucket, name: remote }, &local, range)?;
+            download(
+                &client,
+                &DownloadTarget::ByName {
+                    bucket,
+                    name: remote,
+                },
+                &local,
+                range,
+            )?;
         }
         Cmd::DownloadId { file_id, local } => {
             let client = connect(&cli.creds)?;
@@ -343,7 +365,12 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             json,
         } => {
             let client = connect(&cli.creds)?;
-            let iter = client.ls(&bucket, prefix.as_deref().unwrap_or(""), recursive, versions)?;
+            let iter = client.ls(
+                &bucket,
+                prefix.as_deref().unwrap_or(""),
+                recursive,
+                versions,
+            )?;
             if json {
                 write!(out, "[")?;
             }
@@ -354,14 +381,22 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 } else if f.action == "folder" {
                     writeln!(out, "{:>14}  {:<6} {}", "", "folder", f.file_name)?;
                 } else {
-                    writeln!(out, "{:>14}  {:<6} {}  {}", f.size, f.action, f.file_name, f.file_id)?;
+                    writeln!(
+                        out,
+                        "{:>14}  {:<6} {}  {}",
+                        f.size, f.action, f.file_name, f.file_id
+                    )?;
                 }
             }
             if json {
                 writeln!(out, "\n]")?;
             }
         }
-        Cmd::Info { bucket, remote, json } => {
+        Cmd::Info {
+            bucket,
+            remote,
+            json,
+        } => {
             let f = connect(&cli.creds)?.file_info(&bucket, &remote)?;
             if json {
                 writeln!(out, "{}", f.json)?;
@@ -369,8 +404,16 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 writeln!(out, "fileName:    {}", f.file_name)?;
                 writeln!(out, "fileId:      {}", f.file_id)?;
                 writeln!(out, "size:        {}", f.size)?;
-                writeln!(out, "contentType: {}", f.content_type.clone().unwrap_or_default())?;
-                writeln!(out, "sha1:        {}", f.sha1().unwrap_or_else(|| "none".into()))?;
+                writeln!(
+                    out,
+                    "contentType: {}",
+                    f.content_type.clone().unwrap_or_default()
+                )?;
+                writeln!(
+                    out,
+                    "sha1:        {}",
+                    f.sha1().unwrap_or_else(|| "none".into())
+                )?;
                 writeln!(out, "uploaded:    {} ms", f.upload_timestamp)?;
                 for (k, v) in f.info {
                     writeln!(out, "info:        {k}={v}")?;
@@ -389,7 +432,11 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             let n = connect(&cli.creds)?.delete(&bucket, &remote, all_versions)?;
             writeln!(out, "deleted {n} version(s)")?;
         }
-        Cmd::Copy { bucket, source, dest } => {
+        Cmd::Copy {
+            bucket,
+            source,
+            dest,
+        } => {
             let f = connect(&cli.creds)?.copy(&bucket, &source, &dest)?;
             writeln!(out, "{}", f.file_id)?;
         }
@@ -417,7 +464,12 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             prefix,
         }) => {
             let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
-            let k = connect(&cli.creds)?.create_key(&name, &caps, bucket.as_deref(), prefix.as_deref())?;
+            let k = connect(&cli.creds)?.create_key(
+                &name,
+                &caps,
+                bucket.as_deref(),
+                prefix.as_deref(),
+            )?;
             writeln!(out, "{} {}", k.id, k.key)?;
         }
         Cmd::Key(KeyCmd::Delete { key_id }) => {
@@ -427,7 +479,12 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     Ok(())
 }
 
-fn download(client: &Client, target: &DownloadTarget, local: &str, range: Option<(u64, u64)>) -> Result<(), ClientError> {
+fn download(
+    client: &Client,
+    target: &DownloadTarget,
+    local: &str,
+    range: Option<(u64, u64)>,
+) -> Result<(), ClientError> {
     let progress = bar(None);
     if local == "-" {
         client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?;
