@@ -151,6 +151,8 @@ pub enum TransportError {
     Aborted,
     /// The request cannot be expressed by this transport (bad URL, header too long, ...).
     Unsupported,
+    /// TLS refused the server (untrusted or invalid certificate): permanent, not retried.
+    Tls,
 }
 
 impl fmt::Display for TransportError {
@@ -162,6 +164,7 @@ impl fmt::Display for TransportError {
             TransportError::Timeout => "timed out",
             TransportError::Aborted => "exchange aborted by the operation",
             TransportError::Unsupported => "request not supported by the transport",
+            TransportError::Tls => "TLS refused the server's certificate",
         })
     }
 }

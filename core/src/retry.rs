@@ -57,7 +57,9 @@ pub enum Verdict {
 pub fn classify(kind: CallKind, outcome: Outcome<'_>) -> Verdict {
     match outcome {
         Outcome::Transport(e) => match e {
-            TransportError::Aborted | TransportError::Unsupported => Verdict::Final,
+            TransportError::Aborted | TransportError::Unsupported | TransportError::Tls => {
+                Verdict::Final
+            }
             _ if kind == CallKind::Upload => Verdict::NewUploadUrl { wait: false },
             _ => Verdict::Retry,
         },

@@ -114,11 +114,24 @@ impl Headers for MapHeaders<'_> {
     }
 }
 
+/// Whether an I/O error carries a TLS refusal (certificate or protocol alert).
+fn is_tls(e: &io::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|i| i as _);
+    while let Some(s) = src {
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
 fn classify(e: &ureq::Error, sending: bool) -> TransportError {
     match e {
+        ureq::Error::Io(io) if is_tls(io) => TransportError::Tls,
         ureq::Error::Timeout(_) => TransportError::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportError::Connect,
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Connect,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,
         ureq::Error::BadUri(_)
         | ureq::Error::InvalidProxyUrl
         | ureq::Error::RequireHttpsOnly(_) => TransportError::Unsupported,
