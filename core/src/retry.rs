@@ -186,6 +186,13 @@ mod tests {
     fn checklist_verdicts() {
         use CallKind::*;
         let none = ErrorCode::None;
+        for kind in [Authorize, Json, Upload, Download] {
+            assert_eq!(
+                classify(kind, Outcome::Transport(TransportError::Tls)),
+                Verdict::Final,
+                "an untrusted certificate is never retried"
+            );
+        }
         assert_eq!(
             classify(Upload, st(503, &none)),
             Verdict::NewUploadUrl { wait: false }
