@@ -120,6 +120,41 @@ pub(crate) enum CallPoll {
     Answered,
 }
 
+impl From<CallPoll> for crate::op::Step {
+    fn from(p: CallPoll) -> Self {
+        match p {
+            CallPoll::Send => crate::op::Step::Send,
+            CallPoll::Wait(t) => crate::op::Step::Wait { until_ms: t },
+            CallPoll::Answered => crate::op::Step::Done,
+        }
+    }
+}
+
+/// Implements the answer half of [`crate::op::Exchange`] for an operation whose JSON call
+/// lives in a `CallState` field: the body from the buffer, the answer into the buffer.
+macro_rules! call_state_exchange {
+    ($state:ident) => {
+        fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
+            Ok(self.$state.body(self.buf, out))
+        }
+
+        fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
+            self.$state.response(status, headers);
+            Ok(())
+        }
+
+        fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
+            self.$state.response_body(chunk, self.buf)
+        }
+
+        fn response_end(&mut self) -> Result<(), Abort> {
+            self.$state
+                .response_end(self.session, self.buf, &self.policy)
+        }
+    };
+}
+pub(crate) use call_state_exchange;
+
 /// Retry, backoff and re-authorization state of one call on the account token.
 #[derive(Clone, Debug)]
 pub(crate) struct CallState {

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::http::{Headers, Request, TransportError};
-use crate::op::call::{CallPoll, CallState};
+use crate::op::call::CallState;
 use crate::op::{Abort, Exchange, Operation, Step};
 use crate::retry::{CallKind, RetryPolicy};
 use crate::session::Session;
@@ -75,32 +75,12 @@ impl<A: ApiCall> Exchange for Call<'_, '_, A> {
         }
     }
 
-    fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
-        Ok(self.state.body(self.buf, out))
-    }
-
-    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
-        self.state.response(status, headers);
-        Ok(())
-    }
-
-    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
-        self.state.response_body(chunk, self.buf)
-    }
-
-    fn response_end(&mut self) -> Result<(), Abort> {
-        self.state
-            .response_end(self.session, self.buf, &self.policy)
-    }
+    crate::op::call::call_state_exchange!(state);
 }
 
 impl<A: ApiCall> Operation for Call<'_, '_, A> {
     fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
-        Ok(match self.state.poll(now_ms, &self.policy)? {
-            CallPoll::Send => Step::Send,
-            CallPoll::Wait(t) => Step::Wait { until_ms: t },
-            CallPoll::Answered => Step::Done,
-        })
+        Ok(self.state.poll(now_ms, &self.policy)?.into())
     }
 
     fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {
@@ -169,11 +149,7 @@ impl Operation for Authorize<'_, '_> {
         if self.session.is_authorized() && !self.state.authorizing() {
             return Ok(Step::Done);
         }
-        Ok(match self.state.poll(now_ms, &self.policy)? {
-            CallPoll::Send => Step::Send,
-            CallPoll::Wait(t) => Step::Wait { until_ms: t },
-            CallPoll::Answered => Step::Done,
-        })
+        Ok(self.state.poll(now_ms, &self.policy)?.into())
     }
 
     fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {

@@ -300,23 +300,7 @@ impl Exchange for List<'_, '_, '_> {
         }
     }
 
-    fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
-        Ok(self.state.body(self.buf, out))
-    }
-
-    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
-        self.state.response(status, headers);
-        Ok(())
-    }
-
-    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
-        self.state.response_body(chunk, self.buf)
-    }
-
-    fn response_end(&mut self) -> Result<(), Abort> {
-        self.state
-            .response_end(self.session, self.buf, &self.policy)
-    }
+    crate::op::call::call_state_exchange!(state);
 }
 
 impl Operation for List<'_, '_, '_> {

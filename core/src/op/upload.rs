@@ -594,16 +594,10 @@ impl<S: Source> Exchange for UploadFile<'_, '_, '_, S> {
 impl<S: Source> Operation for UploadFile<'_, '_, '_, S> {
     fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
         let p = self.params.bucket_id;
-        Ok(
-            match self
-                .up
-                .poll(now_ms, self.session, self.buf, p, &self.policy)?
-            {
-                CallPoll::Send => Step::Send,
-                CallPoll::Wait(t) => Step::Wait { until_ms: t },
-                CallPoll::Answered => Step::Done,
-            },
-        )
+        Ok(self
+            .up
+            .poll(now_ms, self.session, self.buf, p, &self.policy)?
+            .into())
     }
     fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {
         self.up.transport_failed(error, &self.policy);
@@ -699,16 +693,10 @@ impl<S: Source> Exchange for UploadPart<'_, '_, '_, S> {
 
 impl<S: Source> Operation for UploadPart<'_, '_, '_, S> {
     fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
-        Ok(
-            match self
-                .up
-                .poll(now_ms, self.session, self.buf, self.file_id, &self.policy)?
-            {
-                CallPoll::Send => Step::Send,
-                CallPoll::Wait(t) => Step::Wait { until_ms: t },
-                CallPoll::Answered => Step::Done,
-            },
-        )
+        Ok(self
+            .up
+            .poll(now_ms, self.session, self.buf, self.file_id, &self.policy)?
+            .into())
     }
     fn transport_failed(&mut self, error: TransportError, _now_ms: u64) {
         self.up.transport_failed(error, &self.policy);

@@ -1,0 +1,39 @@
+//! Every JSON answer parser of b2-core, walked to the end (lazy lists included).
+#![no_main]
+
+use b2_core::wire::{auth, bucket, error_body, file, key, large, upload, Answer};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|b: &[u8]| {
+    if let Ok(a) = auth::AuthorizeAnswer::parse(b) {
+        let _ = a.allowed.capabilities.count();
+        let _ = a.allowed.buckets.map(|x| x.count());
+    }
+    let _ = auth::DownloadAuthorization::parse(b);
+    if let Ok(a) = bucket::ListBucketsAnswer::parse(b) {
+        for x in a.buckets.flatten() {
+            let _ = x.bucket_info.entries().count();
+        }
+    }
+    if let Ok(f) = file::File::parse(b) {
+        let _ = f.sha1();
+        let mut out = [0u8; 64];
+        let _ = f.file_name.unescape(&mut out);
+        let _ = f.file_info.entries().count();
+    }
+    let _ = file::FileRef::parse(b);
+    if let Ok(a) = file::ListFilesAnswer::parse(b) {
+        let _ = a.files.count();
+    }
+    if let Ok(a) = large::ListPartsAnswer::parse(b) {
+        let _ = a.parts.count();
+    }
+    let _ = large::Part::parse(b);
+    if let Ok(a) = key::ListKeysAnswer::parse(b) {
+        for k in a.keys.flatten() {
+            let _ = k.capabilities.count();
+        }
+    }
+    let _ = upload::UploadUrlAnswer::parse(b);
+    let _ = error_body::parse(400, b);
+});
