@@ -36,12 +36,24 @@ impl Default for TransportConfig {
 #[derive(Clone, Debug)]
 pub struct UreqTransport {
     agent: ureq::Agent,
+    counters: std::sync::Arc<Counters>,
+}
+
+/// Exchanges seen by a transport and its clones (for soak and progress reports).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Exchanges started.
+    pub exchanges: std::sync::atomic::AtomicU64,
+    /// Exchanges that failed: transport errors and answers with status ≥ 400. After a
+    /// successful job, each is a retry the core made.
+    pub failed: std::sync::atomic::AtomicU64,
 }
 
 impl Default for UreqTransport {
     fn default() -> Self {
         Self::new(&TransportConfig::default()).unwrap_or_else(|_| UreqTransport {
             agent: ureq::Agent::new_with_defaults(),
+            counters: Default::default(),
         })
     }
 }
@@ -87,7 +99,13 @@ impl UreqTransport {
             .build();
         Ok(UreqTransport {
             agent: ureq::Agent::new_with_config(config),
+            counters: Default::default(),
         })
+    }
+
+    /// Counters shared by this transport and its clones.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 }
 
@@ -142,6 +160,18 @@ fn classify(e: &ureq::Error, sending: bool) -> TransportError {
 
 impl Transport for UreqTransport {
     fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters.exchanges.fetch_add(1, Relaxed);
+        let r = self.exchange_inner(ex);
+        if r.is_err() {
+            self.counters.failed.fetch_add(1, Relaxed);
+        }
+        r
+    }
+}
+
+impl UreqTransport {
+    fn exchange_inner(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
         let (method, url, headers, length) = {
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
             let h: Vec<(String, String)> = r
@@ -186,6 +216,11 @@ impl Transport for UreqTransport {
         };
         let mut resp = result?;
         let status = resp.status().as_u16();
+        if status >= 400 {
+            self.counters
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         ex.response(status, &MapHeaders(resp.headers()))
             .map_err(|_| TransportError::Aborted)?;
         let mut body = resp.body_mut().with_config().limit(u64::MAX).reader();

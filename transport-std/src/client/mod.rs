@@ -210,6 +210,20 @@ pub struct Client {
     transport: UreqTransport,
     /// Upload URLs that worked, for reuse (small files).
     pub(crate) idle_urls: Mutex<Vec<b2_core::op::UploadUrl>>,
+    stats: Mutex<b2_core::driver::RunStats>,
+}
+
+/// Totals of a [`Client`]'s work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP exchanges.
+    pub exchanges: u64,
+    /// Exchanges that failed (transport errors, answers with status ≥ 400).
+    pub failed_exchanges: u64,
+    /// Backoff waits.
+    pub waits: u64,
+    /// Milliseconds spent in backoff waits.
+    pub waited_ms: u64,
 }
 
 impl fmt::Debug for Client {
@@ -240,6 +254,7 @@ impl Client {
             session: Mutex::new(Session::new(creds)),
             transport,
             idle_urls: Mutex::new(Vec::new()),
+            stats: Mutex::new(Default::default()),
         };
         client.authorize()?;
         Ok(client)
@@ -288,7 +303,26 @@ impl Client {
     /// Runs an operation to completion.
     pub fn run<O: Operation + ?Sized>(&self, op: &mut O) -> Result<b2_core::driver::RunStats> {
         let mut t = self.transport.clone();
-        Ok(run(op, &mut t, &mut SystemClock::default())?)
+        let r = run(op, &mut t, &mut SystemClock::default());
+        if let Ok(st) = &r {
+            let mut total = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+            total.add(st);
+        }
+        Ok(r?)
+    }
+
+    /// What this client did so far: exchanges, failed exchanges (each one retried, for the
+    /// jobs that succeeded), waits.
+    pub fn stats(&self) -> ClientStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = self.transport.counters();
+        let runs = *self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        ClientStats {
+            exchanges: c.exchanges.load(Relaxed),
+            failed_exchanges: c.failed.load(Relaxed),
+            waits: u64::from(runs.waits),
+            waited_ms: runs.waited_ms,
+        }
     }
 
     /// Runs a JSON call, growing the buffer when the answer needs more, and hands the parsed
