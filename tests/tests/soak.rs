@@ -1,0 +1,138 @@
+//! Chaos soak: hundreds of files of mixed sizes through `b2-transport-std` with several
+//! threads while `b2-sim` injects every fault it has at once; then every file is downloaded
+//! and compared byte for byte. Scale it with `SOAK_FILES` (default 300); `bench/soak.sh`
+//! runs a longer one.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use b2_sim::{Faults, Sim};
+use b2_transport_std::client::{Client, DownloadTarget, UploadOptions};
+
+const PART: u64 = 100_000;
+
+/// Deterministic content of file `i` with `len` bytes.
+fn content(i: usize, len: usize) -> Vec<u8> {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Sizes cycling through the interesting cases.
+fn size_of_file(i: usize) -> usize {
+    let p = PART as usize;
+    match i % 10 {
+        0 => 0,
+        1 => 1,
+        2 => 100 + i,
+        3 => 4096,
+        4 => 20_000 + i * 7,
+        5 => p - 1,
+        6 => p,
+        7 => p + 1,
+        8 => 2 * p + i,
+        _ => 4 * p + 13,
+    }
+}
+
+fn every_fault(seed: u64) -> Faults {
+    Faults {
+        seed,
+        upload_503_every: Some(7),
+        upload_503_after_body: seed % 2 == 1,
+        expire_token_every: Some(23),
+        too_many_requests_every: Some(41),
+        retry_after_secs: 1,
+        reset_upload_every: Some(11),
+        delay: Some(Duration::from_millis(1)),
+        ..Faults::default()
+    }
+}
+
+#[test]
+fn chaos_soak_loses_nothing() {
+    let files: usize = std::env::var("SOAK_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let threads = 4;
+    let t0 = Instant::now();
+    let sim = Sim::builder().min_part_size(PART).faults(every_fault(1)).start().expect("sim");
+    let (id, key) = sim.master_key();
+    let client = Client::new(id, key, sim.url()).expect("client");
+    client.create_bucket("soak-bucket", false).expect("bucket");
+
+    let next = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    let opts = UploadOptions {
+        part_size: Some(PART),
+        large_threshold: PART,
+        threads: 2,
+        ..UploadOptions::default()
+    };
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= files {
+                    break;
+                }
+                let data = content(i, size_of_file(i));
+                let name = format!("soak/{i:05}-{}.bin", data.len());
+                // Half through a reader of known bytes, half as a stream of unknown length.
+                let r = if i % 2 == 0 {
+                    client.upload_reader("soak-bucket", &data[..], &name, &opts)
+                } else {
+                    client.upload_reader("soak-bucket", std::io::Cursor::new(&data), &name, &opts)
+                };
+                if let Err(e) = r {
+                    errors.lock().expect("lock").push(format!("{name}: {e}"));
+                }
+            });
+        }
+    });
+    let upload_stats = sim.stats();
+    let client_stats = client.stats();
+    // Read everything back (faults still on), byte for byte.
+    let mut lost = 0;
+    let mut corrupted = 0;
+    let mut bytes = 0u64;
+    for i in 0..files {
+        let data = content(i, size_of_file(i));
+        let name = format!("soak/{i:05}-{}.bin", data.len());
+        let mut got = Vec::new();
+        match client.download_to_writer(&DownloadTarget::ByName { bucket: "soak-bucket".into(), name: name.clone() }, &mut got, None, None) {
+            Ok(_) if got == data => bytes += data.len() as u64,
+            Ok(_) => corrupted += 1,
+            Err(e) => {
+                lost += 1;
+                errors.lock().expect("lock").push(format!("download {name}: {e}"));
+            }
+        }
+    }
+    let unfinished = sim.unfinished_large_files();
+    let f = &upload_stats.faults;
+    println!(
+        "soak: {files} files, {bytes} bytes, {:.1} s; faults injected: {} x 503, {} resets, {} expired tokens, {} x 429, {} delayed answers; \
+         client exchanges {} of which {} failed and were retried ({} backoff waits, {} ms); lost {lost}, corrupted {corrupted}, unfinished large files {unfinished}",
+        t0.elapsed().as_secs_f64(),
+        f.service_unavailable,
+        f.resets,
+        f.expired_tokens,
+        f.too_many_requests,
+        f.delayed,
+        client_stats.exchanges,
+        client_stats.failed_exchanges,
+        client_stats.waits,
+        client_stats.waited_ms,
+    );
+    let errors = errors.into_inner().expect("lock");
+    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
+    assert_eq!((lost, corrupted, unfinished), (0, 0, 0));
+    assert!(f.service_unavailable > 0 && f.resets > 0 && f.expired_tokens > 0 && f.too_many_requests > 0, "{f:?}");
+    assert!(client_stats.failed_exchanges > 0);
+}
