@@ -58,10 +58,17 @@ fn every_fault(seed: u64) -> Faults {
 
 #[test]
 fn chaos_soak_loses_nothing() {
-    let files: usize = std::env::var("SOAK_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let files: usize = std::env::var("SOAK_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let threads = 4;
     let t0 = Instant::now();
-    let sim = Sim::builder().min_part_size(PART).faults(every_fault(1)).start().expect("sim");
+    let sim = Sim::builder()
+        .min_part_size(PART)
+        .faults(every_fault(1))
+        .start()
+        .expect("sim");
     let (id, key) = sim.master_key();
     let client = Client::new(id, key, sim.url()).expect("client");
     client.create_bucket("soak-bucket", false).expect("bucket");
@@ -105,12 +112,23 @@ fn chaos_soak_loses_nothing() {
         let data = content(i, size_of_file(i));
         let name = format!("soak/{i:05}-{}.bin", data.len());
         let mut got = Vec::new();
-        match client.download_to_writer(&DownloadTarget::ByName { bucket: "soak-bucket".into(), name: name.clone() }, &mut got, None, None) {
+        match client.download_to_writer(
+            &DownloadTarget::ByName {
+                bucket: "soak-bucket".into(),
+                name: name.clone(),
+            },
+            &mut got,
+            None,
+            None,
+        ) {
             Ok(_) if got == data => bytes += data.len() as u64,
             Ok(_) => corrupted += 1,
             Err(e) => {
                 lost += 1;
-                errors.lock().expect("lock").push(format!("download {name}: {e}"));
+                errors
+                    .lock()
+                    .expect("lock")
+                    .push(format!("download {name}: {e}"));
             }
         }
     }
@@ -131,8 +149,19 @@ fn chaos_soak_loses_nothing() {
         client_stats.waited_ms,
     );
     let errors = errors.into_inner().expect("lock");
-    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
     assert_eq!((lost, corrupted, unfinished), (0, 0, 0));
-    assert!(f.service_unavailable > 0 && f.resets > 0 && f.expired_tokens > 0 && f.too_many_requests > 0, "{f:?}");
+    assert!(
+        f.service_unavailable > 0
+            && f.resets > 0
+            && f.expired_tokens > 0
+            && f.too_many_requests > 0,
+        "{f:?}"
+    );
     assert!(client_stats.failed_exchanges > 0);
 }

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Conformance: the official Backblaze B2 command-line tool (`pip install b2`) against b2-sim.
+#
+# Usage: tests/conformance/b2cli.sh
+#   B2_CLI_SPEC     pip requirement for the tool (default: b2)
+#   B2_CLI_VENV     where the venv lives (default: $CARGO_TARGET_DIR/venv, gitignored)
+#   CARGO_TARGET_DIR  (default: <repo>/target-sim)
+#
+# Runs the same scenario twice: once clean, once with faults (503s before and after the body,
+# connections dropped mid-body, 429s, expiring tokens). The tool's own retries must get every
+# file through intact. Ends with "N passed, M failed"; exits non-zero on any failure.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-sim}"
+VENV="${B2_CLI_VENV:-$CARGO_TARGET_DIR/venv}"
+SPEC="${B2_CLI_SPEC:-b2}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/b2cli-conformance.XXXXXX")
+PASS=0
+FAIL=0
+SIM_PID=""
+
+cleanup() {
+    stop_sim
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+stop_sim() {
+    if [ -n "$SIM_PID" ]; then
+        kill "$SIM_PID" 2>/dev/null
+        wait "$SIM_PID" 2>/dev/null
+        SIM_PID=""
+    fi
+}
+
+# check NAME COMMAND...: runs COMMAND, counts a pass or a failure.
+check() {
+    local name=$1
+    shift
+    local out
+    if out=$("$@" 2>&1); then
+        PASS=$((PASS + 1))
+        echo "ok   $name"
+    else
+        FAIL=$((FAIL + 1))
+        echo "FAIL $name"
+        printf '%s\n' "$out" | tail -n 25 | sed 's/^/     | /'
+    fi
+}
+
+die() {
+    echo "b2cli.sh: $*" >&2
+    echo "$PASS passed, $((FAIL + 1)) failed"
+    exit 1
+}
+
+# --- the tool -----------------------------------------------------------------------------
+if [ ! -x "$VENV/bin/b2" ]; then
+    echo "installing $SPEC into $VENV"
+    python3 -m venv "$VENV" || die "cannot create a venv"
+    "$VENV/bin/pip" install -q "$SPEC" || die "pip install $SPEC failed"
+fi
+B2_BIN="$VENV/bin/b2"
+echo "tool: $("$B2_BIN" version 2>/dev/null | head -n 1)"
+export B2_ACCOUNT_INFO B2_ENVIRONMENT B2_APPLICATION_KEY_ID B2_APPLICATION_KEY
+export PYTHONWARNINGS=ignore
+
+b2() { "$B2_BIN" "$@"; }
+py() { "$VENV/bin/python" -c "$@"; }
+
+# --- the simulator ------------------------------------------------------------------------
+(cd "$ROOT" && cargo build -q -p b2-sim --bin b2-sim) || die "cargo build failed"
+SIM_BIN="$CARGO_TARGET_DIR/debug/b2-sim"
+
+start_sim() {
+    local out="$WORK/sim-$1.out"
+    shift
+    "$SIM_BIN" --port 0 --min-part-size 100000 "$@" >"$out" 2>"$out.err" &
+    SIM_PID=$!
+    for _ in $(seq 1 100); do
+        grep -q '^READY ' "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q '^READY ' "$out" || die "b2-sim did not print READY: $(cat "$out.err")"
+    read -r _ B2_APPLICATION_KEY_ID B2_APPLICATION_KEY < <(grep '^KEY ' "$out")
+    B2_ENVIRONMENT=$(sed -n 's/^READY //p' "$out")
+    echo "b2-sim at $B2_ENVIRONMENT ($*)"
+}
+
+# --- helpers for checks ---------------------------------------------------------------------
+json_field() { # FILE FIELD
+    py "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"
+}
+
+listed() { # B2_URI NAME [ls args...]: NAME appears in b2 ls
+    local uri=$1 name=$2
+    shift 2
+    b2 ls "$@" "$uri" | grep -qxF "$name"
+}
+
+not_listed() {
+    local uri=$1 name=$2
+    shift 2
+    ! b2 ls "$@" "$uri" | grep -qxF "$name"
+}
+
+download_cmp() { # B2_URI EXPECTED_FILE
+    local out="$WORK/dl.$RANDOM"
+    b2 file download --no-progress "$1" "$out" >/dev/null && cmp "$out" "$2"
+    local rc=$?
+    rm -f "$out"
+    return $rc
+}
+
+upload_json() { # BUCKET LOCAL NAME OUTFILE
+    b2 file upload --no-progress --quiet "$1" "$2" "$3" >"$4"
+}
+
+is_large_upload() { # B2_URI: uploaded in parts (b2 stores large_file_sha1 only then)
+    b2 file info "$1" | grep -q '"large_file_sha1"'
+}
+
+file_info_is() { # B2_URI NAME SIZE
+    local f="$WORK/info.json"
+    b2 file info "$1" >"$f" &&
+        [ "$(json_field "$f" fileName)" = "$2" ] &&
+        [ "$(json_field "$f" size)" = "$3" ]
+}
+
+key_create() { # NAME CAPS OUTFILE
+    b2 key create "$1" "$2" >"$3" && [ "$(wc -w <"$3")" -eq 2 ]
+}
+
+# --- the scenario -------------------------------------------------------------------------
+scenario() { # LABEL
+    local label=$1
+    local bucket="conformance-$label"
+    local d="$WORK/$label"
+    mkdir -p "$d"
+    B2_ACCOUNT_INFO="$WORK/account-$label.sqlite"
+
+    head -c 10000 /dev/urandom >"$d/small.bin"
+    head -c 7000000 /dev/urandom >"$d/large.bin"
+    for i in 1 2 3 4 5 6; do head -c $((i * 3001)) /dev/urandom >"$d/more$i.bin"; done
+
+    check "[$label] account authorize" b2 account authorize "$B2_APPLICATION_KEY_ID" "$B2_APPLICATION_KEY"
+    check "[$label] bucket create" b2 bucket create "$bucket" allPrivate
+    check "[$label] bucket list" sh -c "'$B2_BIN' bucket list | grep -q ' $bucket\$'"
+    check "[$label] upload small file" upload_json "$bucket" "$d/small.bin" dir/small.bin "$d/small.json"
+    check "[$label] upload large file" upload_json "$bucket" "$d/large.bin" large.bin "$d/large.json"
+    check "[$label] large file went up in parts" is_large_upload "b2://$bucket/large.bin"
+    for i in 1 2 3 4 5 6; do
+        check "[$label] upload more$i" upload_json "$bucket" "$d/more$i.bin" "more/$i.bin" "$d/more$i.json"
+    done
+    check "[$label] ls shows files and folders" sh -c "
+        '$B2_BIN' ls b2://$bucket | tr '\n' ' ' | grep -qx 'dir/ large.bin more/ '"
+    check "[$label] ls -r lists every file" sh -c "[ \$('$B2_BIN' ls -r b2://$bucket | wc -l) -eq 8 ]"
+
+    local small_id large_id
+    small_id=$(json_field "$d/small.json" fileId 2>/dev/null)
+    large_id=$(json_field "$d/large.json" fileId 2>/dev/null)
+    check "[$label] download small by name" download_cmp "b2://$bucket/dir/small.bin" "$d/small.bin"
+    check "[$label] download large by name" download_cmp "b2://$bucket/large.bin" "$d/large.bin"
+    check "[$label] download small by id" download_cmp "b2id://$small_id" "$d/small.bin"
+    check "[$label] download large by id" download_cmp "b2id://$large_id" "$d/large.bin"
+    for i in 1 2 3 4 5 6; do
+        check "[$label] download more$i" download_cmp "b2://$bucket/more/$i.bin" "$d/more$i.bin"
+    done
+    check "[$label] file info by id" file_info_is "b2id://$small_id" dir/small.bin 10000
+    check "[$label] file info by name" file_info_is "b2://$bucket/large.bin" large.bin 7000000
+    check "[$label] server-side copy" b2 file server-side-copy "b2://$bucket/dir/small.bin" "b2://$bucket/copy.bin"
+    check "[$label] download the copy" download_cmp "b2://$bucket/copy.bin" "$d/small.bin"
+    check "[$label] hide" b2 file hide "b2://$bucket/copy.bin"
+    check "[$label] hidden file leaves ls" not_listed "b2://$bucket" copy.bin
+    check "[$label] hide marker in ls --versions" sh -c "
+        [ \$('$B2_BIN' ls --versions b2://$bucket | grep -cx copy.bin) -eq 2 ]"
+    check "[$label] delete a file version" b2 rm "b2id://$small_id"
+    check "[$label] deleted version is gone" not_listed "b2://$bucket/dir/" dir/small.bin
+    check "[$label] key create" key_create "conformance-key-$label" listBuckets,listFiles "$d/key.txt"
+    local key_id
+    key_id=$(cut -d' ' -f1 "$d/key.txt" 2>/dev/null)
+    check "[$label] key list" sh -c "'$B2_BIN' key list | grep -q 'conformance-key-$label'"
+    check "[$label] key delete" b2 key delete "$key_id"
+    check "[$label] key gone from list" sh -c "! '$B2_BIN' key list | grep -q 'conformance-key-$label'"
+    check "[$label] remove all versions" b2 rm --versions -r --no-progress "b2://$bucket"
+    check "[$label] bucket delete" b2 bucket delete "$bucket"
+    check "[$label] bucket gone" sh -c "! '$B2_BIN' bucket list | grep -q ' $bucket\$'"
+}
+
+start_sim clean
+scenario clean
+stop_sim
+
+start_sim faults --fail-uploads-every 3 --reset-uploads-every 5 --too-many-every 11 \
+    --expire-tokens-every 13 --retry-after 1 --seed 7
+scenario faults
+fault_count() { # KIND: how many faults of that kind b2-sim injected
+    py "import json,sys,urllib.request as u; print(json.load(u.urlopen(sys.argv[1]+'/_sim/stats'))['faults'][sys.argv[2]])" \
+        "$B2_ENVIRONMENT" "$1"
+}
+injected() { # KIND: at least one fault of that kind happened
+    local n
+    n=$(fault_count "$1") && echo "$1: $n" && [ "$n" -gt 0 ]
+}
+for kind in serviceUnavailable resets tooManyRequests expiredTokens; do
+    check "[faults] b2-sim injected $kind" injected "$kind"
+done
+echo "b2-sim stats: $(py "import urllib.request as u,sys; print(u.urlopen(sys.argv[1]+'/_sim/stats').read().decode())" "$B2_ENVIRONMENT")"
+stop_sim
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
