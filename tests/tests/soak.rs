@@ -7,8 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use b2_core::driver::run;
+use b2_core::op::{Authorize, FileParams, LargeUpload, UploadFile};
+use b2_core::session::{Credentials, Session};
 use b2_sim::{Faults, Sim};
+use b2_tests::HostConnection;
+use b2_transport_esp::EspTransport;
 use b2_transport_std::client::{Client, DownloadTarget, UploadOptions};
+use b2_transport_std::SystemClock;
 
 const PART: u64 = 100_000;
 
@@ -56,12 +62,62 @@ fn every_fault(seed: u64) -> Faults {
     }
 }
 
+/// Uploads files `range` through `b2-transport-esp` over the host connection.
+fn esp_uploads(
+    url: &str,
+    key: &(String, String),
+    bucket_id: &str,
+    range: std::ops::Range<usize>,
+) -> Result<(), String> {
+    let mut session =
+        Session::new(Credentials::new(&key.0, &key.1, url).map_err(|e| e.to_string())?);
+    let mut body = [0u8; 1024];
+    let mut t = EspTransport::new(HostConnection::new(Duration::from_secs(10)), &mut body);
+    let mut clock = SystemClock::default();
+    let mut buf = [0u8; 2048];
+    run(
+        &mut Authorize::new(&mut session, &mut buf),
+        &mut t,
+        &mut clock,
+    )
+    .map_err(|e| e.to_string())?;
+    for i in range {
+        let data = content(i, size_of_file(i));
+        let name = format!("soak/{i:05}-{}.bin", data.len());
+        let params = FileParams::new(bucket_id, &name, data.len() as u64);
+        let r = if data.len() as u64 > PART {
+            let mut digests = [[0u8; 20]; 8];
+            let mut op = LargeUpload::new(
+                &mut session,
+                &mut buf,
+                params,
+                PART,
+                &data[..],
+                &mut digests,
+            )
+            .map_err(|e| e.to_string())?;
+            run(&mut op, &mut t, &mut clock).map(drop)
+        } else {
+            let mut op = UploadFile::new(&mut session, &mut buf, params, &data[..], None)
+                .map_err(|e| e.to_string())?;
+            run(&mut op, &mut t, &mut clock).map(drop)
+        };
+        r.map_err(|e| format!("esp {name}: {e}"))?;
+    }
+    if t.connection().chunked_requests != 0 {
+        return Err("the ESP transport sent a chunked request".into());
+    }
+    Ok(())
+}
+
 #[test]
 fn chaos_soak_loses_nothing() {
-    let files: usize = std::env::var("SOAK_FILES")
+    let std_files: usize = std::env::var("SOAK_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
+    let esp_files = std_files / 10;
+    let files = std_files + esp_files;
     let threads = 4;
     let t0 = Instant::now();
     let sim = Sim::builder()
@@ -71,7 +127,11 @@ fn chaos_soak_loses_nothing() {
         .expect("sim");
     let (id, key) = sim.master_key();
     let client = Client::new(id, key, sim.url()).expect("client");
-    client.create_bucket("soak-bucket", false).expect("bucket");
+    let bucket = client.create_bucket("soak-bucket", false).expect("bucket");
+    let device_key = client
+        .create_key("soak-device", &["writeFiles"], Some("soak-bucket"), None)
+        .expect("key");
+    let device_key = (device_key.id, device_key.key);
 
     let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
@@ -82,16 +142,21 @@ fn chaos_soak_loses_nothing() {
         ..UploadOptions::default()
     };
     std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Err(e) = esp_uploads(sim.url(), &device_key, &bucket.id, std_files..files) {
+                errors.lock().expect("lock").push(e);
+            }
+        });
         for _ in 0..threads {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= files {
+                if i >= std_files {
                     break;
                 }
                 let data = content(i, size_of_file(i));
                 let name = format!("soak/{i:05}-{}.bin", data.len());
                 // Half through a reader of known bytes, half as a stream of unknown length.
-                let r = if i % 2 == 0 {
+                let r = if i.is_multiple_of(2) {
                     client.upload_reader("soak-bucket", &data[..], &name, &opts)
                 } else {
                     client.upload_reader("soak-bucket", std::io::Cursor::new(&data), &name, &opts)
@@ -135,7 +200,7 @@ fn chaos_soak_loses_nothing() {
     let unfinished = sim.unfinished_large_files();
     let f = &upload_stats.faults;
     println!(
-        "soak: {files} files, {bytes} bytes, {:.1} s; faults injected: {} x 503, {} resets, {} expired tokens, {} x 429, {} delayed answers; \
+        "soak: {files} files ({std_files} through b2-transport-std, {esp_files} through b2-transport-esp), {bytes} bytes, {:.1} s; faults injected: {} x 503, {} resets, {} expired tokens, {} x 429, {} delayed answers; \
          client exchanges {} of which {} failed and were retried ({} backoff waits, {} ms); lost {lost}, corrupted {corrupted}, unfinished large files {unfinished}",
         t0.elapsed().as_secs_f64(),
         f.service_unavailable,

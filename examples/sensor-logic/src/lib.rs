@@ -6,6 +6,8 @@
 //! connection on the host).
 #![no_std]
 #![forbid(unsafe_code)]
+// No alloc: the engine's error is returned inline (see b2-core).
+#![allow(clippy::result_large_err)]
 
 use core::fmt::Write as _;
 use core::mem::size_of;
@@ -149,9 +151,9 @@ pub fn object_content(n: u32, readings: u32, out: &mut heapless::String<2048>) {
         // A slow sawtooth with a little deterministic noise, in centi-degrees.
         let centi =
             2000 + (t % 600) as i32 - 300 + ((t.wrapping_mul(2_654_435_761) >> 28) as i32 - 8);
-        if write!(
+        if writeln!(
             out,
-            "{},{}.{:02}\n",
+            "{},{}.{:02}",
             1_795_000_000 + u64::from(t) * 10,
             centi / 100,
             centi.rem_euclid(100)
