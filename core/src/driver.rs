@@ -60,12 +60,16 @@ where
             Step::Send => {
                 stats.exchanges += 1;
                 if let Err(e) = transport.exchange(op.as_exchange()) {
+                    #[cfg(feature = "log")]
+                    log::debug!("b2: exchange failed: {e}");
                     stats.transport_errors += 1;
                     let now = clock.now_ms();
                     op.transport_failed(e, now);
                 }
             }
             Step::Wait { until_ms } => {
+                #[cfg(feature = "log")]
+                log::debug!("b2: backing off {} ms", until_ms.saturating_sub(now));
                 stats.waits += 1;
                 stats.waited_ms += until_ms.saturating_sub(now);
                 clock.sleep_until_ms(until_ms);
