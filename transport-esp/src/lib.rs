@@ -10,14 +10,25 @@
 //! errors map to [`TransportError`] so that the core's retry classes apply (a connection
 //! lost in the middle of a part means a new upload URL).
 //!
-//! ```ignore
-//! let conn = EspHttpConnection::new(&Configuration {
-//!     crt_bundle_attach: Some(esp_idf_svc::sys::esp_crt_bundle_attach),
-//!     ..Default::default()
-//! })?;
-//! let mut body_buf = [0u8; 2048];
-//! let mut transport = EspTransport::new(conn, &mut body_buf);
-//! b2_core::driver::run(&mut op, &mut transport, &mut clock)?;
+//! With ESP-IDF, `conn` is an `EspHttpConnection` created with the certificate bundle
+//! (`crt_bundle_attach: Some(esp_idf_svc::sys::esp_crt_bundle_attach)`); on a host, any
+//! other `Connection`:
+//!
+//! ```no_run
+//! use b2_core::driver::{run, Clock};
+//! use b2_core::op::Authorize;
+//! use b2_core::session::{Credentials, Session};
+//! use b2_transport_esp::EspTransport;
+//! use embedded_svc::http::client::Connection;
+//!
+//! fn authorize<C: Connection>(conn: C, clock: &mut impl Clock) -> Result<Session, b2_core::Error> {
+//!     let mut session = Session::new(Credentials::new("key-id", "key", "production")?);
+//!     let mut body = [0u8; 1024]; // what the transport moves bodies through
+//!     let mut buf = [0u8; 2048]; // request heads and JSON answers
+//!     let mut transport = EspTransport::new(conn, &mut body);
+//!     run(&mut Authorize::new(&mut session, &mut buf), &mut transport, clock)?;
+//!     Ok(session)
+//! }
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
