@@ -300,6 +300,37 @@ fn killed_upload_resumes_without_resending_parts() {
 }
 
 #[test]
+fn sync_uploads_what_differs() {
+    let e = Env::new("sync", Faults::default());
+    e.ok(&["bucket", "create", "sync-bucket"]);
+    let src = e.dir.join("tree");
+    std::fs::create_dir_all(src.join("sub")).expect("mkdir");
+    for (n, body) in [
+        ("a.txt", &b"aaa"[..]),
+        ("sub/b.bin", &data(150_000)[..]),
+        ("sub/c", &b""[..]),
+    ] {
+        std::fs::write(src.join(n), body).expect("write");
+    }
+    let s = src.to_string_lossy().into_owned();
+    assert!(e
+        .ok(&["sync", &s, "sync-bucket", "backup/"])
+        .contains("uploaded 3 file(s), 0 already up to date"));
+    assert_eq!(
+        e.sim.file_bytes("sync-bucket", "backup/sub/b.bin"),
+        Some(data(150_000))
+    );
+    std::fs::write(src.join("a.txt"), b"changed").expect("write");
+    assert!(e
+        .ok(&["sync", &s, "sync-bucket", "backup/"])
+        .contains("uploaded 1 file(s), 2 already up to date"));
+    assert_eq!(
+        e.sim.file_bytes("sync-bucket", "backup/a.txt"),
+        Some(b"changed".to_vec())
+    );
+}
+
+#[test]
 fn demo_runs_on_the_bundled_simulator() {
     let out = Command::new(env!("CARGO_BIN_EXE_b2ctl"))
         .args(["demo", "--size", "12000000"])

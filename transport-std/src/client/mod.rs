@@ -211,6 +211,8 @@ pub struct Client {
     /// Upload URLs that worked, for reuse (small files).
     pub(crate) idle_urls: Mutex<Vec<b2_core::op::UploadUrl>>,
     stats: Mutex<b2_core::driver::RunStats>,
+    /// Bucket name → bucket, as looked up (b2sdk caches the same way).
+    buckets: Mutex<std::collections::HashMap<String, Bucket>>,
 }
 
 /// Totals of a [`Client`]'s work.
@@ -255,6 +257,7 @@ impl Client {
             transport,
             idle_urls: Mutex::new(Vec::new()),
             stats: Mutex::new(Default::default()),
+            buckets: Mutex::new(Default::default()),
         };
         client.authorize()?;
         Ok(client)
@@ -386,9 +389,17 @@ impl Client {
         )
     }
 
-    /// The bucket named `name`.
+    /// The bucket named `name` (looked up once, then cached).
     pub fn bucket(&self, name: &str) -> Result<Bucket> {
         b2_core::validate::bucket_name(name)?;
+        if let Some(b) = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return Ok(b.clone());
+        }
         let found: Vec<Bucket> = self.call(
             ListBuckets {
                 bucket_name: Some(name),
@@ -400,10 +411,15 @@ impl Client {
                     .collect()
             },
         )?;
-        found
+        let b = found
             .into_iter()
             .find(|b| b.name == name)
-            .ok_or_else(|| ClientError::NotFound(format!("bucket {name}")))
+            .ok_or_else(|| ClientError::NotFound(format!("bucket {name}")))?;
+        self.buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), b.clone());
+        Ok(b)
     }
 
     /// Creates a bucket, public or private.
@@ -423,6 +439,10 @@ impl Client {
     /// Changes a bucket's type.
     pub fn update_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
         let b = self.bucket(name)?;
+        self.buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         let bucket_type = if public { "allPublic" } else { "allPrivate" };
         self.call(
             UpdateBucket {
@@ -437,6 +457,10 @@ impl Client {
     /// Deletes an (empty) bucket.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
         let b = self.bucket(name)?;
+        self.buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket(&b)))
     }
 

@@ -5,6 +5,7 @@
 //! bundled simulator when no credentials are set.
 
 mod demo;
+mod sync;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -156,6 +157,20 @@ enum Cmd {
     /// Application keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Upload every file under LOCAL_DIR that is missing under PREFIX or differs (size or
+    /// modification time); files in parallel. Nothing is deleted.
+    Sync {
+        /// Local folder.
+        local_dir: String,
+        /// Bucket name.
+        bucket: String,
+        /// Prefix in the bucket (e.g. `backups/`).
+        #[arg(default_value = "")]
+        prefix: String,
+        /// Files uploaded at once.
+        #[arg(long, default_value_t = 8)]
+        threads: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -451,6 +466,22 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     writeln!(out, "{}  {}", f.file_id, f.file_name)?;
                 }
             }
+        }
+        Cmd::Sync {
+            local_dir,
+            bucket,
+            prefix,
+            threads,
+        } => {
+            let client = connect(&cli.creds)?;
+            let (sent, skipped) = sync::run(
+                &client,
+                Path::new(&local_dir),
+                &bucket,
+                &prefix,
+                threads.max(1),
+            )?;
+            writeln!(out, "uploaded {sent} file(s), {skipped} already up to date")?;
         }
         Cmd::Key(KeyCmd::List) => {
             for k in connect(&cli.creds)?.list_keys()? {
