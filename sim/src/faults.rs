@@ -19,7 +19,8 @@ pub struct Faults {
     /// Every Nth JSON call with an account token answers 401 `expired_auth_token`, and that
     /// token stays expired.
     pub expire_token_every: Option<u32>,
-    /// Every Nth request (all but authorize) answers 429 `too_many_requests`.
+    /// Every Nth JSON call or download (not authorize, not uploads: B2 answers busy uploads
+    /// with 503) answers 429 `too_many_requests`.
     pub too_many_requests_every: Option<u32>,
     /// `Retry-After` seconds sent with 429 and 503 answers.
     pub retry_after_secs: u32,
@@ -93,10 +94,10 @@ impl FaultState {
 
     /// One chance in three, from the seeded generator.
     pub fn sometimes(&mut self) -> bool {
-        self.next_random() % 3 == 0
+        self.next_random().is_multiple_of(3)
     }
 
-    /// Counts a request (not authorize); true if it must answer 429.
+    /// Counts a JSON call or download; true if it must answer 429.
     pub fn on_request(&mut self) -> bool {
         self.requests += 1;
         hit(self.faults.too_many_requests_every, self.requests)
@@ -127,7 +128,7 @@ impl FaultState {
 
 fn hit(every: Option<u32>, count: u64) -> bool {
     match every {
-        Some(n) if n > 0 => count % u64::from(n) == 0,
+        Some(n) if n > 0 => count.is_multiple_of(u64::from(n)),
         _ => false,
     }
 }

@@ -1,1 +1,376 @@
-//! b2-sim (being written)
+//! `b2-sim`: a local Backblaze B2 server (native API, v1 to v4) for tests, demos and
+//! benchmarks.
+//!
+//! It speaks B2's HTTP API on a loopback port: accounts and application keys with
+//! capabilities and bucket/name-prefix restrictions, buckets, uploads with SHA-1 checks in
+//! all three forms, large files, file versions and hide markers, listings, downloads by id and
+//! by name (with ranges), copies, download authorizations, expiring tokens and B2-shaped JSON
+//! errors. Storage is in memory, or under a data directory where it survives a restart.
+//! Faults (503s, expired tokens, 429s, dropped connections, delays) can be switched on,
+//! deterministically.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let sim = b2_sim::Sim::builder()
+//!     .min_part_size(5_000_000)
+//!     .token_lifetime(Duration::from_secs(3600))
+//!     .faults(b2_sim::Faults {
+//!         seed: 42,
+//!         upload_503_every: Some(3),
+//!         ..Default::default()
+//!     })
+//!     .start()?;
+//! let (key_id, key) = sim.master_key();
+//! assert!(sim.url().starts_with("http://127.0.0.1:"));
+//! assert!(!key_id.is_empty() && !key.is_empty());
+//! // ... point a B2 client at sim.url() with (key_id, key) ...
+//! sim.set_faults(b2_sim::Faults::default());
+//! assert_eq!(sim.stats().uploads, 0);
+//! assert_eq!(sim.file_bytes("some-bucket", "some/file"), None);
+//! assert_eq!(sim.unfinished_large_files(), 0);
+//! sim.stop();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod api;
+mod body;
+mod error;
+mod faults;
+mod names;
+mod server;
+mod state;
+mod store;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+pub use faults::Faults;
+
+use faults::FaultState;
+use server::{Config, Shared};
+use state::{Action, Key, State, ALL_CAPABILITIES};
+use store::Storage;
+
+/// Counters of what the simulator has done since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// HTTP requests received.
+    pub requests: u64,
+    /// Successful uploads (files and parts).
+    pub uploads: u64,
+    /// Upload body bytes received (including failed uploads).
+    pub bytes_ingested: u64,
+    /// Faults injected, by kind.
+    pub faults: FaultStats,
+}
+
+/// Injected faults, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    /// 503 answers to uploads.
+    pub service_unavailable: u64,
+    /// 401 `expired_auth_token` answers.
+    pub expired_tokens: u64,
+    /// 429 answers.
+    pub too_many_requests: u64,
+    /// Connections dropped mid-body.
+    pub resets: u64,
+    /// 403 cap-exceeded answers.
+    pub cap_exceeded: u64,
+    /// Answers delayed.
+    pub delayed: u64,
+}
+
+/// Settings for a [`Sim`]; make one with [`Sim::builder`].
+#[derive(Debug, Clone)]
+pub struct SimBuilder {
+    port: u16,
+    min_part_size: u64,
+    recommended_part_size: Option<u64>,
+    data_dir: Option<PathBuf>,
+    token_lifetime: Duration,
+    faults: Faults,
+    threads: usize,
+}
+
+impl Default for SimBuilder {
+    fn default() -> Self {
+        SimBuilder {
+            port: 0,
+            min_part_size: 5_000_000,
+            recommended_part_size: None,
+            data_dir: None,
+            token_lifetime: Duration::from_secs(24 * 3600),
+            faults: Faults::default(),
+            threads: 2,
+        }
+    }
+}
+
+impl SimBuilder {
+    /// Port on 127.0.0.1 (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Smallest part (but the last) of a large file (`absoluteMinimumPartSize`);
+    /// default 5,000,000.
+    pub fn min_part_size(mut self, bytes: u64) -> Self {
+        self.min_part_size = bytes.max(1);
+        self
+    }
+
+    /// `recommendedPartSize` in the authorize answer; default 20 × the minimum, at most
+    /// 100,000,000 (and never below the minimum).
+    pub fn recommended_part_size(mut self, bytes: u64) -> Self {
+        self.recommended_part_size = Some(bytes);
+        self
+    }
+
+    /// Keep everything under this directory (created if missing), so it survives a restart.
+    /// File data goes to disk as it arrives. Default: in memory.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// How long account and upload tokens live (default 24 h).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Faults to inject from the start.
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Server threads (default 2).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Binds the port, loads the data directory (if any) and starts serving.
+    pub fn start(self) -> io::Result<Sim> {
+        let storage = Storage::new(self.data_dir.clone())?;
+        let mut state = match &self.data_dir {
+            Some(d) if d.join("state.json").exists() => {
+                let bytes = std::fs::read(d.join("state.json"))?;
+                let mut st: State = serde_json::from_slice(&bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                st.rebuild_index();
+                let used = st.referenced_blobs();
+                storage.reserve_ids(used.iter().copied().max().unwrap_or(0));
+                storage.remove_unreferenced(&used);
+                st
+            }
+            _ => State::default(),
+        };
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let recommended = self
+            .recommended_part_size
+            .unwrap_or_else(|| self.min_part_size.saturating_mul(20).min(100_000_000))
+            .max(self.min_part_size);
+        let cfg = Config {
+            min_part_size: self.min_part_size,
+            recommended_part_size: recommended,
+            token_lifetime_ms: u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
+            data_dir: self.data_dir.clone(),
+        };
+        let new_primary = state.primary_key.is_none();
+        if new_primary {
+            state.primary_key = Some(String::new());
+        }
+        let shared = Arc::new(Shared::new(
+            cfg,
+            url.clone(),
+            state,
+            FaultState::new(self.faults),
+            storage,
+        ));
+        if new_primary {
+            let (id, _) = new_account(&shared);
+            let mut st = shared.lock();
+            st.primary_key = Some(id);
+            shared
+                .persist(&st)
+                .map_err(|e| io::Error::other(e.message.clone()))?;
+        }
+        let master = {
+            let st = shared.lock();
+            let id = st.primary_key.clone().unwrap_or_default();
+            let secret = st
+                .keys
+                .get(&id)
+                .map(|k| k.secret.clone())
+                .unwrap_or_default();
+            (id, secret)
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.threads)
+            .thread_name("b2-sim")
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let listener = {
+            let _guard = rt.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        rt.spawn(accept_loop(listener, Arc::clone(&shared)));
+        Ok(Sim {
+            shared,
+            runtime: Some(rt),
+            addr,
+            url,
+            master,
+        })
+    }
+}
+
+fn new_account(sh: &Arc<Shared>) -> (String, String) {
+    let account_id = sh.random_hex(12);
+    let secret = format!("K00{}", sh.random_hex(28));
+    let key = Key {
+        id: account_id.clone(),
+        secret: secret.clone(),
+        account_id: account_id.clone(),
+        name: "master".into(),
+        capabilities: ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+        bucket_ids: None,
+        name_prefix: None,
+        expires_ms: None,
+        master: true,
+    };
+    let mut st = sh.lock();
+    st.keys.insert(account_id.clone(), key);
+    let _ = sh.persist(&st);
+    (account_id, secret)
+}
+
+async fn accept_loop(listener: tokio::net::TcpListener, sh: Arc<Shared>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let sh = Arc::clone(&sh);
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| server::handle(Arc::clone(&sh), req));
+            let _ = http1::Builder::new()
+                .max_buf_size(1 << 20)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// A running simulator. Stops when dropped.
+#[derive(Debug)]
+pub struct Sim {
+    shared: Arc<Shared>,
+    runtime: Option<tokio::runtime::Runtime>,
+    addr: SocketAddr,
+    url: String,
+    master: (String, String),
+}
+
+impl Sim {
+    /// Settings with their defaults: any free port, in memory, 5,000,000-byte parts, no faults.
+    pub fn builder() -> SimBuilder {
+        SimBuilder::default()
+    }
+
+    /// Starts a simulator with default settings.
+    pub fn start() -> io::Result<Sim> {
+        SimBuilder::default().start()
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (the realm, API and download URL at once).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// (applicationKeyId, applicationKey) of the first account's master key.
+    pub fn master_key(&self) -> (&str, &str) {
+        (&self.master.0, &self.master.1)
+    }
+
+    /// Creates another account; returns its master key (applicationKeyId, applicationKey).
+    pub fn create_account(&self) -> (String, String) {
+        new_account(&self.shared)
+    }
+
+    /// Replaces the faults (and restarts their counters).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults() = FaultState::new(faults);
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The stored bytes of the latest version of a file (None if missing or hidden).
+    /// Reads the whole file into memory.
+    pub fn file_bytes(&self, bucket_name: &str, file_name: &str) -> Option<Vec<u8>> {
+        let content = {
+            let st = self.shared.lock();
+            let b = st.bucket_by_name(bucket_name)?;
+            let f = st.latest(&b.id, file_name)?;
+            if f.action != Action::Upload {
+                return None;
+            }
+            f.content.clone()
+        };
+        self.shared.storage.read_all(&content).ok()
+    }
+
+    /// How many large files are started and neither finished nor cancelled.
+    pub fn unfinished_large_files(&self) -> usize {
+        let st = self.shared.lock();
+        st.files
+            .values()
+            .filter(|f| f.action == Action::Start)
+            .count()
+    }
+
+    /// Stops serving and closes every connection. Also happens on drop.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -76,7 +76,9 @@ impl Key {
         if self.allows_bucket(bucket_id) {
             Ok(())
         } else {
-            Err(ApiError::unauthorized("The key is restricted to other buckets"))
+            Err(ApiError::unauthorized(
+                "The key is restricted to other buckets",
+            ))
         }
     }
 
@@ -188,11 +190,14 @@ pub(crate) type IndexKey = (String, u64, String);
 /// Everything the service knows.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct State {
+    /// Id of the first account's master key (what the binary prints).
+    pub primary_key: Option<String>,
     pub keys: BTreeMap<String, Key>,
     pub buckets: BTreeMap<String, Bucket>,
     pub files: HashMap<String, FileVersion>,
     pub parts: HashMap<String, BTreeMap<u32, Part>>,
     pub tokens: HashMap<String, AccountToken>,
+    #[serde(skip)]
     pub upload_tokens: HashMap<String, UploadToken>,
     pub download_tokens: HashMap<String, DownloadToken>,
     pub seq: u64,

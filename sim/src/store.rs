@@ -195,11 +195,7 @@ impl Storage {
     }
 
     /// Calls `f` with the content's bytes, in order, a chunk at a time.
-    pub fn for_each_chunk(
-        &self,
-        content: &[Segment],
-        mut f: impl FnMut(&[u8]),
-    ) -> io::Result<()> {
+    pub fn for_each_chunk(&self, content: &[Segment], mut f: impl FnMut(&[u8])) -> io::Result<()> {
         let mut pieces = self.pieces(content);
         let mut reader = PieceReader::default();
         while let Some(b) = reader.next_chunk(&mut pieces)? {

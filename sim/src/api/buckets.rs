@@ -1,0 +1,239 @@
+//! Buckets: create, list, update, delete.
+
+use serde_json::{json, Value};
+
+use super::{bucket_for, check_account, opt_str, opt_u64, req_str, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::names::validate_bucket_name;
+use crate::state::{Bucket, State};
+
+/// Most buckets per account.
+pub(crate) const MAX_BUCKETS: usize = 100;
+
+/// The JSON B2 uses for a bucket.
+pub(crate) fn bucket_json(b: &Bucket) -> Value {
+    json!({
+        "accountId": b.account_id,
+        "bucketId": b.id,
+        "bucketName": b.name,
+        "bucketType": b.bucket_type,
+        "bucketInfo": b.info,
+        "corsRules": b.cors_rules,
+        "lifecycleRules": b.lifecycle_rules,
+        "options": ["s3"],
+        "revision": b.revision,
+        "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
+        "fileLockConfiguration": {
+            "isClientAuthorizedToRead": true,
+            "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false},
+        },
+        "replicationConfiguration": {"isClientAuthorizedToRead": true, "value": null},
+    })
+}
+
+fn check_type(t: &str) -> ApiResult<()> {
+    if t == "allPublic" || t == "allPrivate" {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("Invalid bucketType: {t}")))
+    }
+}
+
+fn json_field(args: &Value, name: &str, default: Value) -> ApiResult<Value> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) if v.is_object() == default.is_object() && v.is_array() == default.is_array() => {
+            Ok(v.clone())
+        }
+        Some(_) => Err(ApiError::new(400, "bad_json", format!("bad {name}"))),
+    }
+}
+
+fn check_bucket_info(info: &Value) -> ApiResult<()> {
+    if let Some(m) = info.as_object() {
+        if m.len() > 10 {
+            return Err(ApiError::bad_request("bucketInfo has more than 10 entries"));
+        }
+        if m.values().any(|v| !v.is_string()) {
+            return Err(ApiError::new(
+                400,
+                "bad_json",
+                "bucketInfo values must be strings",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `b2_create_bucket`.
+pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
+    check_account(ctx, args, true)?;
+    ctx.key.require("writeBuckets")?;
+    if ctx.key.bucket_ids.is_some() {
+        return Err(ApiError::unauthorized(
+            "A key restricted to buckets cannot create buckets",
+        ));
+    }
+    let name = req_str(args, "bucketName")?;
+    let bucket_type = req_str(args, "bucketType")?;
+    validate_bucket_name(name)?;
+    check_type(bucket_type)?;
+    let info = json_field(args, "bucketInfo", json!({}))?;
+    check_bucket_info(&info)?;
+    let cors_rules = json_field(args, "corsRules", json!([]))?;
+    let lifecycle_rules = json_field(args, "lifecycleRules", json!([]))?;
+    if st.bucket_by_name(name).is_some() {
+        return Err(ApiError::new(
+            400,
+            "duplicate_bucket_name",
+            format!("Bucket name is already in use: {name}"),
+        ));
+    }
+    let count = st
+        .buckets
+        .values()
+        .filter(|b| b.account_id == ctx.key.account_id)
+        .count();
+    if count >= MAX_BUCKETS {
+        return Err(ApiError::new(
+            400,
+            "too_many_buckets",
+            format!("Accounts may have at most {MAX_BUCKETS} buckets"),
+        ));
+    }
+    let b = Bucket {
+        id: ctx.sh.random_hex(24),
+        name: name.to_string(),
+        account_id: ctx.key.account_id.clone(),
+        bucket_type: bucket_type.to_string(),
+        info,
+        cors_rules,
+        lifecycle_rules,
+        revision: 1,
+    };
+    let out = bucket_json(&b);
+    st.buckets.insert(b.id.clone(), b);
+    Ok(out)
+}
+
+/// `b2_list_buckets`.
+pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
+    check_account(ctx, args, true)?;
+    ctx.key.require("listBuckets")?;
+    let want_id = opt_str(args, "bucketId")?;
+    let want_name = opt_str(args, "bucketName")?;
+    let types: Option<Vec<String>> = match args.get("bucketTypes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ),
+        Some(_) => return Err(ApiError::new(400, "bad_json", "bucketTypes must be a list")),
+    };
+    if let Some(allowed) = &ctx.key.bucket_ids {
+        let named_ok = match (want_id, want_name) {
+            (Some(id), _) => allowed.iter().any(|a| a == id),
+            (None, Some(n)) => st
+                .bucket_by_name(n)
+                .is_some_and(|b| allowed.contains(&b.id)),
+            (None, None) => false,
+        };
+        if !named_ok {
+            return Err(ApiError::unauthorized(
+                "A key restricted to buckets must name an allowed bucket",
+            ));
+        }
+    }
+    let buckets: Vec<Value> = st
+        .buckets
+        .values()
+        .filter(|b| b.account_id == ctx.key.account_id)
+        .filter(|b| ctx.key.allows_bucket(&b.id))
+        .filter(|b| want_id.is_none_or(|id| b.id == id))
+        .filter(|b| want_name.is_none_or(|n| b.name == n))
+        .filter(|b| {
+            types
+                .as_ref()
+                .is_none_or(|t| t.iter().any(|t| t == "all" || *t == b.bucket_type))
+        })
+        .map(bucket_json)
+        .collect();
+    Ok(json!({ "buckets": buckets }))
+}
+
+/// `b2_update_bucket`.
+pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
+    check_account(ctx, args, false)?;
+    ctx.key.require("writeBuckets")?;
+    let id = req_str(args, "bucketId")?.to_string();
+    bucket_for(ctx, st, &id)?;
+    let new_type = opt_str(args, "bucketType")?;
+    if let Some(t) = new_type {
+        check_type(t)?;
+    }
+    let info = args.get("bucketInfo").filter(|v| !v.is_null());
+    if let Some(i) = info {
+        if !i.is_object() {
+            return Err(ApiError::new(
+                400,
+                "bad_json",
+                "bucketInfo must be an object",
+            ));
+        }
+        check_bucket_info(i)?;
+    }
+    let cors = args.get("corsRules").filter(|v| !v.is_null());
+    let life = args.get("lifecycleRules").filter(|v| !v.is_null());
+    let if_rev = opt_u64(args, "ifRevisionIs")?;
+    let b = st
+        .buckets
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::new(400, "bad_bucket_id", "Invalid bucketId"))?;
+    if let Some(r) = if_rev {
+        if r != b.revision {
+            return Err(ApiError::new(
+                409,
+                "conflict",
+                format!("ifRevisionIs is {r} but the revision is {}", b.revision),
+            ));
+        }
+    }
+    if let Some(t) = new_type {
+        b.bucket_type = t.to_string();
+    }
+    if let Some(i) = info {
+        b.info = i.clone();
+    }
+    if let Some(c) = cors {
+        b.cors_rules = c.clone();
+    }
+    if let Some(l) = life {
+        b.lifecycle_rules = l.clone();
+    }
+    b.revision += 1;
+    Ok(bucket_json(b))
+}
+
+/// `b2_delete_bucket`.
+pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
+    check_account(ctx, args, true)?;
+    ctx.key.require("deleteBuckets")?;
+    let id = req_str(args, "bucketId")?.to_string();
+    bucket_for(ctx, st, &id)?;
+    if st.bucket_has_files(&id) {
+        return Err(ApiError::new(
+            400,
+            "cannot_delete_non_empty_bucket",
+            "Cannot delete a bucket that still has files",
+        ));
+    }
+    let b = st
+        .buckets
+        .remove(&id)
+        .ok_or_else(|| ApiError::new(400, "bad_bucket_id", "Invalid bucketId"))?;
+    st.index.remove(&id);
+    st.upload_tokens.retain(|_, t| t.bucket_id != id);
+    st.download_tokens.retain(|_, t| t.bucket_id != id);
+    Ok(bucket_json(&b))
+}

@@ -1,0 +1,104 @@
+//! `b2-sim`: run the local B2 server from the command line.
+//!
+//! Prints `KEY <applicationKeyId> <applicationKey>` and `READY http://127.0.0.1:PORT` once it
+//! listens, then serves until killed.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// A local Backblaze B2 server (native API v1-v4) for tests, demos and benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "b2-sim", version, about)]
+struct Args {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Keep buckets, files and keys under this directory (survives restarts).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Smallest part of a large file but the last (absoluteMinimumPartSize).
+    #[arg(long, default_value_t = 5_000_000)]
+    min_part_size: u64,
+    /// recommendedPartSize (default: 20 x min-part-size, at most 100,000,000).
+    #[arg(long)]
+    recommended_part_size: Option<u64>,
+    /// Lifetime of account and upload tokens, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    token_lifetime: u64,
+    /// Server threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Answer 503 to every Nth upload or part upload.
+    #[arg(long, value_name = "N")]
+    fail_uploads_every: Option<u32>,
+    /// With --fail-uploads-every: fail after reading the body (default: before).
+    #[arg(long)]
+    fail_after_body: bool,
+    /// Answer 401 expired_auth_token to every Nth JSON call (and expire that token).
+    #[arg(long, value_name = "N")]
+    expire_tokens_every: Option<u32>,
+    /// Answer 429 too_many_requests to every Nth JSON call or download.
+    #[arg(long, value_name = "N")]
+    too_many_every: Option<u32>,
+    /// Retry-After seconds on 429 and 503 answers.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    retry_after: u32,
+    /// Drop the connection in the middle of every Nth upload body.
+    #[arg(long, value_name = "N")]
+    reset_uploads_every: Option<u32>,
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+    /// Answer every request with 403 cap exceeded.
+    #[arg(long)]
+    force_cap_exceeded: bool,
+    /// Seed for random fault choices.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() {
+    let a = Args::parse();
+    let faults = b2_sim::Faults {
+        seed: a.seed,
+        upload_503_every: a.fail_uploads_every,
+        upload_503_after_body: a.fail_after_body,
+        expire_token_every: a.expire_tokens_every,
+        too_many_requests_every: a.too_many_every,
+        retry_after_secs: a.retry_after,
+        reset_upload_every: a.reset_uploads_every,
+        delay: a.delay_ms.map(Duration::from_millis),
+        force_cap_exceeded: a.force_cap_exceeded,
+    };
+    let mut b = b2_sim::Sim::builder()
+        .port(a.port)
+        .min_part_size(a.min_part_size)
+        .token_lifetime(Duration::from_secs(a.token_lifetime))
+        .threads(a.threads)
+        .faults(faults);
+    if let Some(r) = a.recommended_part_size {
+        b = b.recommended_part_size(r);
+    }
+    if let Some(d) = a.data_dir {
+        b = b.data_dir(d);
+    }
+    let sim = match b.start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("b2-sim: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let (id, key) = sim.master_key();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "KEY {id} {key}");
+    let _ = writeln!(out, "READY {}", sim.url());
+    let _ = out.flush();
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP-level tests: a real `b2-sim` on a loopback port, a real HTTP client (ureq).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod auth_keys;
+mod buckets;
+mod common;
+mod downloads;
+mod faults;
+mod large_files;
+mod listing;
+mod persistence;
+mod uploads;

@@ -1,0 +1,93 @@
+use b2_sim::Sim;
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn data_dir_survives_restart() {
+    let dir = std::env::temp_dir().join(format!("b2-sim-persist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = || {
+        Sim::builder()
+            .min_part_size(100)
+            .data_dir(&dir)
+            .start()
+            .unwrap()
+    };
+    let s = start();
+    let (kid, key) = (s.master_key().0.to_string(), s.master_key().1.to_string());
+    let c = Client::new(&s);
+    let b = c.create_bucket("persist-bucket", "allPrivate");
+    let small = data(5000, 1);
+    c.upload(&b, "small", &small);
+    let gone = c.upload(&b, "gone", b"bye");
+    let id = c.start_large(&b, "large");
+    let (p1, p2) = (data(300, 2), data(30, 3));
+    assert_eq!(c.upload_part(&id, 1, &p1).status, 200);
+    assert_eq!(c.upload_part(&id, 2, &p2).status, 200);
+    c.ok(
+        "b2_finish_large_file",
+        json!({"fileId": id, "partSha1Array": [sha1_hex(&p1), sha1_hex(&p2)]}),
+    );
+    let pending = c.start_large(&b, "pending");
+    assert_eq!(c.upload_part(&pending, 1, &p1).status, 200);
+    c.ok("b2_hide_file", json!({"bucketId": b, "fileName": "small"}));
+    let k = c.ok(
+        "b2_create_key",
+        json!({"accountId": c.account_id, "keyName": "kept", "capabilities": ["listBuckets"]}),
+    );
+    let blobs = dir.join("blobs");
+    let count = || std::fs::read_dir(&blobs).unwrap().count();
+    assert_eq!(count(), 5);
+    c.ok(
+        "b2_delete_file_version",
+        json!({"fileName": "gone", "fileId": gone["fileId"]}),
+    );
+    assert_eq!(count(), 4, "deleted data leaves the disk");
+    s.stop();
+
+    let s = start();
+    assert_eq!(s.master_key(), (kid.as_str(), key.as_str()));
+    let c2 = Client::new(&s);
+    assert_eq!(c2.account_id, c.account_id);
+    // The old account token still works.
+    let old = Client {
+        url: s.url().to_string(),
+        ..c
+    };
+    let l = old.ok("b2_list_file_versions", json!({"bucketId": b}));
+    let names: Vec<&str> = l["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["large", "pending", "small", "small"]);
+    assert_eq!(
+        s.file_bytes("persist-bucket", "large").unwrap(),
+        [p1.clone(), p2].concat()
+    );
+    assert_eq!(s.unfinished_large_files(), 1);
+    let lp = c2.ok("b2_list_parts", json!({"fileId": pending}));
+    assert_eq!(lp["parts"][0]["contentSha1"], sha1_hex(&p1));
+    let d = c2.get(
+        &format!(
+            "/b2api/v4/b2_download_file_by_id?fileId={}",
+            l["files"][3]["fileId"].as_str().unwrap()
+        ),
+        Some(&c2.token),
+        None,
+    );
+    assert_eq!(d.body, small);
+    Client::with_key(
+        s.url(),
+        k["applicationKeyId"].as_str().unwrap(),
+        k["applicationKey"].as_str().unwrap(),
+        4,
+    );
+    // Uploads keep working after the restart and get new ids.
+    c2.upload(&b, "after", b"after");
+    assert_eq!(s.file_bytes("persist-bucket", "after").unwrap(), b"after");
+    s.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
