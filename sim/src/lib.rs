@@ -68,6 +68,8 @@ pub struct Stats {
     pub uploads: u64,
     /// Upload body bytes received (including failed uploads).
     pub bytes_ingested: u64,
+    /// Requests that arrived with `Transfer-Encoding` (chunked) instead of `Content-Length`.
+    pub chunked_requests: u64,
     /// Faults injected, by kind.
     pub faults: FaultStats,
 }

@@ -33,6 +33,7 @@ pub(crate) struct Counters {
     pub requests: AtomicU64,
     pub uploads: AtomicU64,
     pub bytes_ingested: AtomicU64,
+    pub chunked_requests: AtomicU64,
     pub service_unavailable: AtomicU64,
     pub expired_tokens: AtomicU64,
     pub too_many_requests: AtomicU64,
@@ -121,6 +122,7 @@ impl Shared {
             requests: g(&c.requests),
             uploads: g(&c.uploads),
             bytes_ingested: g(&c.bytes_ingested),
+            chunked_requests: g(&c.chunked_requests),
             faults: crate::FaultStats {
                 service_unavailable: g(&c.service_unavailable),
                 expired_tokens: g(&c.expired_tokens),
@@ -140,6 +142,7 @@ impl Shared {
             "requests": s.requests,
             "uploads": s.uploads,
             "bytesIngested": s.bytes_ingested,
+            "chunkedRequests": s.chunked_requests,
             "faults": {
                 "serviceUnavailable": f.service_unavailable,
                 "expiredTokens": f.expired_tokens,
@@ -317,6 +320,9 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<SimBody>, AbortConnection> {
     Counters::bump(&sh.stats.requests);
+    if req.headers().contains_key(hyper::header::TRANSFER_ENCODING) {
+        Counters::bump(&sh.stats.chunked_requests);
+    }
     let delay = sh.faults().faults.delay;
     if let Some(d) = delay {
         Counters::bump(&sh.stats.delayed);

@@ -1,14 +1,20 @@
 //! `embedded_svc::http::client::Connection` over `std::net::TcpStream`, so that
 //! `b2-transport-esp` runs for real against `b2-sim` on the host, exactly as it would over
-//! `EspHttpConnection`. Plain HTTP/1.1 on loopback, one connection per request
-//! (`Connection: close`); answers parsed with `httparse`.
+//! `EspHttpConnection`. Plain HTTP/1.1 on loopback, one TCP connection per request
+//! (`Connection: close`, no keep-alive); answers parsed with `httparse`.
 //!
-//! Like ESP-IDF's client, a request initiated without a `Content-Length` header sends its
-//! body chunked; [`HostConnection::chunked_requests`] counts those, and the simulator refuses
-//! chunked uploads, so a transport that forgot the length is caught on both sides.
+//! It behaves like ESP-IDF's client where a transport could go wrong:
+//! - a request initiated without a `Content-Length` header sends its body chunked
+//!   ([`HostConnection::chunked_requests`] counts those; `b2-sim` refuses chunked uploads);
+//! - it has `EspHttpConnection`'s three phases (new, request, response) and panics, as
+//!   `EspHttpConnection` does, when a call comes in the wrong phase: after a failed write or a
+//!   failed `initiate_response` it stays in the request phase, where `initiate_request`
+//!   panics. A transport must get it out of there (or replace it) before the next request.
 
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read as _, Write as _};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use embedded_svc::http::client::Connection;
@@ -176,19 +182,32 @@ impl Write for NoRaw {
     }
 }
 
+/// Counters shared by a connection and its [`HostConnection::sibling`]s.
+#[derive(Debug, Default)]
+pub struct Counters {
+    requests: AtomicU32,
+    chunked_requests: AtomicU32,
+    connections: AtomicU32,
+}
+
+/// `EspHttpConnection`'s phases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    New,
+    Request,
+    Response,
+}
+
 /// The host connection; see the module docs.
 pub struct HostConnection {
     timeout: Duration,
+    phase: Phase,
     stream: Option<TcpStream>,
     chunked: bool,
     head_request: bool,
     head: ResponseHead,
     body: ResponseBody,
-    responded: bool,
-    /// Requests whose body went out chunked (must stay 0 with `b2-transport-esp`).
-    pub chunked_requests: u32,
-    /// Requests sent.
-    pub requests: u32,
+    counters: Arc<Counters>,
 }
 
 impl Default for HostConnection {
@@ -200,16 +219,55 @@ impl Default for HostConnection {
 impl HostConnection {
     /// A connection with this read/write timeout.
     pub fn new(timeout: Duration) -> Self {
+        let counters = Arc::new(Counters::default());
+        counters.connections.fetch_add(1, Ordering::Relaxed);
         HostConnection {
             timeout,
+            phase: Phase::New,
             stream: None,
             chunked: false,
             head_request: false,
             head: ResponseHead::default(),
             body: ResponseBody::default(),
-            responded: false,
-            chunked_requests: 0,
-            requests: 0,
+            counters,
+        }
+    }
+
+    /// A fresh connection (new phase) with the same settings, counting into the same
+    /// counters: what a transport's reconnect hook returns.
+    pub fn sibling(&self) -> Self {
+        self.counters.connections.fetch_add(1, Ordering::Relaxed);
+        HostConnection {
+            timeout: self.timeout,
+            phase: Phase::New,
+            stream: None,
+            chunked: false,
+            head_request: false,
+            head: ResponseHead::default(),
+            body: ResponseBody::default(),
+            counters: Arc::clone(&self.counters),
+        }
+    }
+
+    /// Requests sent by this connection and its siblings.
+    pub fn requests(&self) -> u32 {
+        self.counters.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests whose body went out chunked (must stay 0 with `b2-transport-esp`).
+    pub fn chunked_requests(&self) -> u32 {
+        self.counters.chunked_requests.load(Ordering::Relaxed)
+    }
+
+    /// Connections made: this one and its siblings.
+    pub fn connections(&self) -> u32 {
+        self.counters.connections.load(Ordering::Relaxed)
+    }
+
+    fn assert_phase(&self, ok: &[Phase], what: &str) {
+        if !ok.contains(&self.phase) {
+            // What EspHttpConnection does too.
+            panic!("connection is not in {what} phase");
         }
     }
 }
@@ -220,27 +278,32 @@ impl ErrorType for HostConnection {
 
 impl Status for HostConnection {
     fn status(&self) -> u16 {
+        self.assert_phase(&[Phase::Response], "response");
         self.head.status
     }
     fn status_message(&self) -> Option<&str> {
+        self.assert_phase(&[Phase::Response], "response");
         self.head.status_message()
     }
 }
 
 impl Headers for HostConnection {
     fn header(&self, name: &str) -> Option<&str> {
+        self.assert_phase(&[Phase::Response], "response");
         self.head.header(name)
     }
 }
 
 impl Read for HostConnection {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        self.assert_phase(&[Phase::Response], "response");
         self.body.read(buf)
     }
 }
 
 impl Write for HostConnection {
     fn write(&mut self, buf: &[u8]) -> Result<usize, HostError> {
+        self.assert_phase(&[Phase::Request], "request");
         let s = self
             .stream
             .as_mut()
@@ -259,6 +322,7 @@ impl Write for HostConnection {
     }
 
     fn flush(&mut self) -> Result<(), HostError> {
+        self.assert_phase(&[Phase::Request], "request");
         match self.stream.as_mut() {
             Some(s) => s.flush().map_err(err),
             None => Ok(()),
@@ -289,8 +353,9 @@ impl Connection for HostConnection {
         uri: &'a str,
         headers: &'a [(&'a str, &'a str)],
     ) -> Result<(), HostError> {
+        // On failure the phase stays what it was, as with EspHttpConnection.
+        self.assert_phase(&[Phase::New, Phase::Response], "initial");
         self.stream = None;
-        self.responded = false;
         self.head = ResponseHead::default();
         self.body = ResponseBody::default();
         let (host, path) = split_url(uri)?;
@@ -320,21 +385,28 @@ impl Connection for HostConnection {
         }
         if self.chunked {
             head.push_str("Transfer-Encoding: chunked\r\n");
-            self.chunked_requests += 1;
         }
         head.push_str("\r\n");
         let mut s = stream;
         s.write_all(head.as_bytes()).map_err(err)?;
-        self.requests += 1;
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if self.chunked {
+            self.counters
+                .chunked_requests
+                .fetch_add(1, Ordering::Relaxed);
+        }
         self.stream = Some(s);
+        self.phase = Phase::Request;
         Ok(())
     }
 
     fn is_request_initiated(&self) -> bool {
-        self.stream.is_some() && !self.responded
+        self.phase == Phase::Request
     }
 
     fn initiate_response(&mut self) -> Result<(), HostError> {
+        // On failure the connection stays in the request phase, as EspHttpConnection does.
+        self.assert_phase(&[Phase::Request], "request");
         let mut s = self
             .stream
             .take()
@@ -407,15 +479,16 @@ impl Connection for HostConnection {
             reader: Some(BufReader::new(Cursor::new(leftover).chain(s))),
             framing: Some(framing),
         };
-        self.responded = true;
+        self.phase = Phase::Response;
         Ok(())
     }
 
     fn is_response_initiated(&self) -> bool {
-        self.responded
+        self.phase == Phase::Response
     }
 
     fn split(&mut self) -> (&ResponseHead, &mut ResponseBody) {
+        self.assert_phase(&[Phase::Response], "response");
         (&self.head, &mut self.body)
     }
 

@@ -10,6 +10,7 @@ use b2_core::op::{
 };
 use b2_core::session::{Credentials, Session};
 use b2_sim::{Faults, Sim};
+use b2_tests::host_conn::HostError;
 use b2_tests::HostConnection;
 use b2_transport_esp::EspTransport;
 use b2_transport_std::client::Client;
@@ -74,7 +75,8 @@ fn scenario(faults: Faults) -> b2_sim::Stats {
     let (sim, bucket, (kid, key)) = setup(faults);
     let mut session = Session::new(Credentials::new(&kid, &key, sim.url()).expect("creds"));
     let mut body = [0u8; 1024];
-    let mut t = EspTransport::new(HostConnection::new(Duration::from_secs(10)), &mut body);
+    let conns = HostConnection::new(Duration::from_secs(10));
+    let mut t = EspTransport::new(|| Ok::<_, HostError>(conns.sibling()), &mut body);
     let mut clock = SystemClock::default();
     let mut buf = [0u8; 2048];
     run(
@@ -169,7 +171,13 @@ fn scenario(faults: Faults) -> b2_sim::Stats {
     }
     assert_eq!(names.len(), 7, "{names:?}");
     assert!(list.pages() > 1, "several pages through a small buffer");
-    assert_eq!(t.connection().chunked_requests, 0, "never chunked");
+    drop(t);
+    assert_eq!(conns.chunked_requests(), 0, "never chunked (client side)");
+    assert_eq!(
+        sim.stats().chunked_requests,
+        0,
+        "never chunked (server side)"
+    );
     assert_eq!(sim.unfinished_large_files(), 0);
     sim.stats()
 }
@@ -211,7 +219,8 @@ fn esp_transport_maps_connection_failures() {
         Credentials::new("id", "key", &format!("http://127.0.0.1:{port}")).expect("creds"),
     );
     let mut body = [0u8; 256];
-    let mut t = EspTransport::new(HostConnection::new(Duration::from_secs(2)), &mut body);
+    let conns = HostConnection::new(Duration::from_secs(2));
+    let mut t = EspTransport::new(|| Ok::<_, HostError>(conns.sibling()), &mut body);
     let mut buf = [0u8; 1024];
     struct Fast(u64);
     impl Clock for Fast {
@@ -232,5 +241,6 @@ fn esp_transport_maps_connection_failures() {
         e,
         b2_core::Error::Transport(b2_core::http::TransportError::Connect)
     );
-    assert_eq!(t.connection().requests, 0);
+    drop(t);
+    assert_eq!(conns.requests(), 0);
 }

@@ -8,11 +8,15 @@
 //! `Content-Length` the core computed (never chunked, which B2 refuses), through one
 //! caller-sized buffer; answers come back through the same buffer in chunks. Connection
 //! errors map to [`TransportError`] so that the core's retry classes apply (a connection
-//! lost in the middle of a part means a new upload URL).
+//! lost in the middle of a part means a new upload URL). After a failed exchange the
+//! connection is dropped and the next one starts on a fresh connection from the `connect`
+//! function: an `EspHttpConnection` left in its request phase by a failed write panics if
+//! it is reused.
 //!
-//! With ESP-IDF, `conn` is an `EspHttpConnection` created with the certificate bundle
-//! (`crt_bundle_attach: Some(esp_idf_svc::sys::esp_crt_bundle_attach)`); on a host, any
-//! other `Connection`:
+//! With ESP-IDF, `connect` is `|| EspHttpConnection::new(&config)` with the certificate
+//! bundle in the configuration
+//! (`crt_bundle_attach: Some(esp_idf_svc::sys::esp_crt_bundle_attach)`); on a host, anything
+//! that makes another `Connection`:
 //!
 //! ```no_run
 //! use b2_core::driver::{run, Clock};
@@ -21,11 +25,14 @@
 //! use b2_transport_esp::EspTransport;
 //! use embedded_svc::http::client::Connection;
 //!
-//! fn authorize<C: Connection>(conn: C, clock: &mut impl Clock) -> Result<Session, b2_core::Error> {
+//! fn authorize<C: Connection>(
+//!     connect: impl FnMut() -> Result<C, C::Error>,
+//!     clock: &mut impl Clock,
+//! ) -> Result<Session, b2_core::Error> {
 //!     let mut session = Session::new(Credentials::new("key-id", "key", "production")?);
 //!     let mut body = [0u8; 1024]; // what the transport moves bodies through
 //!     let mut buf = [0u8; 2048]; // request heads and JSON answers
-//!     let mut transport = EspTransport::new(conn, &mut body);
+//!     let mut transport = EspTransport::new(connect, &mut body);
 //!     run(&mut Authorize::new(&mut session, &mut buf), &mut transport, clock)?;
 //!     Ok(session)
 //! }
@@ -38,29 +45,69 @@ use b2_core::op::Exchange;
 use embedded_svc::http::client::Connection;
 use embedded_svc::io::{Error as _, ErrorKind, Read};
 
-/// The transport: a connection and the one buffer bodies pass through.
+/// The transport: a connection, the function that makes a new one, and the one buffer
+/// bodies pass through.
 ///
-/// RAM: the connection (not counted: its TLS buffers belong to ESP-IDF) plus a reference and
-/// the buffer (1–4 KiB is right; larger buffers mean fewer, bigger writes).
-pub struct EspTransport<'b, C> {
-    conn: C,
+/// After any failed exchange the connection is dropped and the next exchange starts on a new
+/// one from `connect`: a failed write or a failed `initiate_response` leaves an
+/// `EspHttpConnection` in its request phase, where reusing it would panic.
+///
+/// RAM: the connection (not counted: its TLS buffers belong to ESP-IDF), `connect` (usually
+/// a reference to the configuration) and the buffer (1–4 KiB is right; larger buffers mean
+/// fewer, bigger writes).
+pub struct EspTransport<'b, C, F> {
+    conn: Option<C>,
+    connect: F,
     buf: &'b mut [u8],
 }
 
-impl<'b, C: Connection> EspTransport<'b, C> {
-    /// Drives exchanges over `conn`, moving bodies through `buf` (at least 64 bytes).
-    pub fn new(conn: C, buf: &'b mut [u8]) -> Self {
-        EspTransport { conn, buf }
+impl<'b, C, F, E> EspTransport<'b, C, F>
+where
+    C: Connection,
+    F: FnMut() -> Result<C, E>,
+    E: embedded_svc::io::Error,
+{
+    /// Drives exchanges over connections made by `connect` (called for the first exchange and
+    /// after every failed one, once the old connection is dropped), moving bodies through
+    /// `buf` (at least 64 bytes).
+    pub fn new(connect: F, buf: &'b mut [u8]) -> Self {
+        EspTransport {
+            conn: None,
+            connect,
+            buf,
+        }
     }
 
-    /// The connection back.
-    pub fn into_inner(self) -> C {
-        self.conn
+    /// Like [`EspTransport::new`], starting with `conn` (which must be in its initial phase).
+    pub fn with_connection(conn: C, connect: F, buf: &'b mut [u8]) -> Self {
+        EspTransport {
+            conn: Some(conn),
+            connect,
+            buf,
+        }
     }
 
-    /// The connection.
-    pub fn connection(&mut self) -> &mut C {
-        &mut self.conn
+    /// The current connection, if any, and the connect function.
+    pub fn into_inner(self) -> (Option<C>, F) {
+        (self.conn, self.connect)
+    }
+
+    /// The current connection: `None` before the first exchange and after a failed one.
+    pub fn connection(&mut self) -> Option<&mut C> {
+        self.conn.as_mut()
+    }
+
+    /// Makes a connection if there is none (or only one stuck in its request phase).
+    fn ready(&mut self) -> Result<(), TransportError> {
+        if self.conn.as_ref().is_some_and(|c| c.is_request_initiated()) {
+            // Never reuse a connection stuck in its request phase.
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            let c = (self.connect)().map_err(|e| map(e.kind(), TransportError::Connect))?;
+            self.conn = Some(c);
+        }
+        Ok(())
     }
 }
 
@@ -87,11 +134,36 @@ impl<H: embedded_svc::http::Headers> Headers for AnswerHeaders<'_, H> {
     }
 }
 
-impl<C: Connection> b2_core::driver::Transport for EspTransport<'_, C> {
+impl<C, F, E> b2_core::driver::Transport for EspTransport<'_, C, F>
+where
+    C: Connection,
+    F: FnMut() -> Result<C, E>,
+    E: embedded_svc::io::Error,
+{
     fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
         if self.buf.len() < 64 {
             return Err(TransportError::Unsupported);
         }
+        let r = self.exchange_on(ex);
+        if r.is_err() {
+            // Whatever phase it is left in, start the next exchange on a new connection.
+            self.conn = None;
+        }
+        r
+    }
+}
+
+impl<C, F, E> EspTransport<'_, C, F>
+where
+    C: Connection,
+    F: FnMut() -> Result<C, E>,
+    E: embedded_svc::io::Error,
+{
+    fn exchange_on(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
+        self.ready()?;
+        let (Some(conn), buf) = (self.conn.as_mut(), &mut *self.buf) else {
+            return Err(TransportError::Connect);
+        };
         let has_body;
         {
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
@@ -119,40 +191,36 @@ impl<C: Connection> b2_core::driver::Transport for EspTransport<'_, C> {
                     .push(("Content-Length", "0"))
                     .map_err(|_| TransportError::Unsupported)?;
             }
-            self.conn
-                .initiate_request(method, r.url, &headers)
+            conn.initiate_request(method, r.url, &headers)
                 .map_err(|e| map(e.kind(), TransportError::Connect))?;
         }
         if has_body {
             loop {
-                let n = ex.body(self.buf).map_err(|_| TransportError::Aborted)?;
+                let n = ex.body(buf).map_err(|_| TransportError::Aborted)?;
                 if n == 0 {
                     break;
                 }
-                let chunk = self.buf.get(..n).ok_or(TransportError::Aborted)?;
-                self.conn
-                    .write_all(chunk)
+                let chunk = buf.get(..n).ok_or(TransportError::Aborted)?;
+                conn.write_all(chunk)
                     .map_err(|e| map(e.kind(), TransportError::Send))?;
             }
-            self.conn
-                .flush()
+            conn.flush()
                 .map_err(|e| map(e.kind(), TransportError::Send))?;
         }
-        self.conn
-            .initiate_response()
+        conn.initiate_response()
             .map_err(|e| map(e.kind(), TransportError::Receive))?;
-        let status = self.conn.status();
-        let (headers, body) = self.conn.split();
+        let status = conn.status();
+        let (headers, body) = conn.split();
         ex.response(status, &AnswerHeaders(headers))
             .map_err(|_| TransportError::Aborted)?;
         loop {
             let n = body
-                .read(self.buf)
+                .read(buf)
                 .map_err(|e| map(e.kind(), TransportError::Receive))?;
             if n == 0 {
                 break;
             }
-            let chunk = self.buf.get(..n).ok_or(TransportError::Receive)?;
+            let chunk = buf.get(..n).ok_or(TransportError::Receive)?;
             ex.response_body(chunk)
                 .map_err(|_| TransportError::Aborted)?;
         }

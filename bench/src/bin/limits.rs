@@ -16,7 +16,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> std::io::Result<()> {
     let size: usize = 1 << 30;
-    let buf: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let buf: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
 
     let mut runs = Vec::new();
     for _ in 0..5 {
@@ -52,7 +54,9 @@ fn main() -> std::io::Result<()> {
             s.write_all(&buf)?;
         }
         drop(s);
-        let n = reader.join().map_err(|_| std::io::Error::other("reader panicked"))??;
+        let n = reader
+            .join()
+            .map_err(|_| std::io::Error::other("reader panicked"))??;
         runs.push(n as f64 / t.elapsed().as_secs_f64() / 1e6);
     }
     let copy = median(runs);

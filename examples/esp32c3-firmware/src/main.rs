@@ -67,13 +67,13 @@ fn main() -> anyhow::Result<()> {
     connect_wifi(&mut wifi)?;
     log::info!("Wi-Fi up: {:?}", wifi.wifi().sta_netif().get_ip_info()?);
 
-    let conn = EspHttpConnection::new(&HttpConfiguration {
+    let http = HttpConfiguration {
         crt_bundle_attach: Some(esp_idf_svc::sys::esp_crt_bundle_attach),
         buffer_size: Some(2048),
         buffer_size_tx: Some(1024),
         timeout: Some(Duration::from_secs(30)),
         ..Default::default()
-    })?;
+    };
     let cfg = Config {
         key_id: B2_KEY_ID,
         key: B2_KEY,
@@ -85,7 +85,9 @@ fn main() -> anyhow::Result<()> {
         readings_per_object: 40,
     };
     let mut body = [0u8; BODY_BUFFER];
-    let mut transport = EspTransport::new(conn, &mut body);
+    // A fresh connection for the first exchange and after every failed one (an
+    // EspHttpConnection left in its request phase by a failed write must not be reused).
+    let mut transport = EspTransport::new(|| EspHttpConnection::new(&http), &mut body);
     // The buffers live in a static-sized box: 2 KiB for the operations, 640 B of digests.
     let mut bufs = Box::new(Buffers::new());
     let started = Instant::now();

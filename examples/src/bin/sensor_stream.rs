@@ -11,6 +11,7 @@ use std::time::Instant;
 use b2_sensor_logic::{
     nas_byte, object_content, object_name, run_device, Buffers, Config, BODY_BUFFER,
 };
+use b2_tests::host_conn::HostError;
 use b2_tests::HostConnection;
 use b2_transport_esp::EspTransport;
 use b2_transport_std::client::Client;
@@ -62,11 +63,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         readings_per_object: 40,
     };
     let mut body = [0u8; BODY_BUFFER];
-    let conn = HostConnection::default();
-    let transport_bytes = std::mem::size_of::<EspTransport<'_, HostConnection>>()
-        - std::mem::size_of::<HostConnection>()
+    let conns = HostConnection::default();
+    let mut transport = EspTransport::new(|| Ok::<_, HostError>(conns.sibling()), &mut body);
+    let transport_bytes = std::mem::size_of_val(&transport)
+        - std::mem::size_of::<Option<HostConnection>>()
         + BODY_BUFFER;
-    let mut transport = EspTransport::new(conn, &mut body);
     let mut bufs = Box::new(Buffers::new());
     let t = Instant::now();
     let report = run_device(
@@ -78,7 +79,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     )
     .map_err(|e| format!("device job failed: {e}"))?;
     let secs = t.elapsed().as_secs_f64();
-    let conn = transport.into_inner();
+    drop(transport);
 
     // Check what arrived, byte for byte.
     let stored = sim
@@ -108,7 +109,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         report.object_bytes,
         report.stats.exchanges,
         report.stats.transport_errors,
-        conn.chunked_requests
+        conns.chunked_requests()
     );
     println!("SDK RAM while streaming the large file (connection's own buffers excluded):");
     println!("  Session              {:>6} bytes", ram.session);
@@ -128,10 +129,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "  (UploadFile for the sensor objects: {} bytes, not alive at the same time)",
         ram.upload_file
     );
-    if !intact || objects_ok != cfg.objects || conn.chunked_requests != 0 {
+    if !intact || objects_ok != cfg.objects || conns.chunked_requests() != 0 {
         return Err(format!(
             "verification failed: NAS file intact {intact}, objects {objects_ok}/{}, chunked {}",
-            cfg.objects, conn.chunked_requests
+            cfg.objects,
+            conns.chunked_requests()
         )
         .into());
     }

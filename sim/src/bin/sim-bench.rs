@@ -347,7 +347,11 @@ fn run() -> Res<()> {
 
     if std::env::var("SIM_BENCH_ONLY").is_ok_and(|v| v == "rss") {
         let (hwm, rate) = bench_rss(&buf, 2048 * MIB, 100_000_000)?;
-        println!("rss {:.1} MiB {:.1} MB/s", hwm as f64 / MIB as f64, rate / 1e6);
+        println!(
+            "rss {:.1} MiB {:.1} MB/s",
+            hwm as f64 / MIB as f64,
+            rate / 1e6
+        );
         return Ok(());
     }
     // Warm-up, then the best of three.
