@@ -6,7 +6,9 @@ use b2_core::validate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|b: &[u8]| {
-    let Ok(s) = core::str::from_utf8(b) else { return };
+    let Ok(s) = core::str::from_utf8(b) else {
+        return;
+    };
     let mut out = [0u8; 256];
     let _ = percent_decode(s, &mut out);
     let enc = format!("{}", percent_encode(s));

@@ -47,7 +47,8 @@ impl Status for Head {
 }
 impl Headers for Head {
     fn header(&self, name: &str) -> Option<&str> {
-        name.eq_ignore_ascii_case("content-length").then_some(self.len.as_str())
+        name.eq_ignore_ascii_case("content-length")
+            .then_some(self.len.as_str())
     }
 }
 
@@ -217,8 +218,13 @@ pub extern "C" fn _start() -> ! {
             part: 0,
             sent: 0,
             tail: [b'0'; 40],
-            head: Head { len: heapless::String::new() },
-            body: Body { text: heapless::String::new(), pos: 0 },
+            head: Head {
+                len: heapless::String::new(),
+            },
+            body: Body {
+                text: heapless::String::new(),
+                pos: 0,
+            },
         })
     };
     let mut t = EspTransport::new(connect, &mut body);
