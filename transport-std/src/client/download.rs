@@ -141,7 +141,12 @@ impl Client {
             progress,
         );
         let r = r.and_then(|r| {
-            file.sync_all()?;
+            if self
+                .sync_downloads
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                file.sync_all()?;
+            }
             fs::rename(&tmp, path)?;
             Ok(r)
         });

@@ -213,6 +213,8 @@ pub struct Client {
     stats: Mutex<b2_core::driver::RunStats>,
     /// Bucket name → bucket, as looked up (b2sdk caches the same way).
     buckets: Mutex<std::collections::HashMap<String, Bucket>>,
+    /// `fsync` downloaded files before renaming them into place.
+    sync_downloads: std::sync::atomic::AtomicBool,
 }
 
 /// Totals of a [`Client`]'s work.
@@ -258,6 +260,7 @@ impl Client {
             idle_urls: Mutex::new(Vec::new()),
             stats: Mutex::new(Default::default()),
             buckets: Mutex::new(Default::default()),
+            sync_downloads: std::sync::atomic::AtomicBool::new(false),
         };
         client.authorize()?;
         Ok(client)
@@ -280,6 +283,15 @@ impl Client {
         self.run(&mut Authorize::new(&mut s, &mut buf))?;
         self.store_session(s);
         Ok(())
+    }
+
+    /// Whether [`Client::download_to_path`] flushes each file to disk (`fsync`) before renaming
+    /// it into place, so that a completed download also survives a power cut. Off by default
+    /// (like the official tool and rclone): a download is still renamed into place only once
+    /// complete and verified, so a crash never leaves a partial file under the final name.
+    pub fn set_sync_downloads(&self, on: bool) {
+        self.sync_downloads
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A copy of the session (for operations run outside the client).

@@ -86,6 +86,9 @@ enum Cmd {
         /// Inclusive byte range START-END.
         #[arg(long)]
         range: Option<String>,
+        /// Flush the file to disk (fsync) before renaming it into place.
+        #[arg(long)]
+        fsync: bool,
     },
     /// Download a file version by id.
     DownloadId {
@@ -93,6 +96,9 @@ enum Cmd {
         file_id: String,
         /// Local path or `-`.
         local: String,
+        /// Flush the file to disk (fsync) before renaming it into place.
+        #[arg(long)]
+        fsync: bool,
     },
     /// List files.
     Ls {
@@ -355,8 +361,10 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             remote,
             local,
             range,
+            fsync,
         } => {
             let client = connect(&cli.creds)?;
+            client.set_sync_downloads(fsync);
             let range = range.as_deref().map(parse_range).transpose()?;
             download(
                 &client,
@@ -368,8 +376,13 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 range,
             )?;
         }
-        Cmd::DownloadId { file_id, local } => {
+        Cmd::DownloadId {
+            file_id,
+            local,
+            fsync,
+        } => {
             let client = connect(&cli.creds)?;
+            client.set_sync_downloads(fsync);
             download(&client, &DownloadTarget::ById(file_id), &local, None)?;
         }
         Cmd::Ls {
