@@ -124,6 +124,8 @@ fn uploads_downloads_and_names() {
         ("exactly-threshold", data(part as usize, 4)),
         ("one-byte-over", data(part as usize + 1, 5)),
         ("multi-part", data(3 * part as usize + 17, 6)),
+        // more than one of the downloader's 1 MiB write blocks, not a multiple of it
+        ("several-blocks", data((5 << 20) / 2 + 3, 7)),
     ];
     for (name, bytes) in &cases {
         let p = write_file(&dir, "src.bin", bytes);
@@ -180,6 +182,12 @@ fn uploads_downloads_and_names() {
             "{name}: mtime kept"
         );
     }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("b2tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
     // a range
     let mut w = Vec::new();
     c.download_to_writer(

@@ -2,8 +2,9 @@
 //! SHA-1 check passed).
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use b2_core::embedded_io;
 use b2_core::op::{Download, Target};
@@ -66,6 +67,55 @@ impl<W: Write> embedded_io::Write for IoSink<'_, W> {
     }
 }
 
+/// Blocks of this size go to the writer thread, [`BLOCKS`] of them in flight.
+const BLOCK: usize = 1 << 20;
+const BLOCKS: usize = 4;
+
+/// A `Write` that fills blocks and hands them to a writer thread, so that the disk write of
+/// one block overlaps receiving and hashing the next. Empty blocks come back for reuse.
+struct BlockWriter {
+    full: mpsc::SyncSender<Vec<u8>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+}
+
+/// Disk space reserved ahead of the writes, in steps of this many bytes.
+const RESERVE: u64 = 64 << 20;
+
+/// Allocates `len` bytes of `file` from `at` (growing its size), where the system can;
+/// a refusal only costs speed.
+#[cfg(target_os = "linux")]
+fn reserve(file: &fs::File, at: u64, len: u64) {
+    let _ = rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), at, len);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reserve(_: &fs::File, _: u64, _: u64) {}
+
+fn writer_gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the file writer stopped")
+}
+
+impl Write for BlockWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(BLOCK - self.cur.len());
+        self.cur.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if self.cur.len() == BLOCK {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.cur.is_empty() {
+            return Ok(());
+        }
+        let next = self.empty.recv().map_err(|_| writer_gone())?;
+        let full = std::mem::replace(&mut self.cur, next);
+        self.full.send(full).map_err(|_| writer_gone())
+    }
+}
+
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -111,6 +161,56 @@ impl Client {
         })
     }
 
+    /// Downloads into `file` with the disk writes on a second thread ([`BLOCKS`] blocks of
+    /// [`BLOCK`] bytes in flight); a write error wins over the download's own error.
+    fn download_to_file(
+        &self,
+        target: &DownloadTarget,
+        file: &fs::File,
+        range: Option<(u64, u64)>,
+        progress: Option<&dyn Progress>,
+    ) -> Result<DownloadResult> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(BLOCKS);
+        let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BLOCKS);
+        for _ in 1..BLOCKS {
+            let _ = empty_tx.send(Vec::with_capacity(BLOCK));
+        }
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> io::Result<()> {
+                let mut f = file;
+                let (mut at, mut reserved) = (0u64, 0u64);
+                for mut block in full_rx {
+                    let end = at + block.len() as u64;
+                    if end > reserved {
+                        reserved = end + RESERVE;
+                        reserve(file, at, reserved - at);
+                    }
+                    f.write_all(&block)?;
+                    at = end;
+                    block.clear();
+                    let _ = empty_tx.send(block);
+                }
+                if reserved > at {
+                    file.set_len(at)?; // give back what was reserved past the end
+                }
+                Ok(())
+            });
+            let w = BlockWriter {
+                full: full_tx,
+                empty: empty_rx,
+                cur: Vec::with_capacity(BLOCK),
+            };
+            let r = self.download_to_writer(target, w, range, progress);
+            match writer.join() {
+                Ok(Ok(())) => r,
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(ClientError::Io(io::Error::other(
+                    "the file writer panicked",
+                ))),
+            }
+        })
+    }
+
     /// Downloads to `path` through a temporary file in the same folder, renamed into place
     /// only after the whole download arrived and its SHA-1 matched; on any failure nothing
     /// is left behind.
@@ -134,12 +234,7 @@ impl Client {
             std::process::id()
         ));
         let file = fs::File::create(&tmp)?;
-        let r = self.download_to_writer(
-            target,
-            BufWriter::with_capacity(1 << 20, &file),
-            range,
-            progress,
-        );
+        let r = self.download_to_file(target, &file, range, progress);
         let r = r.and_then(|r| {
             if self
                 .sync_downloads
