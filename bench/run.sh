@@ -159,6 +159,39 @@ for cl in b2ctl b2 rclone; do
         printf "| %d small files (4 KiB), 8 at once | %s | %.2f | %.0f files/s | %.2fx | %.2fx | | %.1f |\n", n, cl, s, n / s, b / s, r / s, m / 1024 }'
 done
 echo
+echo "## Targets of the benchmark issue"
+echo
+# targets: "b2ctl upload >= 3x b2 and >= 1x rclone in each case; 4-way >= 60 % of the SHA-1
+# limit; b2ctl peak RSS below both peers in each upload case"
+{
+    for c in up1 up4 stdin; do
+        echo "$c $(col "$c-b2ctl" 1) $(col "$c-b2" 1) $(col "$c-rclone" 1) $(col "$c-b2ctl" 2) $(col "$c-b2" 2) $(col "$c-rclone" 2)"
+    done
+} | awk -v size="$size" -v lim="$sha_limit" '
+    function yes(ok) { return ok ? "met" : "**not met**" }
+    { n[NR] = $1; ctl[NR] = $2; b2[NR] = $3; rc[NR] = $4; mc[NR] = $5; mb[NR] = $6; mr[NR] = $7 }
+    END {
+        print "| target | measured (1 stream, 4-way, stdin) | |"
+        print "|---|---|---|"
+        ok = 1; t = ""; for (i = 1; i <= 3; i++) { r = b2[i] / ctl[i]; ok = ok && r >= 3; t = t sprintf("%s%.2fx", i > 1 ? ", " : "", r) }
+        printf "| b2ctl upload >= 3x the official tool, each case | %s | %s |\n", t, yes(ok)
+        ok = 1; t = ""; for (i = 1; i <= 3; i++) { r = rc[i] / ctl[i]; ok = ok && r >= 1; t = t sprintf("%s%.2fx", i > 1 ? ", " : "", r) }
+        printf "| b2ctl upload >= 1.0x rclone, each case | %s | %s |\n", t, yes(ok)
+        p = 100 * size / ctl[2] / 1e6 / lim
+        printf "| 4-way upload >= 60%% of the SHA-1 limit (%d MB/s) | %.0f%% | %s |\n", lim, p, yes(p >= 60)
+        ok = 1; t = ""; for (i = 1; i <= 3; i++) { ok = ok && mc[i] < mb[i] && mc[i] < mr[i]; t = t sprintf("%s%.1f vs %.1f / %.1f MiB", i > 1 ? ", " : "", mc[i] / 1024, mb[i] / 1024, mr[i] / 1024) }
+        printf "| b2ctl peak RSS below b2 / rclone, each upload case | %s | %s |\n", t, yes(ok)
+    }'
+echo
+echo "What limits the upload figures here: the client and the simulator share 2 cores, and"
+echo "every byte is hashed twice (client and server) and copied through loopback twice. The"
+echo "official tool reaches 300-400 MB/s on this machine depending on the run, so 3x means"
+echo "0.9-1.2 GB/s, 50-65 % of one core's SHA-1 speed while the other core is busy verifying"
+echo "the same bytes. b2ctl's single stream is one thread that reads, hashes and sends, so it"
+echo "cannot pass the speed of one core's SHA-1 plus its copies; 4-way upload has measured"
+echo "50-58 % of the SHA-1 limit across runs (the rest of both cores goes to the server's hash and"
+echo "the loopback copies). Run-to-run spread on this VM is about +-20 %, for every client alike."
+echo
 echo "## Limits of this machine"
 echo
 echo "\`cargo run --release -p b2-bench --bin limits\`:"
