@@ -70,6 +70,9 @@ pub struct Stats {
     pub bytes_ingested: u64,
     /// Requests that arrived with `Transfer-Encoding` (chunked) instead of `Content-Length`.
     pub chunked_requests: u64,
+    /// Successful uploads (files and parts) whose SHA-1 came after the body
+    /// (`hex_digits_at_end`) rather than in the `X-Bz-Content-Sha1` header.
+    pub uploads_sha1_at_end: u64,
     /// Faults injected, by kind.
     pub faults: FaultStats,
 }

@@ -34,6 +34,7 @@ pub(crate) struct Counters {
     pub uploads: AtomicU64,
     pub bytes_ingested: AtomicU64,
     pub chunked_requests: AtomicU64,
+    pub uploads_sha1_at_end: AtomicU64,
     pub service_unavailable: AtomicU64,
     pub expired_tokens: AtomicU64,
     pub too_many_requests: AtomicU64,
@@ -123,6 +124,7 @@ impl Shared {
             uploads: g(&c.uploads),
             bytes_ingested: g(&c.bytes_ingested),
             chunked_requests: g(&c.chunked_requests),
+            uploads_sha1_at_end: g(&c.uploads_sha1_at_end),
             faults: crate::FaultStats {
                 service_unavailable: g(&c.service_unavailable),
                 expired_tokens: g(&c.expired_tokens),
@@ -143,6 +145,7 @@ impl Shared {
             "uploads": s.uploads,
             "bytesIngested": s.bytes_ingested,
             "chunkedRequests": s.chunked_requests,
+            "uploadsSha1AtEnd": s.uploads_sha1_at_end,
             "faults": {
                 "serviceUnavailable": f.service_unavailable,
                 "expiredTokens": f.expired_tokens,

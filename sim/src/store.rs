@@ -1,4 +1,5 @@
-//! Where file bytes live: in memory (shared `Bytes` chunks) or in files under `data_dir/blobs`.
+//! Where file bytes live: in memory (shared `Bytes` blocks of 1 MiB, recycled through a
+//! [`BlockPool`]) or in files under `data_dir/blobs`.
 //!
 //! Every upload or part becomes one immutable *blob*. Stored files are lists of *segments*
 //! (a blob, an offset, a length), so finishing a large file or copying a range never copies
@@ -9,7 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -83,11 +84,70 @@ pub(crate) enum Piece {
     },
 }
 
+/// Size of the blocks that in-memory blobs are stored in.
+const BLOCK: usize = 1 << 20;
+/// Most memory kept in the pool for reuse (blocks of deleted blobs beyond it are freed).
+const POOL_KEEP: usize = 1 << 30;
+
+/// Blocks of deleted in-memory blobs, kept for new uploads. Reusing memory the process
+/// already has spares the kernel faulting in and zeroing fresh pages, which on a small VM
+/// costs as much as hashing the same bytes. The pool only ever holds blocks that stored
+/// data before, so it never grows past the largest amount stored at once (and `POOL_KEEP`).
+#[derive(Debug, Default)]
+pub(crate) struct BlockPool {
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+impl BlockPool {
+    /// An empty block of capacity [`BLOCK`].
+    fn take(&self) -> Vec<u8> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK))
+    }
+
+    /// Hands a block back (dropped when the pool is full).
+    fn give(&self, mut block: Vec<u8>) {
+        if block.capacity() != BLOCK {
+            return;
+        }
+        block.clear();
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < POOL_KEEP / BLOCK {
+            free.push(block);
+        }
+    }
+
+    /// Blocks waiting for reuse.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// A filled block shared as `Bytes`; returns to its pool when the last reference drops.
+struct PooledBlock {
+    data: Vec<u8>,
+    pool: Arc<BlockPool>,
+}
+
+impl AsRef<[u8]> for PooledBlock {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for PooledBlock {
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.data));
+    }
+}
+
 /// Blob storage.
 #[derive(Debug)]
 pub(crate) struct Storage {
     dir: Option<PathBuf>,
     next_id: AtomicU64,
+    pool: Arc<BlockPool>,
 }
 
 impl Storage {
@@ -99,6 +159,7 @@ impl Storage {
         Ok(Storage {
             dir,
             next_id: AtomicU64::new(1),
+            pool: Arc::default(),
         })
     }
 
@@ -123,17 +184,32 @@ impl Storage {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let sink = match self.path(id) {
             Some(p) => Sink::Disk(File::create(&p)?, p),
-            None => Sink::Mem(Vec::with_capacity(
-                usize::try_from(size_hint / 65536 + 1)
-                    .unwrap_or(16)
-                    .min(65536),
-            )),
+            None => Sink::Mem(MemSink {
+                done: Vec::with_capacity(
+                    usize::try_from(size_hint / BLOCK as u64 + 1)
+                        .unwrap_or(16)
+                        .min(65536),
+                ),
+                filler: self.filler(size_hint),
+            }),
         };
         Ok(BlobWriter {
             id,
             len: 0,
             sink: Some(sink),
         })
+    }
+
+    /// A filler for a body of `size_hint` bytes: bodies under half a block get a buffer of
+    /// their own size, larger ones pool blocks.
+    pub fn filler(&self, size_hint: u64) -> BlockFiller {
+        BlockFiller {
+            cur: match usize::try_from(size_hint) {
+                Ok(n) if n < BLOCK / 2 => Vec::with_capacity(n),
+                _ => Vec::new(),
+            },
+            pool: self.pool.clone(),
+        }
     }
 
     /// Deletes a blob's file (memory blobs go when their last user drops them).
@@ -280,8 +356,93 @@ impl PieceReader {
 }
 
 enum Sink {
-    Mem(Vec<Bytes>),
+    Mem(MemSink),
     Disk(File, PathBuf),
+}
+
+/// Copies bytes into pool blocks and hands each out as `Bytes` once full.
+pub(crate) struct BlockFiller {
+    /// A pool block (capacity [`BLOCK`]), or a small body's own buffer, or empty.
+    cur: Vec<u8>,
+    pool: Arc<BlockPool>,
+}
+
+impl BlockFiller {
+    /// Copies `data` in; `out` gets every block that fills up.
+    pub fn fill(&mut self, mut data: &[u8], out: &mut impl FnMut(Bytes)) {
+        while !data.is_empty() {
+            if self.cur.capacity() == 0 {
+                self.cur = self.pool.take();
+            }
+            if self.cur.capacity() != BLOCK {
+                // A small body's own buffer: it grows as needed.
+                self.cur.extend_from_slice(data);
+                return;
+            }
+            let n = (BLOCK - self.cur.len()).min(data.len());
+            let (now, rest) = data.split_at(n);
+            self.cur.extend_from_slice(now);
+            data = rest;
+            if self.cur.len() == BLOCK {
+                out(self.seal());
+            }
+        }
+    }
+
+    /// True when nothing is waiting in the current block.
+    fn is_empty(&self) -> bool {
+        self.cur.is_empty()
+    }
+
+    fn seal(&mut self) -> Bytes {
+        let data = std::mem::take(&mut self.cur);
+        Bytes::from_owner(PooledBlock {
+            data,
+            pool: self.pool.clone(),
+        })
+    }
+
+    /// The bytes not handed out yet (a short tail is copied out and its block kept).
+    pub fn finish(&mut self) -> Option<Bytes> {
+        if self.cur.is_empty() {
+            return None;
+        }
+        if self.cur.capacity() != BLOCK {
+            return Some(Bytes::from(std::mem::take(&mut self.cur)));
+        }
+        if self.cur.len() < BLOCK / 2 {
+            let tail = Bytes::copy_from_slice(&self.cur);
+            self.pool.give(std::mem::take(&mut self.cur));
+            return Some(tail);
+        }
+        Some(self.seal())
+    }
+}
+
+impl Drop for BlockFiller {
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.cur));
+    }
+}
+
+/// An in-memory blob being written: finished blocks, then the one being filled.
+struct MemSink {
+    done: Vec<Bytes>,
+    filler: BlockFiller,
+}
+
+impl MemSink {
+    fn write(&mut self, data: &[u8]) {
+        let done = &mut self.done;
+        self.filler.fill(data, &mut |b| done.push(b));
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        if let Some(tail) = self.filler.finish() {
+            self.done.push(tail);
+        }
+        std::mem::take(&mut self.done)
+    }
 }
 
 /// Writes one blob; deletes it when dropped unfinished.
@@ -293,14 +454,27 @@ pub(crate) struct BlobWriter {
 
 impl BlobWriter {
     /// Appends bytes.
-    pub fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.len += chunk.len() as u64;
         match &mut self.sink {
-            Some(Sink::Mem(v)) => v.push(chunk),
-            Some(Sink::Disk(f, _)) => f.write_all(&chunk)?,
+            Some(Sink::Mem(m)) => m.write(chunk),
+            Some(Sink::Disk(f, _)) => f.write_all(chunk)?,
             None => {}
         }
         Ok(())
+    }
+
+    /// Appends bytes that are already in a block of their own (from a [`BlockFiller`], or
+    /// any chunk the caller does not mind the blob keeping): stored without a copy.
+    pub fn write_shared(&mut self, chunk: Bytes) -> io::Result<()> {
+        match &mut self.sink {
+            Some(Sink::Mem(m)) if m.filler.is_empty() => {
+                self.len += chunk.len() as u64;
+                m.done.push(chunk);
+                Ok(())
+            }
+            _ => self.write(&chunk),
+        }
     }
 
     /// Bytes written so far.
@@ -311,7 +485,7 @@ impl BlobWriter {
     /// Closes the blob and hands it over.
     pub fn finish(mut self) -> io::Result<Blob> {
         let mem = match self.sink.take() {
-            Some(Sink::Mem(v)) => Some(Arc::new(v)),
+            Some(Sink::Mem(m)) => Some(Arc::new(m.finish())),
             Some(Sink::Disk(f, _)) => {
                 drop(f);
                 None
@@ -355,7 +529,7 @@ mod tests {
         for p in parts {
             let mut w = st.writer(0).expect("w");
             for c in p.chunks(3) {
-                w.write(Bytes::copy_from_slice(c)).expect("write");
+                w.write(c).expect("write");
             }
             let b = w.finish().expect("finish");
             out.push(Segment {
@@ -384,11 +558,56 @@ mod tests {
     }
 
     #[test]
+    fn memory_blocks_are_reused_after_delete() {
+        let st = Storage::new(None).expect("mem");
+        let data: Vec<u8> = (0..BLOCK * 2 + BLOCK / 4 + 7).map(|i| i as u8).collect();
+        let write = |chunks: usize| {
+            let mut w = st.writer(data.len() as u64).expect("w");
+            for c in data.chunks(data.len() / chunks + 1) {
+                w.write(c).expect("write");
+            }
+            w.finish().expect("finish")
+        };
+        let b = write(7);
+        let seg = |b: &Blob| Segment {
+            len: b.len,
+            blob: b.clone(),
+            offset: 0,
+        };
+        assert_eq!(st.read_all(&[seg(&b)]).expect("read"), data);
+        // Two full blocks and an exact copy of the short tail, whose block went back.
+        assert_eq!(b.mem.as_ref().map(|m| m.len()), Some(3));
+        assert_eq!(st.pool.len(), 1);
+        // A download still holding a piece keeps that block alive.
+        let held = st.pieces(&[seg(&b)]).pop_front();
+        drop(b);
+        assert_eq!(st.pool.len(), 2);
+        drop(held);
+        assert_eq!(st.pool.len(), 3);
+        // The next upload takes its blocks from the pool, and reads back its own bytes.
+        let b2 = write(3);
+        assert_eq!(st.pool.len(), 1);
+        assert_eq!(st.read_all(&[seg(&b2)]).expect("read"), data);
+        // An unfinished upload hands its blocks back too (one from the pool, two new).
+        let mut w = st.writer(data.len() as u64).expect("w");
+        w.write(&data).expect("write");
+        assert_eq!(st.pool.len(), 0);
+        drop(w);
+        assert_eq!(st.pool.len(), 3);
+        // Small bodies never take a block.
+        let mut w = st.writer(10).expect("w");
+        w.write(b"0123456789").expect("write");
+        let small = w.finish().expect("finish");
+        assert_eq!(st.pool.len(), 3);
+        assert_eq!(st.read_all(&[seg(&small)]).expect("read"), b"0123456789");
+    }
+
+    #[test]
     fn disk_blobs() {
         let dir = std::env::temp_dir().join(format!("b2sim-store-{}", std::process::id()));
         let st = Storage::new(Some(dir.clone())).expect("disk");
         let mut w = st.writer(0).expect("w");
-        w.write(Bytes::from_static(b"0123456789")).expect("write");
+        w.write(b"0123456789").expect("write");
         let b = w.finish().expect("finish");
         let c = vec![Segment {
             len: 10,

@@ -409,3 +409,59 @@ fn faults_everything_arrives_intact() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn parts_hashed_ahead_carry_their_sha1_in_the_header() {
+    let dir = tmpdir("ahead");
+    let (sim, c) = sim_with(Faults::default(), None);
+    c.create_bucket("ahead-bucket", false).expect("bucket");
+    let bytes = data(5 * 100_000 + 7, 9);
+    let p = write_file(&dir, "big.bin", &bytes);
+    for (ahead, threads) in [(true, 1), (true, 3), (false, 1)] {
+        let before = sim.stats().uploads_sha1_at_end;
+        let seen = Arc::new(Seen::default());
+        let o = UploadOptions {
+            hash_ahead: Some(ahead),
+            threads,
+            progress: Some(seen.clone()),
+            ..opts(100_000)
+        };
+        let name = format!("big-{ahead}-{threads}");
+        c.upload_path("ahead-bucket", &p, &name, &o)
+            .expect("upload");
+        assert_eq!(
+            sim.file_bytes("ahead-bucket", &name).as_deref(),
+            Some(bytes.as_slice())
+        );
+        // Six parts: with hashing ahead none streams its SHA-1 after the body.
+        let at_end = sim.stats().uploads_sha1_at_end - before;
+        assert_eq!(at_end, if ahead { 0 } else { 6 }, "{name}");
+        // Progress reaches the total.
+        assert_eq!(seen.0.load(Ordering::Relaxed), bytes.len() as u64);
+    }
+    // Under faults every part still arrives intact, each retry with the same digest.
+    let faults = Faults {
+        seed: 3,
+        upload_503_every: Some(3),
+        reset_upload_every: Some(4),
+        ..Faults::default()
+    };
+    sim.set_faults(faults);
+    let o = UploadOptions {
+        hash_ahead: Some(true),
+        threads: 2,
+        ..opts(100_000)
+    };
+    c.upload_path("ahead-bucket", &p, "big-faults", &o)
+        .expect("upload under faults");
+    assert_eq!(
+        sim.file_bytes("ahead-bucket", "big-faults").as_deref(),
+        Some(bytes.as_slice())
+    );
+    let st = sim.stats();
+    assert!(
+        st.faults.service_unavailable > 0 && st.faults.resets > 0,
+        "{st:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

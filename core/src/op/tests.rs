@@ -294,6 +294,38 @@ fn large_upload_happy_path_and_finish_body() {
 }
 
 #[test]
+fn part_with_sha1_given_ahead() {
+    let mut fake = FakeB2::default();
+    let mut clock = VirtualClock::default();
+    let mut s = authorized(&mut fake, &mut clock);
+    let mut buf = [0u8; 2048];
+    let start = crate::wire::large::StartLargeFile {
+        bucket_id: "bkt",
+        file_name: "parts.bin",
+        content_type: "b2/x-auto",
+        file_info: &[],
+    };
+    let mut op = Call::new(&mut s, &mut buf, start);
+    run(&mut op, &mut fake, &mut clock).expect("start");
+    let id = String::from(op.answer().expect("answer").file_id.raw());
+    let data = std::vec![7u8; 300];
+    let digest: [u8; 20] = Sha1::digest(&data).into();
+    let mut part = crate::op::UploadPart::new(&mut s, &mut buf, &id, 1, &data[..], 0, 300, None)
+        .expect("part")
+        .with_sha1(Some(digest));
+    run(&mut part, &mut fake, &mut clock).expect("part with its SHA-1 in the header");
+    assert_eq!(part.sha1(), digest);
+    // A digest that does not match the bytes is refused, not stored.
+    let mut wrong = digest;
+    wrong[0] ^= 1;
+    let mut part = crate::op::UploadPart::new(&mut s, &mut buf, &id, 2, &data[..], 0, 300, None)
+        .expect("part")
+        .with_sha1(Some(wrong));
+    let e = run(&mut part, &mut fake, &mut clock).expect_err("wrong SHA-1");
+    assert_eq!(e.api().map(|a| a.status), Some(400), "{e}");
+}
+
+#[test]
 fn reset_mid_part_resends_that_part_on_a_new_url() {
     let mut fake = FakeB2::default();
     let mut clock = VirtualClock::default();

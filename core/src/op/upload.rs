@@ -655,6 +655,14 @@ impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
         self
     }
 
+    /// Sends `sha1` in the `X-Bz-Content-Sha1` header instead of hashing the bytes while
+    /// they stream (`hex_digits_at_end`): for callers that hashed the part ahead, on another
+    /// core. B2 refuses the part if the bytes do not match it.
+    pub fn with_sha1(mut self, sha1: Option<[u8; 20]>) -> Self {
+        self.up.given_sha1 = sha1;
+        self
+    }
+
     /// The part's SHA-1, after [`Step::Done`].
     pub fn sha1(&self) -> [u8; 20] {
         self.up.digest()

@@ -388,13 +388,17 @@ const PIPELINE_DEPTH: usize = 4;
 struct Sink {
     hasher: Sha1,
     writer: Writer,
+    /// Chunks arrive in blocks of their own (copied out of the connection's buffers by the
+    /// reader), so the blob may keep them as they are.
+    shared: bool,
 }
 
 impl Sink {
     fn take(&mut self, chunk: Bytes) -> std::io::Result<()> {
         self.hasher.update(&chunk);
         match &mut self.writer {
-            Writer::Direct(w) => w.write(chunk),
+            Writer::Direct(w) if self.shared => w.write_shared(chunk),
+            Writer::Direct(w) => w.write(&chunk),
             Writer::Threaded { tx, .. } => tx
                 .send(chunk)
                 .map_err(|_| std::io::Error::other("the writer thread stopped")),
@@ -434,7 +438,7 @@ impl Writer {
             .name("b2-sim-writer".into())
             .spawn(move || {
                 while let Ok(chunk) = rx.recv() {
-                    w.write(chunk)?;
+                    w.write(&chunk)?;
                 }
                 Ok(w)
             })?;
@@ -467,12 +471,17 @@ async fn ingest(
     } else {
         Writer::Direct(writer)
     };
+    let pipe = data_len >= PIPELINE_MIN;
+    // In memory, a piped body is copied into pool blocks here, so the hashing thread only
+    // hashes and the connection's read buffers are free again at once.
+    let mut filler = (pipe && !sh.storage.on_disk()).then(|| sh.storage.filler(data_len));
     let mut sink = Sink {
         hasher: Sha1::new(),
         writer,
+        shared: filler.is_some(),
     };
     // Either feed the sink here, or through a channel to a blocking thread.
-    let mut feed = if data_len >= PIPELINE_MIN {
+    let mut feed = if pipe {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
         let worker = tokio::task::spawn_blocking(move || {
             while let Some(chunk) = rx.blocking_recv() {
@@ -486,7 +495,7 @@ async fn ingest(
     };
     let mut trailer = Vec::new();
     let mut pos = 0u64;
-    while let Some(frame) = body.frame().await {
+    'frames: while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             // The client went away or sent a broken body.
             return Err(Outcome::Abort);
@@ -513,15 +522,21 @@ async fn ingest(
         if !content.is_empty() {
             match &mut feed {
                 Feed::Pipe(tx, _) => {
-                    if tx.send(content).await.is_err() {
-                        break; // the worker failed; its error comes below
+                    let mut blocks = Vec::new();
+                    match &mut filler {
+                        Some(f) => f.fill(&content, &mut |b| blocks.push(b)),
+                        None => blocks.push(content),
+                    }
+                    for b in blocks {
+                        if tx.send(b).await.is_err() {
+                            break 'frames; // the worker failed; its error comes below
+                        }
                     }
                 }
-                // Small bodies are copied out, so a stored file never pins a (larger)
+                // Stored bytes are always copied out of the chunk (into pool blocks
+                // or a buffer of the body's size), so a stored file never pins a
                 // connection read buffer.
-                Feed::Inline(sink) => sink
-                    .take(Bytes::copy_from_slice(&content))
-                    .map_err(storage_err)?,
+                Feed::Inline(sink) => sink.take(content).map_err(storage_err)?,
             }
         }
         trailer.extend_from_slice(&tail);
@@ -533,6 +548,10 @@ async fn ingest(
     let (writer, sha1) = match feed {
         Feed::Inline(sink) => sink.into_writer().map_err(storage_err)?,
         Feed::Pipe(tx, worker) => {
+            if let Some(tail) = filler.as_mut().and_then(|f| f.finish()) {
+                // A failed send means the worker stopped; its error comes below.
+                let _ = tx.send(tail).await;
+            }
             drop(tx);
             worker
                 .await
@@ -699,6 +718,9 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
             sh.persist(&st)?;
             drop(st);
             Counters::bump(&sh.stats.uploads);
+            if plan.sha1 == Sha1Mode::AtEnd {
+                Counters::bump(&sh.stats.uploads_sha1_at_end);
+            }
             Ok(out)
         }
         Err(e) => {

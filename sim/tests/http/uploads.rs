@@ -65,6 +65,8 @@ fn sha1_in_three_forms() {
     no_sha.pop();
     assert_eq!(send(no_sha, &body).status, 400);
     assert_eq!(s.stats().uploads, 4);
+    // Of which one had its SHA-1 after the body (the failed ones do not count).
+    assert_eq!(s.stats().uploads_sha1_at_end, 1);
 }
 
 #[test]

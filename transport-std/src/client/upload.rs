@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 use b2_core::op::{FileParams, Source, UploadFile, UploadPart, UploadUrl};
 use b2_core::validate::{self, PartPlan};
@@ -36,6 +36,11 @@ pub struct UploadOptions {
     pub sha1: Option<[u8; 20]>,
     /// Progress listener.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Large files from a path: hash each part on a thread of its own, ahead of sending
+    /// it, and send its SHA-1 in the header, so that hashing and sending overlap on two
+    /// cores (the part is read twice). `None` (default): when `threads` is below the
+    /// number of cores.
+    pub hash_ahead: Option<bool>,
 }
 
 impl Default for UploadOptions {
@@ -49,6 +54,7 @@ impl Default for UploadOptions {
             src_last_modified_millis: None,
             sha1: None,
             progress: None,
+            hash_ahead: None,
         }
     }
 }
@@ -61,6 +67,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("part_size", &self.part_size)
             .field("large_threshold", &self.large_threshold)
             .field("threads", &self.threads)
+            .field("hash_ahead", &self.hash_ahead)
             .finish_non_exhaustive()
     }
 }
@@ -81,10 +88,11 @@ impl Counter {
     }
 }
 
-/// A file read by offset (`pread`), so parallel parts never share a cursor.
+/// A file read by offset (`pread`), so parallel parts never share a cursor; counted for
+/// progress unless it only hashes ahead.
 struct FileSource<'a> {
     file: &'a fs::File,
-    counter: &'a Counter,
+    counter: Option<&'a Counter>,
 }
 
 #[cfg(unix)]
@@ -105,7 +113,9 @@ impl Source for FileSource<'_> {
     ) -> std::result::Result<usize, b2_core::op::source::ErrorKind> {
         let n =
             read_at(self.file, buf, offset).map_err(|_| b2_core::op::source::ErrorKind::Other)?;
-        self.counter.add(n as u64);
+        if let Some(c) = self.counter {
+            c.add(n as u64);
+        }
         Ok(n)
     }
 }
@@ -126,6 +136,96 @@ impl Source for MemSource<'_> {
         let n = d.read_at(offset, buf)?;
         self.counter.add(n as u64);
         Ok(n)
+    }
+}
+
+/// SHA-1 of `len` bytes of `src` from `offset`, read through `chunk`.
+fn hash_range<S: Source>(src: &mut S, offset: u64, len: u64, chunk: &mut [u8]) -> Result<[u8; 20]> {
+    let mut h = Sha1::new();
+    let mut done = 0;
+    while done < len {
+        let want = usize::try_from(len - done).map_or(chunk.len(), |r| r.min(chunk.len()));
+        let buf = chunk.get_mut(..want).unwrap_or_default();
+        let got = src
+            .read_at(offset + done, buf)
+            .map_err(|e| ClientError::from(b2_core::Error::Source(e)))?;
+        if got == 0 {
+            return Err(b2_core::Error::SourceTooShort {
+                offset: offset + done,
+            }
+            .into());
+        }
+        h.update(buf.get(..got).unwrap_or_default());
+        done += got as u64;
+    }
+    Ok(h.finalize().into())
+}
+
+/// A part's digest from the hashing thread.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Not hashed yet.
+    Pending,
+    /// Hashed.
+    Ready([u8; 20]),
+    /// Not hashed ahead (read error, or the hashing thread stopped): hash while sending.
+    Skip,
+}
+
+/// Part digests computed ahead, in part order, by one hashing thread; senders wait for
+/// the digest of the part they are about to send.
+struct HashAhead {
+    slots: Mutex<Vec<Slot>>,
+    ready: Condvar,
+}
+
+impl HashAhead {
+    fn new(parts: u32) -> Self {
+        HashAhead {
+            slots: Mutex::new(vec![Slot::Pending; parts as usize]),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn set(&self, n: u32, digest: Option<[u8; 20]>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slots.get_mut(n as usize - 1) {
+            *s = digest.map_or(Slot::Skip, Slot::Ready);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Part `n`'s digest, once hashed; `None` to hash while sending.
+    fn wait(&self, n: u32) -> Option<[u8; 20]> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match slots.get(n as usize - 1) {
+                Some(Slot::Pending) => {}
+                Some(Slot::Ready(d)) => return Some(*d),
+                Some(Slot::Skip) | None => return None,
+            }
+            slots = self.ready.wait(slots).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// No more digests: every part still pending is hashed while it is sent.
+    fn close(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for s in slots.iter_mut() {
+            if matches!(s, Slot::Pending) {
+                *s = Slot::Skip;
+            }
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// Closes a [`HashAhead`] when the hashing thread ends, however it ends.
+struct CloseOnDrop<'a>(&'a HashAhead);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -188,16 +288,20 @@ impl Client {
                 size,
                 FileSource {
                     file: &file,
-                    counter: &counter,
+                    counter: Some(&counter),
                 },
                 &opts,
             );
         }
         let make = || FileSource {
             file: &file,
-            counter: &counter,
+            counter: Some(&counter),
         };
-        self.upload_large(&b.id, remote, size, &make, &opts, true)
+        let quiet = || FileSource {
+            file: &file,
+            counter: None,
+        };
+        self.upload_large(&b.id, remote, size, &make, Some(&quiet), &opts, true)
     }
 
     /// Uploads from any reader, of known or unknown length (stdin). Parts are read into a
@@ -371,12 +475,16 @@ impl Client {
         Ok(None)
     }
 
+    /// `hash_source` reads the same bytes as `make_source` without counting them for
+    /// progress; with it, parts may be hashed ahead (see [`UploadOptions::hash_ahead`]).
+    #[allow(clippy::too_many_arguments)]
     fn upload_large<S: Source>(
         &self,
         bucket_id: &str,
         remote: &str,
         size: u64,
         make_source: &(dyn Fn() -> S + Sync),
+        hash_source: Option<&(dyn Fn() -> S + Sync)>,
         opts: &UploadOptions,
         resume: bool,
     ) -> Result<FileVersion> {
@@ -401,7 +509,10 @@ impl Client {
                 _ => PartJob::Send(n),
             })
             .collect();
-        let digests = self.run_parts(&file_id, &plan, jobs, make_source, opts.threads.max(1))?;
+        let threads = opts.threads.max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hash_source = hash_source.filter(|_| opts.hash_ahead.unwrap_or(threads < cores));
+        let digests = self.run_parts(&file_id, &plan, jobs, make_source, hash_source, threads)?;
         self.finish_large(&file_id, &digests)
     }
 
@@ -411,13 +522,39 @@ impl Client {
         plan: &PartPlan,
         jobs: VecDeque<PartJob>,
         make_source: &(dyn Fn() -> S + Sync),
+        hash_source: Option<&(dyn Fn() -> S + Sync)>,
         threads: usize,
     ) -> Result<Vec<[u8; 20]>> {
+        let to_send: Vec<u32> = jobs
+            .iter()
+            .filter_map(|j| match j {
+                PartJob::Send(n) => Some(*n),
+                PartJob::Check(..) => None,
+            })
+            .collect();
+        let ahead = hash_source.map(|_| HashAhead::new(plan.count));
         let queue = Mutex::new(jobs);
         let digests = Mutex::new(vec![[0u8; 20]; plan.count as usize]);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
         std::thread::scope(|scope| {
+            if let (Some(ahead), Some(hash_source)) = (&ahead, hash_source) {
+                let (failed, to_send) = (&failed, &to_send);
+                scope.spawn(move || {
+                    // Waiting senders fall back to hashing as they send if this stops early.
+                    let _close = CloseOnDrop(ahead);
+                    let mut src = hash_source();
+                    let mut chunk = vec![0u8; 1 << 20];
+                    for &n in to_send {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let (offset, len) = plan.part_range(n);
+                        let d = hash_range(&mut src, offset, len, &mut chunk).ok();
+                        ahead.set(n, d);
+                    }
+                });
+            }
             for _ in 0..threads.min(plan.count as usize) {
                 scope.spawn(|| {
                     let mut s = self.session();
@@ -434,6 +571,7 @@ impl Client {
                             plan,
                             job,
                             make_source,
+                            ahead.as_ref(),
                         );
                         match r {
                             Ok((n, d)) => {
@@ -474,38 +612,24 @@ impl Client {
         plan: &PartPlan,
         job: PartJob,
         make_source: &(dyn Fn() -> S + Sync),
+        ahead: Option<&HashAhead>,
     ) -> Result<(u32, [u8; 20])> {
-        let n = match job {
-            PartJob::Send(n) => n,
+        let (n, sha1) = match job {
+            PartJob::Send(n) => (n, ahead.and_then(|a| a.wait(n))),
             PartJob::Check(n, sha) => {
                 let (offset, len) = plan.part_range(n);
-                let mut src = make_source();
-                let mut h = Sha1::new();
-                let mut done = 0;
                 let mut chunk = vec![0u8; 1 << 20];
-                while done < len {
-                    let want = (len - done).min(chunk.len() as u64) as usize;
-                    let got = src
-                        .read_at(offset + done, &mut chunk[..want])
-                        .map_err(|e| ClientError::from(b2_core::Error::Source(e)))?;
-                    if got == 0 {
-                        return Err(b2_core::Error::SourceTooShort {
-                            offset: offset + done,
-                        }
-                        .into());
-                    }
-                    h.update(&chunk[..got]);
-                    done += got as u64;
-                }
-                let d: [u8; 20] = h.finalize().into();
+                let d = hash_range(&mut make_source(), offset, len, &mut chunk)?;
                 if d == sha {
                     return Ok((n, d));
                 }
-                n
+                // Different bytes: send them, with the digest just computed.
+                (n, Some(d))
             }
         };
         let (offset, len) = plan.part_range(n);
-        let mut op = UploadPart::new(s, buf, file_id, n, make_source(), offset, len, url.take())?;
+        let mut op = UploadPart::new(s, buf, file_id, n, make_source(), offset, len, url.take())?
+            .with_sha1(sha1);
         self.run(&mut op)?;
         *url = op.take_upload_url();
         Ok((n, op.sha1()))
