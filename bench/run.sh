@@ -186,7 +186,7 @@ echo
         ok = 1; t = ""; for (i = 1; i <= 3; i++) { r = rc[i] / ctl[i]; ok = ok && r >= 1; t = t sprintf("%s%.2fx", i > 1 ? ", " : "", r) }
         printf "| b2ctl upload >= 1.0x rclone, each case | %s | %s |\n", t, yes(ok)
         p = 100 * size / ctl[2] / 1e6 / lim
-        printf "| 4-way upload >= 60%% of the SHA-1 limit (%d MB/s) | %.0f%% | %s |\n", lim, p, yes(p >= 60)
+        printf "| 4-way upload >= 60%% of the SHA-1 limit (%d MB/s) | %.1f%% | %s |\n", lim, p, yes(p >= 60)
         ok = 1; t = ""; for (i = 1; i <= 3; i++) { ok = ok && mc[i] < mb[i] && mc[i] < mr[i]; t = t sprintf("%s%.1f vs %.1f / %.1f MiB", i > 1 ? ", " : "", mc[i] / 1024, mb[i] / 1024, mr[i] / 1024) }
         printf "| b2ctl peak RSS below b2 / rclone, each upload case | %s | %s |\n", t, yes(ok)
     }'
