@@ -185,6 +185,33 @@ fn every_command() {
     let bad = e.run(&["upload", "cli-bucket", &small, "/leading-slash"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("'/'"));
+    // Local paths are named in the message.
+    let bad = e.run(&["upload", "cli-bucket", "no-such-file", "x"]);
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && msg.contains("cannot read no-such-file"),
+        "{msg}"
+    );
+    e.ok(&["upload", "cli-bucket", &small, "keep.txt"]);
+    let bad = e.run(&["download", "cli-bucket", "keep.txt", "no-such-dir/out"]);
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && msg.contains("cannot write into no-such-dir"),
+        "{msg}"
+    );
+    // A wrong key names the realm it was sent to.
+    let wrong = e
+        .cmd(&["bucket", "list"])
+        .env("B2_APPLICATION_KEY", "K000wrong")
+        .output()
+        .expect("run");
+    let msg = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success()
+            && msg.contains(&format!("authorizing at {}", e.sim.url()))
+            && msg.contains("401"),
+        "{msg}"
+    );
     let none = Command::new(env!("CARGO_BIN_EXE_b2ctl"))
         .args(["bucket", "list"])
         .env_remove("B2_APPLICATION_KEY_ID")

@@ -144,9 +144,19 @@ fn is_tls(e: &io::Error) -> bool {
     false
 }
 
+/// Whether an I/O error means no connection was made (refused, no route).
+fn is_connect(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | AddrNotAvailable | HostUnreachable | NetworkUnreachable
+    )
+}
+
 fn classify(e: &ureq::Error, sending: bool) -> TransportError {
     match e {
         ureq::Error::Io(io) if is_tls(io) => TransportError::Tls,
+        ureq::Error::Io(io) if is_connect(io) => TransportError::Connect,
         ureq::Error::Timeout(_) => TransportError::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportError::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,

@@ -465,3 +465,27 @@ fn parts_hashed_ahead_carry_their_sha1_in_the_header() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn server_gone_is_a_connect_error_within_the_retry_policy() {
+    let (sim, c) = sim_with(Faults::default(), None);
+    c.create_bucket("gone-bucket", false).expect("bucket");
+    c.set_retry_policy(b2_transport_std::client::RetryPolicy {
+        max_json_tries: 3,
+        initial_backoff_ms: 20,
+        max_jitter_ms: 0,
+        ..c.retry_policy()
+    });
+    sim.stop();
+    let t0 = std::time::Instant::now();
+    let e = c.list_buckets().expect_err("nobody listens");
+    let waited = t0.elapsed();
+    assert!(
+        matches!(&e, ClientError::Core(b) if matches!(**b, b2_core::Error::Transport(b2_core::http::TransportError::Connect))),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("could not connect"), "{e}");
+    // Three tries (not the default five), with waits of 20 and 40 ms (not 1 s and 2 s).
+    assert_eq!(c.stats().failed_exchanges, 3, "{:?}", c.stats());
+    assert!(waited < std::time::Duration::from_secs(1), "{waited:?}");
+}

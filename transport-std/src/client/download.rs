@@ -146,7 +146,7 @@ impl Client {
             done: 0,
             progress,
         };
-        let mut op = Download::new(&mut s, &mut buf, t, sink)?;
+        let mut op = Download::new(&mut s, &mut buf, t, sink)?.with_policy(self.retry_policy());
         if let Some((a, b)) = range {
             op = op.range(a, b)?;
         }
@@ -239,7 +239,12 @@ impl Client {
             base.to_string_lossy(),
             std::process::id()
         ));
-        let file = fs::File::create(&tmp)?;
+        let file = fs::File::create(&tmp).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot write into {}: {e}", dir.display()),
+            )
+        })?;
         let r = self.download_to_file(target, &file, range, progress);
         let r = r.and_then(|r| {
             if self

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use b2_core::driver::run;
 use b2_core::op::{Authorize, Call, Operation};
+pub use b2_core::retry::RetryPolicy;
 use b2_core::session::{Credentials, Session};
 use b2_core::wire::bucket::{
     Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket,
@@ -215,6 +216,8 @@ pub struct Client {
     buckets: Mutex<std::collections::HashMap<String, Bucket>>,
     /// `fsync` downloaded files before renaming them into place.
     sync_downloads: std::sync::atomic::AtomicBool,
+    /// Retry caps and backoff of every operation.
+    retry: Mutex<RetryPolicy>,
 }
 
 /// Totals of a [`Client`]'s work.
@@ -261,6 +264,7 @@ impl Client {
             stats: Mutex::new(Default::default()),
             buckets: Mutex::new(Default::default()),
             sync_downloads: std::sync::atomic::AtomicBool::new(false),
+            retry: Mutex::new(RetryPolicy::default()),
         };
         client.authorize()?;
         Ok(client)
@@ -280,7 +284,7 @@ impl Client {
     pub fn authorize(&self) -> Result<()> {
         let mut s = self.session();
         let mut buf = vec![0u8; FIRST_BUF];
-        self.run(&mut Authorize::new(&mut s, &mut buf))?;
+        self.run(&mut Authorize::new(&mut s, &mut buf).with_policy(self.retry_policy()))?;
         self.store_session(s);
         Ok(())
     }
@@ -292,6 +296,18 @@ impl Client {
     pub fn set_sync_downloads(&self, on: bool) {
         self.sync_downloads
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Replaces the retry caps and backoff bounds of the operations run from now on
+    /// (default: the integration checklist's — 5 upload URLs per upload or part, 5 tries of
+    /// a JSON call, 20 of a download, backoff 1 s doubling to 64 s).
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        *self.retry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A copy of the session (for operations run outside the client).
@@ -350,7 +366,7 @@ impl Client {
         loop {
             let mut buf = vec![0u8; size];
             let mut s = self.session();
-            let mut op = Call::new(&mut s, &mut buf, call);
+            let mut op = Call::new(&mut s, &mut buf, call).with_policy(self.retry_policy());
             let r = self.run(&mut op);
             match r {
                 Err(ClientError::Core(e)) if matches!(*e, b2_core::Error::BufferTooSmall { needed } if needed > size) =>

@@ -259,7 +259,9 @@ impl Client {
     ) -> Result<FileVersion> {
         validate::file_name(remote)?;
         let b = self.bucket(bucket)?;
-        let file = fs::File::open(local)?;
+        let file = fs::File::open(local).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot read {}: {e}", local.display()))
+        })?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(ClientError::Config(format!(
@@ -367,7 +369,8 @@ impl Client {
         let url = self.take_idle_url(bucket_id);
         let mut s = self.session();
         let mut buf = vec![0u8; 16 * 1024];
-        let mut op = UploadFile::new(&mut s, &mut buf, params, source, url)?;
+        let mut op = UploadFile::new(&mut s, &mut buf, params, source, url)?
+            .with_policy(self.retry_policy());
         let r = self.run(&mut op);
         let out = r.and_then(|_| Ok(FileVersion::from_wire(&op.file()?)));
         if out.is_ok() {
@@ -629,7 +632,8 @@ impl Client {
         };
         let (offset, len) = plan.part_range(n);
         let mut op = UploadPart::new(s, buf, file_id, n, make_source(), offset, len, url.take())?
-            .with_sha1(sha1);
+            .with_sha1(sha1)
+            .with_policy(self.retry_policy());
         self.run(&mut op)?;
         *url = op.take_upload_url();
         Ok((n, op.sha1()))
@@ -706,6 +710,7 @@ impl Client {
                             data.len() as u64,
                             url.take(),
                         )
+                        .map(|op| op.with_policy(self.retry_policy()))
                         .map_err(ClientError::from)
                         .and_then(|mut op| {
                             self.run(&mut op)?;

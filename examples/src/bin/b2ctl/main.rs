@@ -264,7 +264,11 @@ fn connect(c: &Creds) -> Result<Client, ClientError> {
                 .into(),
         )
     })?;
-    Client::new(&id, &key, &realm)
+    Client::new(&id, &key, &realm).map_err(|e| match e {
+        // Say where: a wrong realm or key is the usual cause.
+        ClientError::Core(_) => ClientError::Config(format!("authorizing at {realm}: {e}")),
+        e => e,
+    })
 }
 
 /// A progress bar on stderr (drawn only when stderr is a terminal).
@@ -328,6 +332,14 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             part_size,
             threads,
         } => {
+            // The local side first: no network work for a file that is not there.
+            let len = if local == "-" {
+                None
+            } else {
+                let meta = std::fs::metadata(&local)
+                    .map_err(|e| io::Error::new(e.kind(), format!("cannot read {local}: {e}")))?;
+                Some(meta.len())
+            };
             let client = connect(&cli.creds)?;
             let mut opts = UploadOptions {
                 threads: threads.max(1),
@@ -350,8 +362,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 opts.progress = Some(bar(None));
                 client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
             } else {
-                let len = std::fs::metadata(&local)?.len();
-                opts.progress = Some(bar(Some(len)));
+                opts.progress = Some(bar(len));
                 client.upload_path(&bucket, Path::new(&local), &remote, &opts)?
             };
             writeln!(out, "{}", f.file_id)?;
