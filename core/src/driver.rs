@@ -54,6 +54,23 @@ where
     C: Clock + ?Sized,
 {
     let mut stats = RunStats::default();
+    run_counted(op, transport, clock, &mut stats)?;
+    Ok(stats)
+}
+
+/// As [`run`], adding what the run did to `stats` whether it succeeds or fails (the
+/// retries and waits behind a final error count too).
+pub fn run_counted<O, T, C>(
+    op: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+    stats: &mut RunStats,
+) -> Result<(), Error>
+where
+    O: Operation + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
     loop {
         let now = clock.now_ms();
         match op.poll(now)? {
@@ -74,7 +91,7 @@ where
                 stats.waited_ms += until_ms.saturating_sub(now);
                 clock.sleep_until_ms(until_ms);
             }
-            Step::Done => return Ok(stats),
+            Step::Done => return Ok(()),
         }
     }
 }

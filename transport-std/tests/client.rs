@@ -487,5 +487,6 @@ fn server_gone_is_a_connect_error_within_the_retry_policy() {
     assert!(e.to_string().contains("could not connect"), "{e}");
     // Three tries (not the default five), with waits of 20 and 40 ms (not 1 s and 2 s).
     assert_eq!(c.stats().failed_exchanges, 3, "{:?}", c.stats());
+    assert_eq!(c.stats().waits, 2, "{:?}", c.stats());
     assert!(waited < std::time::Duration::from_secs(1), "{waited:?}");
 }

@@ -13,7 +13,7 @@ pub use upload::UploadOptions;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use b2_core::driver::run;
+use b2_core::driver::run_counted;
 use b2_core::op::{Authorize, Call, Operation};
 pub use b2_core::retry::RetryPolicy;
 use b2_core::session::{Credentials, Session};
@@ -334,12 +334,14 @@ impl Client {
     /// Runs an operation to completion.
     pub fn run<O: Operation + ?Sized>(&self, op: &mut O) -> Result<b2_core::driver::RunStats> {
         let mut t = self.transport.clone();
-        let r = run(op, &mut t, &mut SystemClock::default());
-        if let Ok(st) = &r {
-            let mut total = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-            total.add(st);
-        }
-        Ok(r?)
+        let mut st = b2_core::driver::RunStats::default();
+        let r = run_counted(op, &mut t, &mut SystemClock::default(), &mut st);
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(&st);
+        r?;
+        Ok(st)
     }
 
     /// What this client did so far: exchanges, failed exchanges (each one retried, for the
