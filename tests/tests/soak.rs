@@ -1,7 +1,7 @@
-//! Chaos soak: hundreds of files of mixed sizes through `b2-transport-std` with several
-//! threads while `b2-sim` injects every fault it has at once; then every file is downloaded
-//! and compared byte for byte. Scale it with `SOAK_FILES` (default 300); `bench/soak.sh`
-//! runs a longer one.
+//! Chaos soak: hundreds of files of mixed sizes (from local files, readers and streams of
+//! unknown length) through `b2-transport-std` with several threads while `b2-sim` injects
+//! every fault it has at once; then every file is downloaded and compared byte for byte.
+//! Scale it with `SOAK_FILES` (default 300); `bench/soak.sh` runs a longer one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -136,6 +136,8 @@ fn chaos_soak_loses_nothing() {
         .expect("key");
     let device_key = (device_key.id, device_key.key);
 
+    let local = std::env::temp_dir().join(format!("b2-soak-{}", std::process::id()));
+    std::fs::create_dir_all(&local).expect("local dir");
     let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
     let opts = UploadOptions {
@@ -158,11 +160,29 @@ fn chaos_soak_loses_nothing() {
                 }
                 let data = content(i, size_of_file(i));
                 let name = format!("soak/{i:05}-{}.bin", data.len());
-                // Half through a reader of known bytes, half as a stream of unknown length.
-                let r = if i.is_multiple_of(2) {
-                    client.upload_reader("soak-bucket", &data[..], &name, &opts)
-                } else {
-                    client.upload_reader("soak-bucket", std::io::Cursor::new(&data), &name, &opts)
+                // A third each: from a local file (parts read by offset, half of them hashed
+                // ahead), from a reader of known bytes, as a stream of unknown length.
+                let r = match i % 3 {
+                    0 => {
+                        let path = local.join(format!("{i}.bin"));
+                        let o = UploadOptions {
+                            hash_ahead: Some(i.is_multiple_of(2)),
+                            ..opts.clone()
+                        };
+                        std::fs::write(&path, &data)
+                            .map_err(b2_transport_std::client::ClientError::Io)
+                            .and_then(|()| client.upload_path("soak-bucket", &path, &name, &o))
+                            .inspect(|_| {
+                                let _ = std::fs::remove_file(&path);
+                            })
+                    }
+                    1 => client.upload_reader("soak-bucket", &data[..], &name, &opts),
+                    _ => client.upload_reader(
+                        "soak-bucket",
+                        std::io::Cursor::new(&data),
+                        &name,
+                        &opts,
+                    ),
                 };
                 if let Err(e) = r {
                     errors.lock().expect("lock").push(format!("{name}: {e}"));
@@ -170,6 +190,7 @@ fn chaos_soak_loses_nothing() {
             });
         }
     });
+    let _ = std::fs::remove_dir_all(&local);
     let upload_stats = sim.stats();
     let client_stats = client.stats();
     // Read everything back (faults still on), byte for byte.
