@@ -173,50 +173,84 @@ enum Slot {
 }
 
 /// Part digests computed ahead, in part order, by one hashing thread; senders wait for
-/// the digest of the part they are about to send.
+/// the digest of the part they are about to send. The hashing thread stays at most a few
+/// parts ahead of the senders, so the bytes it reads are still in the page cache when they
+/// are sent (a cold file is read from disk once).
 struct HashAhead {
-    slots: Mutex<Vec<Slot>>,
-    ready: Condvar,
+    inner: Mutex<Ahead>,
+    changed: Condvar,
+}
+
+struct Ahead {
+    slots: Vec<Slot>,
+    /// Parts senders have asked for so far.
+    asked: usize,
 }
 
 impl HashAhead {
     fn new(parts: u32) -> Self {
         HashAhead {
-            slots: Mutex::new(vec![Slot::Pending; parts as usize]),
-            ready: Condvar::new(),
+            inner: Mutex::new(Ahead {
+                slots: vec![Slot::Pending; parts as usize],
+                asked: 0,
+            }),
+            changed: Condvar::new(),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ahead> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Blocks the hashing thread until the `k`-th part to hash is at most `lead` parts
+    /// ahead of the senders; false when `stop` is set (the upload failed).
+    fn room(&self, k: usize, lead: usize, stop: &AtomicBool) -> bool {
+        let mut a = self.lock();
+        while k >= a.asked + lead {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            let timeout = std::time::Duration::from_millis(50);
+            a = match self.changed.wait_timeout(a, timeout) {
+                Ok((a, _)) => a,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
+    }
+
     fn set(&self, n: u32, digest: Option<[u8; 20]>) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = slots.get_mut(n as usize - 1) {
+        let mut a = self.lock();
+        if let Some(s) = a.slots.get_mut(n as usize - 1) {
             *s = digest.map_or(Slot::Skip, Slot::Ready);
         }
-        self.ready.notify_all();
+        self.changed.notify_all();
     }
 
     /// Part `n`'s digest, once hashed; `None` to hash while sending.
     fn wait(&self, n: u32) -> Option<[u8; 20]> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut a = self.lock();
+        a.asked += 1;
+        self.changed.notify_all();
         loop {
-            match slots.get(n as usize - 1) {
+            match a.slots.get(n as usize - 1) {
                 Some(Slot::Pending) => {}
                 Some(Slot::Ready(d)) => return Some(*d),
                 Some(Slot::Skip) | None => return None,
             }
-            slots = self.ready.wait(slots).unwrap_or_else(|p| p.into_inner());
+            a = self.changed.wait(a).unwrap_or_else(|p| p.into_inner());
         }
     }
 
     /// No more digests: every part still pending is hashed while it is sent.
     fn close(&self) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        for s in slots.iter_mut() {
+        let mut a = self.lock();
+        for s in a.slots.iter_mut() {
             if matches!(s, Slot::Pending) {
                 *s = Slot::Skip;
             }
         }
-        self.ready.notify_all();
+        self.changed.notify_all();
     }
 }
 
@@ -548,8 +582,9 @@ impl Client {
                     let _close = CloseOnDrop(ahead);
                     let mut src = hash_source();
                     let mut chunk = vec![0u8; 1 << 20];
-                    for &n in to_send {
-                        if failed.load(Ordering::Relaxed) {
+                    for (k, &n) in to_send.iter().enumerate() {
+                        // At most one part ahead of each sender, plus one.
+                        if !ahead.room(k, threads + 1, failed) {
                             break;
                         }
                         let (offset, len) = plan.part_range(n);
