@@ -880,3 +880,58 @@ fn read_full_into<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn hashed(a: &HashAhead) -> usize {
+        a.lock()
+            .slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Ready(_)))
+            .count()
+    }
+
+    /// Waits until `n` parts are hashed, then checks that no more follow.
+    fn settles_at(a: &HashAhead, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while hashed(a) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(hashed(a), n);
+    }
+
+    #[test]
+    fn hashing_ahead_stays_close_to_the_senders() {
+        let a = HashAhead::new(6);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _close = CloseOnDrop(&a);
+                for k in 0..6 {
+                    if !a.room(k, 2, &stop) {
+                        break;
+                    }
+                    a.set(k as u32 + 1, Some([k as u8; 20]));
+                }
+            });
+            // No sender yet: two parts ahead, no more.
+            settles_at(&a, 2);
+            assert_eq!(a.wait(1), Some([0; 20]));
+            settles_at(&a, 3);
+            for n in 2..=6u32 {
+                assert_eq!(a.wait(n), Some([n as u8 - 1; 20]));
+            }
+        });
+        // A failed upload releases a hashing thread that waits for room.
+        let a = HashAhead::new(3);
+        stop.store(true, Ordering::Relaxed);
+        assert!(!a.room(2, 1, &stop));
+        // And a closed one releases the senders.
+        a.close();
+        assert_eq!(a.wait(1), None);
+    }
+}
