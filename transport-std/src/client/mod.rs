@@ -2,6 +2,7 @@
 //! from arguments or the environment, buckets, keys, uploads from paths and readers (large
 //! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
 
+mod ahead;
 mod download;
 mod list;
 mod upload;
