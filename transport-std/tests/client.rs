@@ -490,3 +490,37 @@ fn server_gone_is_a_connect_error_within_the_retry_policy() {
     assert_eq!(c.stats().waits, 2, "{:?}", c.stats());
     assert!(waited < std::time::Duration::from_secs(1), "{waited:?}");
 }
+
+#[test]
+fn a_file_that_fits_one_part_goes_up_in_one_request() {
+    let dir = tmpdir("onepart");
+    let (sim, c) = sim_with(Faults::default(), None);
+    c.create_bucket("onepart-bucket", false).expect("bucket");
+    // Threshold and part size far below the server's minimum part size (100,000 here): a
+    // 5,000-byte file cannot be two parts, so it is one small upload, not an error.
+    let bytes = data(5000, 4);
+    let p = write_file(&dir, "small.bin", &bytes);
+    let o = UploadOptions {
+        part_size: Some(1),
+        large_threshold: 1,
+        ..UploadOptions::default()
+    };
+    let f = c
+        .upload_path("onepart-bucket", &p, "small.bin", &o)
+        .expect("upload");
+    assert_ne!(
+        f.content_sha1.as_deref(),
+        Some("none"),
+        "a small file has its SHA-1"
+    );
+    assert_eq!(sim.file_bytes("onepart-bucket", "small.bin"), Some(bytes));
+    // Past the minimum it is a large file in parts of the minimum size.
+    let bytes = data(250_000, 5);
+    let p = write_file(&dir, "big.bin", &bytes);
+    let f = c
+        .upload_path("onepart-bucket", &p, "big.bin", &o)
+        .expect("upload");
+    assert_eq!(f.content_sha1.as_deref(), Some("none"), "a large file");
+    assert_eq!(sim.file_bytes("onepart-bucket", "big.bin"), Some(bytes));
+    let _ = std::fs::remove_dir_all(dir);
+}

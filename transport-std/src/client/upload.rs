@@ -193,7 +193,14 @@ impl Client {
             total: Some(size),
             progress: opts.progress.clone(),
         };
-        if size <= opts.large_threshold.min(validate::MAX_SMALL_FILE) {
+        // A large file needs two parts at least: a file that fits in one part (the part
+        // size raised to the server's minimum) goes up in one request whatever the threshold.
+        let one_part = {
+            let s = self.session();
+            let part = opts.part_size.unwrap_or(s.recommended_part_size);
+            size <= part.max(s.min_part_size)
+        };
+        if size <= validate::MAX_SMALL_FILE && (size <= opts.large_threshold || one_part) {
             return self.upload_small(
                 &b.id,
                 remote,
