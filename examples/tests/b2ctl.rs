@@ -199,6 +199,18 @@ fn every_command() {
         !bad.status.success() && msg.contains("cannot write into no-such-dir"),
         "{msg}"
     );
+    let bad = e.run(&["sync", "no-such-dir", "cli-bucket"]);
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && msg.contains("cannot read no-such-dir"),
+        "{msg}"
+    );
+    let bad = e.run(&["key", "create", "k", "--caps", "listFiles,notacap"]);
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && msg.contains("unknown capability \"notacap\""),
+        "{msg}"
+    );
     // A wrong key names the realm it was sent to.
     let wrong = e
         .cmd(&["bucket", "list"])

@@ -519,6 +519,14 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             prefix,
         }) => {
             let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+            // Name the first unknown capability before any network work.
+            let known = b2_core::validate::CAPABILITIES;
+            if let Some(bad) = caps.iter().find(|c| !known.contains(c)) {
+                return Err(ClientError::Config(format!(
+                    "unknown capability {bad:?}; B2's are: {}",
+                    known.join(",")
+                )));
+            }
             let k = connect(&cli.creds)?.create_key(
                 &name,
                 &caps,

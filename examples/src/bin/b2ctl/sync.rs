@@ -9,7 +9,10 @@ use std::sync::Mutex;
 use b2_transport_std::client::{Client, ClientError, UploadOptions};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display()))
+    })?;
+    for e in entries {
         let p = e?.path();
         if p.is_dir() {
             walk(&p, out)?;
