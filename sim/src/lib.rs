@@ -37,6 +37,7 @@ mod api;
 mod body;
 mod error;
 mod faults;
+mod journal;
 mod names;
 mod server;
 mod state;
@@ -169,11 +170,11 @@ impl SimBuilder {
     /// Binds the port, loads the data directory (if any) and starts serving.
     pub fn start(self) -> io::Result<Sim> {
         let storage = Storage::new(self.data_dir.clone())?;
-        let mut state = match &self.data_dir {
-            Some(d) if d.join("state.json").exists() => {
-                let bytes = std::fs::read(d.join("state.json"))?;
-                let mut st: State = serde_json::from_slice(&bytes)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let persistence = journal::Persistence::new(self.data_dir.clone());
+        let mut state = match persistence.load()? {
+            Some(mut st) => {
+                // Fold the journal into a fresh snapshot, so it never grows after a torn line.
+                persistence.snapshot(&mut st)?;
                 st.rebuild_index();
                 let used = st.referenced_blobs();
                 storage.reserve_ids(used.iter().copied().max().unwrap_or(0));
@@ -194,7 +195,6 @@ impl SimBuilder {
             min_part_size: self.min_part_size,
             recommended_part_size: recommended,
             token_lifetime_ms: u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
-            data_dir: self.data_dir.clone(),
         };
         let new_primary = state.primary_key.is_none();
         if new_primary {
@@ -206,13 +206,14 @@ impl SimBuilder {
             state,
             FaultState::new(self.faults),
             storage,
+            persistence,
         ));
         if new_primary {
             let (id, _) = new_account(&shared);
             let mut st = shared.lock();
             st.primary_key = Some(id);
             shared
-                .persist(&st)
+                .persist(&mut st)
                 .map_err(|e| io::Error::other(e.message.clone()))?;
         }
         let master = {
@@ -262,7 +263,7 @@ fn new_account(sh: &Arc<Shared>) -> (String, String) {
     };
     let mut st = sh.lock();
     st.keys.insert(account_id.clone(), key);
-    let _ = sh.persist(&st);
+    let _ = sh.persist(&mut st);
     (account_id, secret)
 }
 

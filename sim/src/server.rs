@@ -1,6 +1,5 @@
 //! The HTTP side: accept loop, routing, faults that apply to every request, answers.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,8 +14,9 @@ use crate::api;
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultState;
+use crate::journal::{Change, Persistence};
 use crate::state::State;
-use crate::store::{write_atomic, Storage};
+use crate::store::Storage;
 
 /// Settings fixed at start.
 #[derive(Debug, Clone)]
@@ -24,7 +24,6 @@ pub(crate) struct Config {
     pub min_part_size: u64,
     pub recommended_part_size: u64,
     pub token_lifetime_ms: u64,
-    pub data_dir: Option<PathBuf>,
 }
 
 /// Counters behind [`crate::Stats`].
@@ -58,6 +57,7 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultState>,
     pub stats: Counters,
     pub storage: Storage,
+    pub persistence: Persistence,
     rng: Mutex<u64>,
 }
 
@@ -76,6 +76,7 @@ impl Shared {
         state: State,
         faults: FaultState,
         storage: Storage,
+        persistence: Persistence,
     ) -> Self {
         let seed = now_ms() ^ (u64::from(std::process::id()) << 32) ^ (&cfg as *const _ as u64);
         Shared {
@@ -85,6 +86,7 @@ impl Shared {
             faults: Mutex::new(faults),
             stats: Counters::default(),
             storage,
+            persistence,
             rng: Mutex::new(seed),
         }
     }
@@ -157,14 +159,17 @@ impl Shared {
         })
     }
 
-    /// Saves the state when running with a data directory.
-    pub fn persist(&self, st: &State) -> ApiResult<()> {
-        let Some(dir) = &self.cfg.data_dir else {
-            return Ok(());
-        };
-        let bytes = serde_json::to_vec(st)
-            .map_err(|e| ApiError::new(500, "internal_error", format!("saving state: {e}")))?;
-        write_atomic(&dir.join("state.json"), &bytes)
+    /// Saves the whole state when running with a data directory.
+    pub fn persist(&self, st: &mut State) -> ApiResult<()> {
+        self.persistence
+            .snapshot(st)
+            .map_err(|e| ApiError::new(500, "internal_error", format!("saving state: {e}")))
+    }
+
+    /// Saves one upload when running with a data directory (a journal line).
+    pub fn persist_change(&self, st: &mut State, change: &Change) -> ApiResult<()> {
+        self.persistence
+            .record(st, change)
             .map_err(|e| ApiError::new(500, "internal_error", format!("saving state: {e}")))
     }
 
@@ -506,7 +511,7 @@ async fn json_call(
     };
     let out = (handler.run)(&ctx, &mut st, &args)?;
     if handler.mutating {
-        sh.persist(&st)?;
+        sh.persist(&mut st)?;
     }
     Ok(json_response(&out))
 }

@@ -201,6 +201,9 @@ pub(crate) struct State {
     pub upload_tokens: HashMap<String, UploadToken>,
     pub download_tokens: HashMap<String, DownloadToken>,
     pub seq: u64,
+    /// Generation of the journal that follows this snapshot (see `journal`).
+    #[serde(default)]
+    pub journal_gen: u64,
     #[serde(skip)]
     pub index: HashMap<String, BTreeSet<IndexKey>>,
 }

@@ -65,7 +65,7 @@ pub(crate) fn authorize(
         },
     );
     let answer = authorize_answer(sh, &st, &key, &token, ver);
-    sh.persist(&st)?;
+    sh.persist(&mut st)?;
     Ok(json_response(&answer))
 }
 

@@ -18,6 +18,7 @@ use super::{bucket_for, file_for, file_json, new_file_id, part_json, req_str, Ct
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::UploadFault;
+use crate::journal::Change;
 use crate::names::{
     guess_content_type, is_sha1_hex, percent_decode, validate_file_name, validate_info,
 };
@@ -650,8 +651,10 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
         offset: 0,
         len,
     }];
+    let journal = sh.persistence.enabled();
     let mut st = sh.lock();
-    let result = match &plan.kind {
+    // The answer, the journal line, and blobs that nothing refers to any more.
+    let result: ApiResult<(Value, Option<Change>, Vec<u64>)> = match &plan.kind {
         PlanKind::File {
             name,
             content_type,
@@ -678,8 +681,9 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     content,
                 };
                 let out = file_json(&f);
+                let change = journal.then(|| Change::File(f.clone()));
                 st.insert_file(f);
-                Ok(out)
+                Ok((out, change, Vec::new()))
             }
         }
         PlanKind::Part { file_id, number } => {
@@ -700,22 +704,29 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     content,
                 };
                 let out = part_json(file_id, &p);
+                let change = journal.then(|| Change::Part {
+                    file_id: file_id.clone(),
+                    part: p.clone(),
+                });
                 let old = st
                     .parts
                     .entry(file_id.clone())
                     .or_default()
                     .insert(*number, p);
-                if let Some(old) = old {
-                    let ids = old.content.iter().map(|s| s.blob.id).collect();
-                    sh.collect_garbage(&st, ids);
-                }
-                Ok(out)
+                let replaced = old
+                    .map(|old| old.content.iter().map(|s| s.blob.id).collect())
+                    .unwrap_or_default();
+                Ok((out, change, replaced))
             }
         }
     };
     match result {
-        Ok(out) => {
-            sh.persist(&st)?;
+        Ok((out, change, replaced)) => {
+            if let Some(change) = &change {
+                sh.persist_change(&mut st, change)?;
+            }
+            // Only once the new part is saved may the part it replaced go.
+            sh.collect_garbage(&st, replaced);
             drop(st);
             Counters::bump(&sh.stats.uploads);
             if plan.sha1 == Sha1Mode::AtEnd {

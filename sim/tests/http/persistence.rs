@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use b2_sim::Sim;
 use serde_json::json;
 
@@ -88,6 +90,104 @@ fn data_dir_survives_restart() {
     // Uploads keep working after the restart and get new ids.
     c2.upload(&b, "after", b"after");
     assert_eq!(s.file_bytes("persist-bucket", "after").unwrap(), b"after");
+    s.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn uploads_are_journaled_and_replayed() {
+    let dir = std::env::temp_dir().join(format!("b2-sim-journal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = || {
+        Sim::builder()
+            .min_part_size(100)
+            .data_dir(&dir)
+            .start()
+            .unwrap()
+    };
+    let journals = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("journal-"))
+            .collect();
+        v.sort();
+        v
+    };
+    let s = start();
+    let c = Client::new(&s);
+    let b = c.create_bucket("journal-bucket", "allPrivate");
+    let id = c.start_large(&b, "large");
+    let snapshot = std::fs::read(dir.join("state.json")).unwrap();
+    for i in 0..20u8 {
+        c.upload(&b, &format!("f{i}"), &data(100 + usize::from(i), i));
+    }
+    let (p1, p1b, p2) = (data(300, 1), data(300, 2), data(40, 3));
+    assert_eq!(c.upload_part(&id, 1, &p1).status, 200);
+    assert_eq!(c.upload_part(&id, 1, &p1b).status, 200, "part 1 again");
+    assert_eq!(c.upload_part(&id, 2, &p2).status, 200);
+    // Uploads append to the journal and leave the snapshot alone.
+    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), snapshot);
+    let js = journals();
+    assert_eq!(js.len(), 1, "{js:?}");
+    let journal = dir.join(&js[0]);
+    let lines = std::fs::read_to_string(&journal).unwrap().lines().count();
+    assert_eq!(lines, 23);
+    // A crash in the middle of a line leaves a torn last line.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(b"{\"File\":{\"id\":\"4_z")
+        .unwrap();
+    s.stop();
+
+    let s = start();
+    for i in 0..20u8 {
+        assert_eq!(
+            s.file_bytes("journal-bucket", &format!("f{i}")),
+            Some(data(100 + usize::from(i), i)),
+            "f{i}"
+        );
+    }
+    let c = Client::new(&s);
+    let lp = c.ok("b2_list_parts", json!({"fileId": id}));
+    let shas: Vec<&str> = lp["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["contentSha1"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shas,
+        [sha1_hex(&p1b), sha1_hex(&p2)],
+        "the replacement part"
+    );
+    c.ok(
+        "b2_finish_large_file",
+        json!({"fileId": id, "partSha1Array": [sha1_hex(&p1b), sha1_hex(&p2)]}),
+    );
+    assert!(journals().is_empty(), "folded into the snapshot on start");
+    // A deletion (a snapshot) after journaled uploads is not undone by them.
+    let gone = c.upload(&b, "gone", b"bye");
+    c.ok(
+        "b2_delete_file_version",
+        json!({"fileName": "gone", "fileId": gone["fileId"]}),
+    );
+    c.upload(&b, "last", b"last");
+    s.stop();
+
+    let s = start();
+    assert_eq!(s.file_bytes("journal-bucket", "gone"), None);
+    assert_eq!(s.file_bytes("journal-bucket", "last").unwrap(), b"last");
+    assert_eq!(
+        s.file_bytes("journal-bucket", "large").unwrap(),
+        [p1b, p2].concat()
+    );
+    // Blobs on disk: 20 files, the large file's two parts and "last"; the replaced part
+    // and the deleted file are gone.
+    assert_eq!(std::fs::read_dir(dir.join("blobs")).unwrap().count(), 23);
     s.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
