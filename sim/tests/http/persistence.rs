@@ -1,21 +1,31 @@
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use b2_sim::Sim;
 use serde_json::json;
 
 use crate::common::*;
 
+/// An empty folder for a simulator's data.
+fn fresh_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("b2-sim-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A simulator keeping its data in `dir` (small parts allowed).
+fn start_in(dir: &Path) -> Sim {
+    Sim::builder()
+        .min_part_size(100)
+        .data_dir(dir)
+        .start()
+        .unwrap()
+}
+
 #[test]
 fn data_dir_survives_restart() {
-    let dir = std::env::temp_dir().join(format!("b2-sim-persist-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let start = || {
-        Sim::builder()
-            .min_part_size(100)
-            .data_dir(&dir)
-            .start()
-            .unwrap()
-    };
+    let dir = fresh_dir("persist");
+    let start = || start_in(&dir);
     let s = start();
     let (kid, key) = (s.master_key().0.to_string(), s.master_key().1.to_string());
     let c = Client::new(&s);
@@ -96,15 +106,8 @@ fn data_dir_survives_restart() {
 
 #[test]
 fn uploads_are_journaled_and_replayed() {
-    let dir = std::env::temp_dir().join(format!("b2-sim-journal-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let start = || {
-        Sim::builder()
-            .min_part_size(100)
-            .data_dir(&dir)
-            .start()
-            .unwrap()
-    };
+    let dir = fresh_dir("journal");
+    let start = || start_in(&dir);
     let journals = || -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
