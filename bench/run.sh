@@ -144,7 +144,7 @@ echo "case pipes the file through \`cat\` (unknown length, not seekable); its ti
 echo "The simulator keeps data in memory (in 1 MiB blocks it reuses after deletes) so that it never"
 echo "limits the clients: with \`--data-dir\`"
 echo "it also copies every byte into the page cache, which on 2 cores caps its ingest near 1 GB/s"
-echo "(see sim/README.md), and it rewrites its state file after every upload."
+echo "(see sim/README.md)."
 echo
 echo "| case | client | seconds | MB/s | vs b2 | vs rclone | of SHA-1 limit | peak RSS MiB | client CPU s | sim CPU s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
