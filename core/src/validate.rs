@@ -218,10 +218,15 @@ pub const CAPABILITIES: [&str; 21] = [
 
 /// Checks a key's capability list: not empty, every name known.
 pub fn capabilities(caps: &[&str]) -> Result<(), InvalidInput> {
-    if caps.is_empty() || !caps.iter().all(|c| CAPABILITIES.contains(c)) {
+    if caps.is_empty() || unknown_capability(caps).is_some() {
         return Err(InvalidInput::Capabilities);
     }
     Ok(())
+}
+
+/// The first name in `caps` that is not one of B2's [`CAPABILITIES`] (to name it in a message).
+pub fn unknown_capability<'a>(caps: &[&'a str]) -> Option<&'a str> {
+    caps.iter().copied().find(|c| !CAPABILITIES.contains(c))
 }
 
 /// Checks a key name: 1..=100 letters, digits and `-`.

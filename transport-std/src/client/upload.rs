@@ -193,12 +193,12 @@ impl Client {
             total: Some(size),
             progress: opts.progress.clone(),
         };
-        // A large file needs two parts at least: a file that fits in one part (the part
-        // size raised to the server's minimum) goes up in one request whatever the threshold.
+        // A large file needs two parts at least: a file that fits in one part (as
+        // `upload_large` would plan them) goes up in one request whatever the threshold.
         let one_part = {
             let s = self.session();
             let part = opts.part_size.unwrap_or(s.recommended_part_size);
-            size <= part.max(s.min_part_size)
+            validate::part_plan(size, part, s.min_part_size).is_ok_and(|p| p.count < 2)
         };
         if size <= validate::MAX_SMALL_FILE && (size <= opts.large_threshold || one_part) {
             return self.upload_small(
@@ -445,21 +445,24 @@ impl Client {
         hash_source: Option<&(dyn Fn() -> S + Sync)>,
         threads: usize,
     ) -> Result<Vec<[u8; 20]>> {
-        let to_send: Vec<u32> = jobs
-            .iter()
-            .filter_map(|j| match j {
-                PartJob::Send(n) => Some(*n),
-                PartJob::Check(..) => None,
-            })
-            .collect();
-        let ahead = hash_source.map(|_| HashAhead::new(plan.count));
+        // With a hashing source: the digests it computes ahead, in the order parts are sent.
+        let ahead = hash_source.map(|src| {
+            let to_send: Vec<u32> = jobs
+                .iter()
+                .filter_map(|j| match j {
+                    PartJob::Send(n) => Some(*n),
+                    PartJob::Check(..) => None,
+                })
+                .collect();
+            (HashAhead::new(plan.count), src, to_send)
+        });
         let queue = Mutex::new(jobs);
         let digests = Mutex::new(vec![[0u8; 20]; plan.count as usize]);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
         std::thread::scope(|scope| {
-            if let (Some(ahead), Some(hash_source)) = (&ahead, hash_source) {
-                let (failed, to_send) = (&failed, &to_send);
+            if let Some((ahead, hash_source, to_send)) = &ahead {
+                let failed = &failed;
                 scope.spawn(move || {
                     // Waiting senders fall back to hashing as they send if this stops early.
                     let _close = CloseOnDrop(ahead);
@@ -492,7 +495,7 @@ impl Client {
                             plan,
                             job,
                             make_source,
-                            ahead.as_ref(),
+                            ahead.as_ref().map(|(a, _, _)| a),
                         );
                         match r {
                             Ok((n, d)) => {

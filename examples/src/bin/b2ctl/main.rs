@@ -520,11 +520,10 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         }) => {
             let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
             // Name the first unknown capability before any network work.
-            let known = b2_core::validate::CAPABILITIES;
-            if let Some(bad) = caps.iter().find(|c| !known.contains(c)) {
+            if let Some(bad) = b2_core::validate::unknown_capability(&caps) {
                 return Err(ClientError::Config(format!(
                     "unknown capability {bad:?}; B2's are: {}",
-                    known.join(",")
+                    b2_core::validate::CAPABILITIES.join(",")
                 )));
             }
             let k = connect(&cli.creds)?.create_key(
