@@ -199,6 +199,8 @@ pub enum InvalidInput {
     Capabilities,
     /// A duration outside what B2 accepts.
     Duration,
+    /// Checkpoint bytes that are damaged, of another version, or for another file or plan.
+    Checkpoint,
 }
 
 impl fmt::Display for InvalidInput {
@@ -227,6 +229,7 @@ impl fmt::Display for InvalidInput {
             InvalidInput::TooLong => "value too long for its storage",
             InvalidInput::Capabilities => "unknown or empty key capabilities",
             InvalidInput::Duration => "duration outside the allowed range",
+            InvalidInput::Checkpoint => "checkpoint damaged or for another file or part plan",
         })
     }
 }

@@ -200,6 +200,19 @@ impl CallState {
         self.backoff = backoff;
     }
 
+    /// Starts the next call of an operation right after an answered (or failed) one: the
+    /// session is authorized, tries start again, the jitter state is kept.
+    pub fn restart_next(&mut self) {
+        self.phase = Phase::SendCall;
+        self.tries = 0;
+        self.auth_tries = 0;
+        self.reauths = 0;
+        self.error = None;
+        self.answer = AnswerState::default();
+        self.body_len = 0;
+        self.body_pos = 0;
+    }
+
     /// Whether the exchange in flight (or about to be sent) is the authorize request.
     pub fn authorizing(&self) -> bool {
         matches!(self.phase, Phase::SendAuth | Phase::AwaitAuth)

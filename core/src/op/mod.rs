@@ -72,7 +72,7 @@ pub use upload_url::{UploadUrl, UploadUrlPool};
 pub mod upload;
 pub use upload::{FileParams, UploadFile, UploadPart};
 pub mod large;
-pub use large::LargeUpload;
+pub use large::{JobKind, LargeFile, LargeUpload, PartJob, Resume};
 pub mod download;
 pub use download::{Download, DownloadInfo, Target};
 pub mod list;

@@ -259,17 +259,28 @@ fn large(
     clock: &mut VirtualClock,
     src: &mut Generated,
     part: u64,
-    resume: Option<&str>,
+    checkpoint: Option<&[u8]>,
 ) -> Result<(String, u32), Error> {
     let mut s = authorized(fake, clock);
     let mut buf = [0u8; 4096];
     let mut digests = [[0u8; 20]; 64];
     let mut params = FileParams::new("bkt", "big.bin", src.size);
     params.sha1 = Some(src.sha1());
-    let mut op = LargeUpload::new(&mut s, &mut buf, params, part, &mut *src, &mut digests)?;
-    if let Some(id) = resume {
-        op = op.resume(id)?;
-    }
+    let resume = match checkpoint {
+        Some(bytes) => crate::op::Resume::Checkpoint(
+            crate::op::large::Checkpoint::decode(bytes, &mut digests)?,
+        ),
+        None => crate::op::Resume::No,
+    };
+    let mut op = LargeUpload::with_resume(
+        &mut s,
+        &mut buf,
+        params,
+        part,
+        &mut *src,
+        &mut digests,
+        resume,
+    )?;
     let r = run(&mut op, fake, clock);
     let id = String::from(op.file_id());
     r.map_err(|e| {
@@ -361,7 +372,8 @@ fn resume_skips_parts_already_there() {
         let mut s = authorized(&mut fake, &mut clock);
         let mut buf = [0u8; 4096];
         let mut digests = [[0u8; 20]; 16];
-        let params = FileParams::new("bkt", "big.bin", 1000);
+        let mut params = FileParams::new("bkt", "big.bin", 1000);
+        params.sha1 = Some(src.sha1());
         let mut op =
             LargeUpload::new(&mut s, &mut buf, params, 250, &mut src, &mut digests).expect("new");
         loop {
@@ -393,12 +405,16 @@ fn resume_skips_parts_already_there() {
                 crate::op::Step::Done => panic!("should not finish"),
             }
         }
-        String::from(op.file_id())
+        let mut cp = std::vec![0u8; op.coordinator().checkpoint_len()];
+        let n = op.write_checkpoint(&mut cp).expect("checkpoint");
+        cp.truncate(n);
+        (String::from(op.file_id()), cp)
     };
+    let (first, checkpoint) = first;
     assert_eq!(fake.file("big.bin").map(|f| f.2), Some("start"));
     let parts_before = fake.upload_bytes;
     assert_eq!(parts_before, 500);
-    let (id, skipped) = large(&mut fake, &mut clock, &mut src, 250, Some(&first)).expect("resume");
+    let (id, skipped) = large(&mut fake, &mut clock, &mut src, 250, Some(&checkpoint)).expect("resume");
     assert_eq!(id, first);
     assert_eq!(skipped, 2);
     assert_eq!(fake.upload_bytes, 1000, "only parts 3 and 4 sent again");

@@ -53,28 +53,60 @@ impl<'a> FileParams<'a> {
         }
     }
 
+    /// Every file info entry the file carries: the caller's, then `src_last_modified_millis`
+    /// when known and, for large files (`large`), `large_file_sha1` when the whole-file
+    /// SHA-1 is known. The one place these extra entries are made; `scratch` holds their
+    /// text.
+    pub fn info_entries<'s>(&'s self, large: bool, scratch: &'s mut InfoScratch) -> InfoList<'s> {
+        let mut out: InfoList<'s> = heapless::Vec::new();
+        for kv in self.info {
+            let _ = out.push(*kv);
+        }
+        scratch.millis.clear();
+        let InfoScratch { millis, sha1_hex: hex } = scratch;
+        if let Some(ms) = self.src_last_modified_millis {
+            let _ = core::fmt::write(millis, format_args!("{ms}"));
+            let _ = out.push(("src_last_modified_millis", millis.as_str()));
+        }
+        if let (true, Some(d)) = (large, self.sha1) {
+            *hex = sha1_hex(&d);
+            let _ = out.push((
+                "large_file_sha1",
+                core::str::from_utf8(&hex[..]).unwrap_or(""),
+            ));
+        }
+        out
+    }
+
     /// Checks name, type and info (with the extra entries the SDK adds: `large` adds
     /// `large_file_sha1` when the SHA-1 is known).
     pub fn validate(&self, large: bool) -> Result<(), InvalidInput> {
         validate::file_name(self.file_name)?;
         validate::content_type(self.content_type)?;
-        let mut millis = heapless::String::<20>::new();
-        let sha = self.sha1.map(|d| sha1_hex(&d)).unwrap_or([b'0'; 40]);
-        let mut extra: heapless::Vec<(&str, &str), 2> = heapless::Vec::new();
-        if let Some(ms) = self.src_last_modified_millis {
-            let _ = core::fmt::write(&mut millis, format_args!("{ms}"));
-            let _ = extra.push(("src_last_modified_millis", millis.as_str()));
+        if self.info.len() > validate::MAX_INFO_ENTRIES {
+            return Err(InvalidInput::TooManyInfoEntries);
         }
-        if large && self.sha1.is_some() {
-            let _ = extra.push((
-                "large_file_sha1",
-                core::str::from_utf8(&sha).map_err(|_| InvalidInput::Sha1)?,
-            ));
+        let mut scratch = InfoScratch::default();
+        let entries = self.info_entries(large, &mut scratch);
+        validate::file_info(self.file_name, entries.iter().copied())
+    }
+}
+
+/// The info entries of a file: the caller's (at most 10) plus the SDK's.
+pub type InfoList<'s> = heapless::Vec<(&'s str, &'s str), 12>;
+
+/// Text storage for the info entries the SDK adds (see [`FileParams::info_entries`]).
+pub struct InfoScratch {
+    millis: heapless::String<20>,
+    sha1_hex: [u8; 40],
+}
+
+impl Default for InfoScratch {
+    fn default() -> Self {
+        InfoScratch {
+            millis: heapless::String::new(),
+            sha1_hex: [b'0'; 40],
         }
-        validate::file_info(
-            self.file_name,
-            self.info.iter().copied().chain(extra.iter().copied()),
-        )
     }
 }
 
@@ -484,16 +516,14 @@ impl UploadState {
 }
 
 /// Writes the headers of `b2_upload_file` that describe the file.
-fn file_headers(w: &mut HeadWriter<'_>, p: &FileParams<'_>) {
+pub(crate) fn file_headers(w: &mut HeadWriter<'_>, p: &FileParams<'_>) {
     w.header(
         "X-Bz-File-Name",
         format_args!("{}", percent_encode(p.file_name)),
     );
     w.header("Content-Type", format_args!("{}", p.content_type));
-    if let Some(ms) = p.src_last_modified_millis {
-        w.header("X-Bz-Info-src_last_modified_millis", format_args!("{ms}"));
-    }
-    for (k, v) in p.info {
+    let mut scratch = InfoScratch::default();
+    for (k, v) in p.info_entries(false, &mut scratch) {
         w.header_fmt(
             format_args!("X-Bz-Info-{k}"),
             format_args!("{}", percent_encode(v)),
