@@ -160,15 +160,12 @@ fn chaos_soak_loses_nothing() {
                 }
                 let data = content(i, size_of_file(i));
                 let name = format!("soak/{i:05}-{}.bin", data.len());
-                // A third each: from a local file (parts read by offset, half of them hashed
-                // ahead), from a reader of known bytes, as a stream of unknown length.
+                // A third each: from a local file (parts read by offset, hashed first), from a
+                // reader of known bytes, as a stream of unknown length.
                 let r = match i % 3 {
                     0 => {
                         let path = local.join(format!("{i}.bin"));
-                        let o = UploadOptions {
-                            hash_ahead: Some(i.is_multiple_of(2)),
-                            ..opts.clone()
-                        };
+                        let o = opts.clone();
                         std::fs::write(&path, &data)
                             .map_err(b2_transport_std::client::ClientError::Io)
                             .and_then(|()| client.upload_path("soak-bucket", &path, &name, &o))

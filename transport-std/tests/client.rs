@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{Client, ClientError, DownloadTarget, Progress, UploadOptions};
+use sha1::{Digest, Sha1};
 
 fn sim_with(faults: Faults, dir: Option<&Path>) -> (Sim, Client) {
     let mut b = Sim::builder().min_part_size(100_000).faults(faults);
@@ -165,10 +166,8 @@ fn uploads_downloads_and_names() {
             )
             .expect("download");
         assert_eq!(std::fs::read(&out).expect("read"), *bytes, "{name}");
-        assert_eq!(
-            r.verified, !is_large,
-            "{name}: large files without large_file_sha1 cannot be verified"
-        );
+        // Large files from a path carry large_file_sha1: every download is verified.
+        assert!(r.verified, "{name}: not verified");
         let mut w = Vec::new();
         c.download_to_writer(&DownloadTarget::ById(f.file_id.clone()), &mut w, None, None)
             .expect("by id");
@@ -218,7 +217,7 @@ fn streams_of_unknown_length() {
                 &name,
                 &opts(100_000),
             )
-            .expect("stream");
+            .unwrap_or_else(|e| panic!("stream {len}: {e:?}"));
         assert_eq!(f.size, len as u64);
         assert_eq!(
             sim.file_bytes("stream-bucket", &name),
@@ -410,32 +409,38 @@ fn faults_everything_arrives_intact() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
-fn parts_hashed_ahead_carry_their_sha1_in_the_header() {
+fn large_files_from_a_path_carry_every_sha1() {
     let dir = tmpdir("ahead");
     let (sim, c) = sim_with(Faults::default(), None);
     c.create_bucket("ahead-bucket", false).expect("bucket");
     let bytes = data(5 * 100_000 + 7, 9);
+    let whole = hex(&Sha1::digest(&bytes));
     let p = write_file(&dir, "big.bin", &bytes);
-    for (ahead, threads) in [(true, 1), (true, 3), (false, 1)] {
+    for threads in [1, 3] {
         let before = sim.stats().uploads_sha1_at_end;
         let seen = Arc::new(Seen::default());
         let o = UploadOptions {
-            hash_ahead: Some(ahead),
             threads,
             progress: Some(seen.clone()),
             ..opts(100_000)
         };
-        let name = format!("big-{ahead}-{threads}");
-        c.upload_path("ahead-bucket", &p, &name, &o)
+        let name = format!("big-{threads}");
+        let f = c
+            .upload_path("ahead-bucket", &p, &name, &o)
             .expect("upload");
         assert_eq!(
             sim.file_bytes("ahead-bucket", &name).as_deref(),
             Some(bytes.as_slice())
         );
-        // Six parts: with hashing ahead none streams its SHA-1 after the body.
-        let at_end = sim.stats().uploads_sha1_at_end - before;
-        assert_eq!(at_end, if ahead { 0 } else { 6 }, "{name}");
+        // The whole-file SHA-1 is kept as large_file_sha1, and downloads verify it.
+        assert_eq!(f.sha1().as_deref(), Some(whole.as_str()), "{f:?}");
+        // Six parts, each with its SHA-1 in the header (hashed before sending).
+        assert_eq!(sim.stats().uploads_sha1_at_end - before, 0, "{name}");
         // Progress reaches the total.
         assert_eq!(seen.0.load(Ordering::Relaxed), bytes.len() as u64);
     }
@@ -448,7 +453,6 @@ fn parts_hashed_ahead_carry_their_sha1_in_the_header() {
     };
     sim.set_faults(faults);
     let o = UploadOptions {
-        hash_ahead: Some(true),
         threads: 2,
         ..opts(100_000)
     };

@@ -79,6 +79,24 @@ impl Listing<'_> {
     }
 }
 
+/// Where a listing stands between pages, owned, so that a caller can continue it later
+/// with another buffer ([`List::resume`]); a host iterator keeps one between pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    next_name: Option<heapless::String<CURSOR_NAME_CAPACITY>>,
+    next_id: Option<Id>,
+    next_part: Option<u32>,
+    page_size: u32,
+    finished: bool,
+}
+
+impl Cursor {
+    /// Whether the listing has no more pages.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+}
+
 /// A listing cursor; see the module docs. Cost: about 1.3 KiB (it keeps the next start
 /// name, up to 1,024 bytes) plus the caller's buffer.
 pub struct List<'s, 'b, 'a> {
@@ -115,6 +133,35 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
             next_part: None,
             pages: 0,
             finished: false,
+        }
+    }
+
+    /// Continues a listing where `cursor` (from [`List::cursor`]) left it: the next page.
+    pub fn resume(
+        session: &'s mut Session,
+        buf: &'b mut [u8],
+        listing: Listing<'a>,
+        cursor: &Cursor,
+    ) -> Self {
+        let mut l = Self::new(session, buf, listing);
+        if cursor.page_size > 0 {
+            l.page_size = l.page_size.min(cursor.page_size);
+        }
+        l.next_name.clone_from(&cursor.next_name);
+        l.next_id.clone_from(&cursor.next_id);
+        l.next_part = cursor.next_part;
+        l.finished = cursor.finished;
+        l
+    }
+
+    /// Where the listing stands, after [`List::next_page`].
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            next_name: self.next_name.clone(),
+            next_id: self.next_id.clone(),
+            next_part: self.next_part,
+            page_size: self.page_size,
+            finished: self.finished,
         }
     }
 
@@ -193,6 +240,10 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
                     Listing::UnfinishedLargeFiles { .. } => id.is_some(),
                     _ => name.is_some(),
                 };
+                if more && name == self.next_name && id == self.next_id {
+                    // A server that names the same page again would list forever.
+                    return Err(Error::BadAnswer(crate::error::BadAnswer::Mismatch));
+                }
                 self.next_name = name;
                 self.next_id = id;
                 more
@@ -201,6 +252,12 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
                 let page =
                     ListPartsAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[]))
                         .map_err(Error::BadAnswer)?;
+                if page
+                    .next_part_number
+                    .is_some_and(|n| self.next_part.is_some_and(|old| n <= old))
+                {
+                    return Err(Error::BadAnswer(crate::error::BadAnswer::Mismatch));
+                }
                 self.next_part = page.next_part_number;
                 page.next_part_number.is_some()
             }
@@ -208,7 +265,11 @@ impl<'s, 'b, 'a> List<'s, 'b, 'a> {
                 let page =
                     ListKeysAnswer::parse(self.buf.get(..self.state.answer.len).unwrap_or(&[]))
                         .map_err(Error::BadAnswer)?;
-                self.next_id = page.next_application_key_id.map(fixed_text).transpose()?;
+                let id = page.next_application_key_id.map(fixed_text).transpose()?;
+                if id.is_some() && id == self.next_id {
+                    return Err(Error::BadAnswer(crate::error::BadAnswer::Mismatch));
+                }
+                self.next_id = id;
                 self.next_id.is_some()
             }
         };

@@ -77,7 +77,7 @@ pub mod download;
 pub use download::{Download, DownloadInfo, Target};
 pub mod list;
 pub use json::{Authorize, Call};
-pub use list::{List, Listing};
+pub use list::{Cursor, List, Listing};
 
 #[cfg(test)]
 mod tests;

@@ -267,9 +267,10 @@ fn large(
     let mut params = FileParams::new("bkt", "big.bin", src.size);
     params.sha1 = Some(src.sha1());
     let resume = match checkpoint {
-        Some(bytes) => crate::op::Resume::Checkpoint(
-            crate::op::large::Checkpoint::decode(bytes, &mut digests)?,
-        ),
+        Some(bytes) => crate::op::Resume::Checkpoint(crate::op::large::Checkpoint::decode(
+            bytes,
+            &mut digests,
+        )?),
         None => crate::op::Resume::No,
     };
     let mut op = LargeUpload::with_resume(
@@ -414,7 +415,8 @@ fn resume_skips_parts_already_there() {
     assert_eq!(fake.file("big.bin").map(|f| f.2), Some("start"));
     let parts_before = fake.upload_bytes;
     assert_eq!(parts_before, 500);
-    let (id, skipped) = large(&mut fake, &mut clock, &mut src, 250, Some(&checkpoint)).expect("resume");
+    let (id, skipped) =
+        large(&mut fake, &mut clock, &mut src, 250, Some(&checkpoint)).expect("resume");
     assert_eq!(id, first);
     assert_eq!(skipped, 2);
     assert_eq!(fake.upload_bytes, 1000, "only parts 3 and 4 sent again");

@@ -63,7 +63,10 @@ impl<'a> FileParams<'a> {
             let _ = out.push(*kv);
         }
         scratch.millis.clear();
-        let InfoScratch { millis, sha1_hex: hex } = scratch;
+        let InfoScratch {
+            millis,
+            sha1_hex: hex,
+        } = scratch;
         if let Some(ms) = self.src_last_modified_millis {
             let _ = core::fmt::write(millis, format_args!("{ms}"));
             let _ = out.push(("src_last_modified_millis", millis.as_str()));

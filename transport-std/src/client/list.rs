@@ -1,10 +1,15 @@
-//! Lazy listings: pages are fetched as the iterator reaches them.
+//! Lazy listings: each page is one run of core's listing cursor (`op::List`), fetched as
+//! the iterator reaches it; the cursor is kept between pages.
 
 use std::collections::VecDeque;
 
-use b2_core::wire::file::{ListFileNames, ListFileVersions, ListUnfinishedLargeFiles};
+use b2_core::op::{Cursor, List, Listing};
 
-use super::{text, Client, ClientError, FileVersion, Result};
+use super::{Client, FileVersion, Result};
+
+/// Buffer for one page: core's cursor sizes pages to it (up to B2's 1,000 names) and asks
+/// for a smaller page when one does not fit.
+const PAGE_BUF: usize = 1 << 20;
 
 /// Which listing a [`FileIter`] walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,17 +19,16 @@ enum Kind {
     Unfinished,
 }
 
-/// Iterator over file versions, fetching pages of up to 1,000 lazily.
+/// Iterator over file versions, fetching pages lazily through core's listing cursor.
 pub struct FileIter<'c> {
     client: &'c Client,
     kind: Kind,
     bucket_id: String,
     prefix: String,
     delimiter: Option<String>,
-    next_name: Option<String>,
-    next_id: Option<String>,
+    cursor: Cursor,
+    buf: Vec<u8>,
     page: VecDeque<FileVersion>,
-    done: bool,
     failed: bool,
 }
 
@@ -70,10 +74,6 @@ impl Client {
         let b = self.bucket(bucket)?;
         Ok(FileIter::new(self, Kind::Unfinished, &b.id, prefix, None))
     }
-
-    pub(crate) fn unfinished_id(&self, bucket_id: &str, prefix: &str) -> FileIter<'_> {
-        FileIter::new(self, Kind::Unfinished, bucket_id, prefix, None)
-    }
 }
 
 impl<'c> FileIter<'c> {
@@ -90,63 +90,52 @@ impl<'c> FileIter<'c> {
             bucket_id: bucket_id.to_owned(),
             prefix: prefix.to_owned(),
             delimiter: delimiter.map(str::to_owned),
-            next_name: None,
-            next_id: None,
+            cursor: Cursor::default(),
+            buf: Vec::new(),
             page: VecDeque::new(),
-            done: false,
             failed: false,
         }
     }
 
     fn fetch(&mut self) -> Result<()> {
         let prefix = (!self.prefix.is_empty()).then_some(self.prefix.as_str());
-        let collect = |a: b2_core::wire::file::ListFilesAnswer<'_>| -> Result<(Vec<FileVersion>, Option<String>, Option<String>)> {
-            let files = a
-                .files
-                .map(|f| f.map(|f| FileVersion::from_wire(&f)).map_err(|e| ClientError::from(b2_core::Error::BadAnswer(e))))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((files, a.next_file_name.map(text), a.next_file_id.map(text)))
+        let bucket_id = self.bucket_id.as_str();
+        let delimiter = self.delimiter.as_deref();
+        let listing = match self.kind {
+            Kind::Names => Listing::FileNames {
+                bucket_id,
+                prefix,
+                delimiter,
+            },
+            Kind::Versions => Listing::FileVersions {
+                bucket_id,
+                prefix,
+                delimiter,
+            },
+            Kind::Unfinished => Listing::UnfinishedLargeFiles {
+                bucket_id,
+                name_prefix: prefix,
+            },
         };
-        let (files, name, id) = match self.kind {
-            Kind::Names => self.client.call(
-                ListFileNames {
-                    bucket_id: &self.bucket_id,
-                    start_file_name: self.next_name.as_deref(),
-                    max_file_count: Some(1000),
-                    prefix,
-                    delimiter: self.delimiter.as_deref(),
-                },
-                collect,
-            )?,
-            Kind::Versions => self.client.call(
-                ListFileVersions {
-                    bucket_id: &self.bucket_id,
-                    start_file_name: self.next_name.as_deref(),
-                    start_file_id: self.next_id.as_deref(),
-                    max_file_count: Some(1000),
-                    prefix,
-                    delimiter: self.delimiter.as_deref(),
-                },
-                collect,
-            )?,
-            Kind::Unfinished => self.client.call(
-                ListUnfinishedLargeFiles {
-                    bucket_id: &self.bucket_id,
-                    name_prefix: prefix,
-                    start_file_id: self.next_id.as_deref(),
-                    max_file_count: Some(100),
-                },
-                collect,
-            )?,
-        };
-        self.page.extend(files);
-        self.done = match self.kind {
-            Kind::Unfinished => id.is_none(),
-            _ => name.is_none(),
-        };
-        self.next_name = name;
-        self.next_id = id;
-        Ok(())
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; PAGE_BUF];
+        }
+        let mut s = self.client.session();
+        let mut op = List::resume(&mut s, &mut self.buf, listing, &self.cursor)
+            .with_policy(self.client.retry_policy());
+        let r = self.client.run(&mut op);
+        let out = r.and_then(|_| {
+            for f in op.files()?.files {
+                let f = f.map_err(b2_core::Error::BadAnswer)?;
+                self.page.push_back(FileVersion::from_wire(&f));
+            }
+            op.next_page()?;
+            self.cursor = op.cursor();
+            Ok(())
+        });
+        drop(op);
+        self.client.store_session(s);
+        out
     }
 }
 
@@ -158,7 +147,7 @@ impl Iterator for FileIter<'_> {
             if let Some(f) = self.page.pop_front() {
                 return Some(Ok(f));
             }
-            if self.done || self.failed {
+            if self.cursor.finished() || self.failed {
                 return None;
             }
             if let Err(e) = self.fetch() {

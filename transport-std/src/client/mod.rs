@@ -2,9 +2,10 @@
 //! from arguments or the environment, buckets, keys, uploads from paths and readers (large
 //! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
 
-mod ahead;
 mod download;
+mod hashing;
 mod list;
+mod lock;
 mod upload;
 
 pub use download::{DownloadResult, DownloadTarget};
@@ -15,7 +16,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use b2_core::driver::run_counted;
-use b2_core::op::{Authorize, Call, Operation};
+use b2_core::op::{Authorize, Call, Operation, UploadUrlPool};
 pub use b2_core::retry::RetryPolicy;
 use b2_core::session::{Credentials, Session};
 use b2_core::wire::bucket::{
@@ -23,7 +24,7 @@ use b2_core::wire::bucket::{
 };
 use b2_core::wire::copy::CopyFile;
 use b2_core::wire::file::{DeleteFileVersion, File, GetFileInfo, HideFile};
-use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey, ListKeys};
+use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey};
 use b2_core::wire::large::CancelLargeFile;
 use b2_core::wire::{ApiCall, Text};
 
@@ -210,8 +211,9 @@ impl fmt::Debug for NewKey {
 pub struct Client {
     session: Mutex<Session>,
     transport: UreqTransport,
-    /// Upload URLs that worked, for reuse (small files).
-    pub(crate) idle_urls: Mutex<Vec<b2_core::op::UploadUrl>>,
+    /// Upload URLs that worked, for reuse (core's pool: taken exclusively, given back only
+    /// after a success).
+    upload_urls: Mutex<UploadUrlPool<32>>,
     stats: Mutex<b2_core::driver::RunStats>,
     /// Bucket name → bucket, as looked up (b2sdk caches the same way).
     buckets: Mutex<std::collections::HashMap<String, Bucket>>,
@@ -261,7 +263,7 @@ impl Client {
         let client = Client {
             session: Mutex::new(Session::new(creds)),
             transport,
-            idle_urls: Mutex::new(Vec::new()),
+            upload_urls: Mutex::new(UploadUrlPool::new()),
             stats: Mutex::new(Default::default()),
             buckets: Mutex::new(Default::default()),
             sync_downloads: std::sync::atomic::AtomicBool::new(false),
@@ -325,6 +327,11 @@ impl Client {
         if s.authorizations > shared.authorizations || shared.token.expose() != s.token.expose() {
             *shared = s;
         }
+    }
+
+    /// The pool of idle upload URLs.
+    pub(crate) fn upload_urls(&self) -> std::sync::MutexGuard<'_, UploadUrlPool<32>> {
+        self.upload_urls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A transport sharing the client's connection pool.
@@ -524,28 +531,29 @@ impl Client {
         )
     }
 
-    /// All keys of the account.
+    /// All keys of the account, page by page through core's listing cursor.
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
-        let mut start: Option<String> = None;
-        loop {
-            let next = self.call(
-                ListKeys {
-                    max_key_count: Some(1000),
-                    start_application_key_id: start.as_deref(),
-                },
-                |a| {
-                    for k in a.keys {
-                        out.push(key_info(&k.map_err(b2_core::Error::BadAnswer)?));
-                    }
-                    Ok(a.next_application_key_id.map(text))
-                },
-            )?;
-            match next {
-                Some(n) => start = Some(n),
-                None => return Ok(out),
-            }
+        let mut cursor = b2_core::op::Cursor::default();
+        let mut buf = vec![0u8; FIRST_BUF * 16];
+        while !cursor.finished() {
+            let mut s = self.session();
+            let mut op =
+                b2_core::op::List::resume(&mut s, &mut buf, b2_core::op::Listing::Keys, &cursor)
+                    .with_policy(self.retry_policy());
+            let r = self.run(&mut op).and_then(|_| {
+                for k in op.keys()?.keys {
+                    out.push(key_info(&k.map_err(b2_core::Error::BadAnswer)?));
+                }
+                op.next_page()?;
+                cursor = op.cursor();
+                Ok(())
+            });
+            drop(op);
+            self.store_session(s);
+            r?;
         }
+        Ok(out)
     }
 
     /// Deletes a key.

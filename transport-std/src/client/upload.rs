@@ -1,21 +1,31 @@
-//! Uploads: small files in one request, larger ones as large files in parallel parts read
-//! straight from the source by offset; resumable; streams of unknown length through a fixed
-//! pool of part buffers.
+//! Uploads, scheduled over core's operations: small files in one request (`UploadFile`),
+//! large files through core's coordinator (`LargeFile`: start or resume, part jobs, finish)
+//! with its part jobs on N threads, each thread with its own upload URL from one pool.
+//! This module decides nothing about B2: it reads local data, hashes it, and runs jobs.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use b2_core::op::{FileParams, Source, UploadFile, UploadPart, UploadUrl};
-use b2_core::validate::{self, PartPlan};
-use b2_core::wire::file::GetFileInfo;
-use b2_core::wire::large::{FinishLargeFile, ListParts, StartLargeFile};
+use b2_core::op::large::stream_fits_one_request;
+use b2_core::op::{
+    FileParams, JobKind, LargeFile, PartJob, Resume, Source, UploadFile, UploadPart,
+};
+use b2_core::retry::RetryPolicy;
+use b2_core::validate;
 
-use super::ahead::{hash_range, CloseOnDrop, HashAhead};
-use super::{text, Client, ClientError, FileVersion, Progress, Result};
+use super::hashing::{hash_file, hash_range, read_at};
+use super::lock::UploadLock;
+use super::{Client, ClientError, FileVersion, Progress, Result};
+
+/// Upload URLs tried for one part of a stream before giving up. A stream cannot be read
+/// again, so its parts get the data budget of the official SDKs (20) instead of 5.
+const STREAM_UPLOAD_URLS: u8 = 20;
+
+/// Buffer for the coordinator's JSON calls (list pages, start, finish answers).
+const PHASE_BUF: usize = 256 * 1024;
 
 /// How to upload.
 #[derive(Clone)]
@@ -28,19 +38,21 @@ pub struct UploadOptions {
     pub part_size: Option<u64>,
     /// Sources longer than this go up as large files (default 200 MB).
     pub large_threshold: u64,
-    /// Parallel part uploads (default 4), each with its own upload URL.
+    /// Parallel part uploads (default 4, at most 64), each with its own upload URL.
     pub threads: usize,
     /// `src_last_modified_millis` (set from the file's mtime by [`Client::upload_path`]).
     pub src_last_modified_millis: Option<u64>,
     /// Whole-file SHA-1 when known up front (sent as `large_file_sha1` for large files).
+    /// [`Client::upload_path`] computes it when it is not given.
     pub sha1: Option<[u8; 20]>,
     /// Progress listener.
     pub progress: Option<Arc<dyn Progress>>,
-    /// Large files from a path: hash each part on a thread of its own, ahead of sending
-    /// it, and send its SHA-1 in the header, so that hashing and sending overlap on two
-    /// cores (the part is read twice). `None` (default): when `threads` is below the
-    /// number of cores.
-    pub hash_ahead: Option<bool>,
+    /// Large files from a path: continue an unfinished upload of the same file (core's
+    /// resume rule) when no other upload of that name runs on this machine (default true).
+    pub resume: bool,
+    /// Where upload locks live (default: `$XDG_RUNTIME_DIR/b2-rust/locks`, else
+    /// `~/.cache/b2-rust/locks`).
+    pub lock_dir: Option<PathBuf>,
 }
 
 impl Default for UploadOptions {
@@ -54,7 +66,8 @@ impl Default for UploadOptions {
             src_last_modified_millis: None,
             sha1: None,
             progress: None,
-            hash_ahead: None,
+            resume: true,
+            lock_dir: None,
         }
     }
 }
@@ -67,7 +80,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("part_size", &self.part_size)
             .field("large_threshold", &self.large_threshold)
             .field("threads", &self.threads)
-            .field("hash_ahead", &self.hash_ahead)
+            .field("resume", &self.resume)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +93,14 @@ struct Counter {
 }
 
 impl Counter {
+    fn new(total: Option<u64>, progress: Option<Arc<dyn Progress>>) -> Self {
+        Counter {
+            done: AtomicU64::new(0),
+            total,
+            progress,
+        }
+    }
+
     fn add(&self, n: u64) {
         let d = self.done.fetch_add(n, Ordering::Relaxed) + n;
         if let Some(p) = &self.progress {
@@ -89,20 +110,10 @@ impl Counter {
 }
 
 /// A file read by offset (`pread`), so parallel parts never share a cursor; counted for
-/// progress unless it only hashes ahead.
+/// progress unless it only hashes.
 struct FileSource<'a> {
     file: &'a fs::File,
     counter: Option<&'a Counter>,
-}
-
-#[cfg(unix)]
-fn read_at(f: &fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(f, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(f: &fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(f, buf, offset)
 }
 
 impl Source for FileSource<'_> {
@@ -139,27 +150,43 @@ impl Source for MemSource<'_> {
     }
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+/// The owned strings behind a [`FileParams`].
+struct Described {
+    info: Vec<(String, String)>,
 }
 
-/// Parts already on the server: number → (length, SHA-1).
-type ServerParts = BTreeMap<u32, (u64, Option<[u8; 20]>)>;
+impl Described {
+    fn new(opts: &UploadOptions) -> Self {
+        Described {
+            info: opts.info.clone(),
+        }
+    }
 
-/// What a worker does with one part.
-#[derive(Clone, Copy, Debug)]
-enum PartJob {
-    /// Send it.
-    Send(u32),
-    /// The server has a part with this SHA-1: check the local bytes, send only if different.
-    Check(u32, [u8; 20]),
+    fn params<'a>(
+        &'a self,
+        pairs: &'a mut Vec<(&'a str, &'a str)>,
+        bucket_id: &'a str,
+        remote: &'a str,
+        size: u64,
+        opts: &'a UploadOptions,
+    ) -> FileParams<'a> {
+        pairs.extend(self.info.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut p = FileParams::new(bucket_id, remote, size);
+        p.content_type = &opts.content_type;
+        p.info = pairs;
+        p.src_last_modified_millis = opts.src_last_modified_millis;
+        p.sha1 = opts.sha1;
+        p
+    }
 }
 
 impl Client {
-    /// Uploads a local file: one request up to the threshold, else a large file in parallel
-    /// parts read by offset (never the whole file in memory). Re-uploading the same file
-    /// (name, size, mtime) after an interruption resumes the unfinished large file, sending
-    /// only the parts whose SHA-1 differs from the local data.
+    /// Uploads a local file: one request up to the threshold, else a large file whose parts
+    /// go up in parallel, read by offset (never the whole file in memory). Before a large
+    /// upload the file is read once to compute its SHA-1 (kept as `large_file_sha1`, so
+    /// downloads verify it) and every part's SHA-1 (sent in each part's header). Uploading
+    /// the same file again after an interruption resumes the unfinished large file (core's
+    /// resume rule), sending only the parts B2 lacks.
     pub fn upload_path(
         &self,
         bucket: &str,
@@ -168,7 +195,6 @@ impl Client {
         opts: &UploadOptions,
     ) -> Result<FileVersion> {
         validate::file_name(remote)?;
-        let b = self.bucket(bucket)?;
         let file = fs::File::open(local).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot read {}: {e}", local.display()))
         })?;
@@ -179,6 +205,7 @@ impl Client {
                 local.display()
             )));
         }
+        let b = self.bucket(bucket)?;
         let size = meta.len();
         let mut opts = opts.clone();
         if opts.src_last_modified_millis.is_none() {
@@ -188,44 +215,45 @@ impl Client {
                 .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_millis() as u64);
         }
-        let counter = Counter {
-            done: AtomicU64::new(0),
-            total: Some(size),
-            progress: opts.progress.clone(),
-        };
-        // A large file needs two parts at least: a file that fits in one part (as
-        // `upload_large` would plan them) goes up in one request whatever the threshold.
-        let one_part = {
-            let s = self.session();
-            let part = opts.part_size.unwrap_or(s.recommended_part_size);
-            validate::part_plan(size, part, s.min_part_size).is_ok_and(|p| p.count < 2)
-        };
-        if size <= validate::MAX_SMALL_FILE && (size <= opts.large_threshold || one_part) {
-            return self.upload_small(
-                &b.id,
-                remote,
-                size,
-                FileSource {
-                    file: &file,
-                    counter: Some(&counter),
-                },
-                &opts,
-            );
-        }
-        let make = || FileSource {
+        let counter = Counter::new(Some(size), opts.progress.clone());
+        let source = || FileSource {
             file: &file,
             counter: Some(&counter),
         };
+        // A large file needs two parts at least: a file that fits in one part goes up in
+        // one request whatever the threshold.
+        let s = self.session();
+        let part_size = opts.part_size.unwrap_or(s.recommended_part_size);
+        let plan = validate::part_plan(size, part_size, s.min_part_size);
+        let one_part = plan.is_ok_and(|p| p.count < 2);
+        if size <= validate::MAX_SMALL_FILE && (size <= opts.large_threshold || one_part) {
+            return self.upload_small(&b.id, remote, size, source(), &opts);
+        }
+        let plan = plan?;
         let quiet = || FileSource {
             file: &file,
             counter: None,
         };
-        self.upload_large(&b.id, remote, size, &make, Some(&quiet), &opts, true)
+        let (whole, parts) = hash_file(&quiet, &plan, opts.sha1.is_none())?;
+        if opts.sha1.is_none() {
+            opts.sha1 = whole;
+        }
+        let lock = UploadLock::try_acquire(opts.lock_dir.as_deref(), &b.id, remote);
+        let resume = if opts.resume && lock.is_some() {
+            Resume::Search
+        } else {
+            Resume::No
+        };
+        let r = self.upload_large(&b.id, remote, size, &source, Some(&parts), &opts, resume);
+        drop(lock);
+        r
     }
 
-    /// Uploads from any reader, of known or unknown length (stdin). Parts are read into a
-    /// fixed pool of `threads` buffers of the part size, so memory stays at
-    /// `threads × part size` whatever the stream's length.
+    /// Uploads from any reader, of known or unknown length (stdin). A stream of one part
+    /// or less goes up in one request; a longer one as a large file whose parts are cut
+    /// into a fixed pool of `threads + 1` buffers of the part size, so memory stays at
+    /// about `(threads + 1) × part size` whatever the stream's length. A stream cannot be
+    /// read again: a failed stream upload cancels its large file (nothing left billed).
     pub fn upload_reader<R: Read>(
         &self,
         bucket: &str,
@@ -241,28 +269,26 @@ impl Client {
             .unwrap_or(s.recommended_part_size)
             .max(s.min_part_size)
             .min(validate::MAX_PART_SIZE);
-        let counter = Counter {
-            done: AtomicU64::new(0),
-            total: None,
-            progress: opts.progress.clone(),
-        };
-        let first_len = part_size.max(opts.large_threshold.min(validate::MAX_SMALL_FILE));
-        let first = read_full(
-            &mut reader,
-            usize::try_from(first_len).unwrap_or(usize::MAX),
-        )?;
+        let counter = Counter::new(None, opts.progress.clone());
+        let part_len = usize::try_from(part_size).unwrap_or(usize::MAX);
+        let mut first = Vec::new();
+        (&mut reader).take(part_size).read_to_end(&mut first)?;
         let mut probe = [0u8; 1];
         let more = read_full_into(&mut reader, &mut probe)? == 1;
-        if !more {
+        if stream_fits_one_request(first.len() as u64, part_size, more) {
             let src = MemSource {
                 data: &first,
                 counter: &counter,
             };
             return self.upload_small(&b.id, remote, first.len() as u64, src, opts);
         }
-        self.upload_stream(
-            &b.id, remote, part_size, first, probe[0], reader, &counter, opts,
-        )
+        let stream = Stream {
+            first,
+            carry: Some(probe[0]),
+            reader,
+            part_len,
+        };
+        self.upload_stream(&b.id, remote, part_size, stream, &counter, opts)
     }
 
     fn upload_small<S: Source>(
@@ -273,17 +299,10 @@ impl Client {
         source: S,
         opts: &UploadOptions,
     ) -> Result<FileVersion> {
-        let info: Vec<(&str, &str)> = opts
-            .info
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let mut params = FileParams::new(bucket_id, remote, size);
-        params.content_type = &opts.content_type;
-        params.info = &info;
-        params.src_last_modified_millis = opts.src_last_modified_millis;
-        params.sha1 = opts.sha1;
-        let url = self.take_idle_url(bucket_id);
+        let d = Described::new(opts);
+        let mut pairs = Vec::new();
+        let params = d.params(&mut pairs, bucket_id, remote, size, opts);
+        let url = self.upload_urls().take(bucket_id);
         let mut s = self.session();
         let mut buf = vec![0u8; 16 * 1024];
         let mut op = UploadFile::new(&mut s, &mut buf, params, source, url)?
@@ -292,7 +311,7 @@ impl Client {
         let out = r.and_then(|_| Ok(FileVersion::from_wire(&op.file()?)));
         if out.is_ok() {
             if let Some(u) = op.take_upload_url() {
-                self.give_idle_url(u);
+                self.upload_urls().give_back(u);
             }
         }
         drop(op);
@@ -300,103 +319,8 @@ impl Client {
         out
     }
 
-    fn take_idle_url(&self, for_id: &str) -> Option<UploadUrl> {
-        let mut pool = self.idle_urls.lock().unwrap_or_else(|p| p.into_inner());
-        let i = pool.iter().position(|u| u.for_id.as_str() == for_id)?;
-        Some(pool.swap_remove(i))
-    }
-
-    fn give_idle_url(&self, u: UploadUrl) {
-        let mut pool = self.idle_urls.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < 16 {
-            pool.push(u);
-        }
-    }
-
-    fn start_large(&self, bucket_id: &str, remote: &str, opts: &UploadOptions) -> Result<String> {
-        let mut info: Vec<(String, String)> = opts.info.clone();
-        if let Some(ms) = opts.src_last_modified_millis {
-            info.push(("src_last_modified_millis".into(), ms.to_string()));
-        }
-        if let Some(d) = opts.sha1 {
-            info.push(("large_file_sha1".into(), hex(&d)));
-        }
-        let pairs: Vec<(&str, &str)> = info.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        validate::file_info(remote, pairs.iter().copied())?;
-        validate::content_type(&opts.content_type)?;
-        self.call(
-            StartLargeFile {
-                bucket_id,
-                file_name: remote,
-                content_type: &opts.content_type,
-                file_info: &pairs,
-            },
-            |f| Ok(text(f.file_id)),
-        )
-    }
-
-    /// Parts already on the server: number → (length, SHA-1).
-    fn server_parts(&self, file_id: &str) -> Result<ServerParts> {
-        let mut out = BTreeMap::new();
-        let mut start = Some(1);
-        while let Some(from) = start {
-            start = self.call(
-                ListParts {
-                    file_id,
-                    start_part_number: Some(from),
-                    max_part_count: Some(1000),
-                },
-                |a| {
-                    for p in a.parts {
-                        let p = p.map_err(b2_core::Error::BadAnswer)?;
-                        let sha = p
-                            .content_sha1
-                            .and_then(|t| b2_core::encoding::parse_sha1_hex(t.raw()));
-                        out.insert(p.part_number, (p.content_length, sha));
-                    }
-                    Ok(a.next_part_number)
-                },
-            )?;
-        }
-        Ok(out)
-    }
-
-    /// An unfinished large file of the same name and mtime whose parts fit `plan`.
-    fn resumable(
-        &self,
-        bucket_id: &str,
-        remote: &str,
-        plan: &PartPlan,
-        opts: &UploadOptions,
-    ) -> Result<Option<(String, ServerParts)>> {
-        let want_ms = opts.src_last_modified_millis.map(|m| m.to_string());
-        let mut candidates = Vec::new();
-        for f in self.unfinished_id(bucket_id, remote) {
-            let f = f?;
-            let ms = f
-                .info
-                .iter()
-                .find(|(k, _)| k == "src_last_modified_millis")
-                .map(|(_, v)| v.clone());
-            if f.file_name == remote && ms == want_ms && want_ms.is_some() {
-                candidates.push(f);
-            }
-        }
-        candidates.sort_by_key(|f| std::cmp::Reverse(f.upload_timestamp));
-        for c in candidates {
-            let parts = self.server_parts(&c.file_id)?;
-            let fits = parts
-                .iter()
-                .all(|(&n, &(len, _))| n <= plan.count && plan.part_range(n).1 == len);
-            if fits {
-                return Ok(Some((c.file_id, parts)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// `hash_source` reads the same bytes as `make_source` without counting them for
-    /// progress; with it, parts may be hashed ahead (see [`UploadOptions::hash_ahead`]).
+    /// Runs core's coordinator for a large file of known size: prepare (start or resume),
+    /// part jobs on N threads, finish. `pre` holds every part's SHA-1 when known.
     #[allow(clippy::too_many_arguments)]
     fn upload_large<S: Source>(
         &self,
@@ -404,253 +328,229 @@ impl Client {
         remote: &str,
         size: u64,
         make_source: &(dyn Fn() -> S + Sync),
-        hash_source: Option<&(dyn Fn() -> S + Sync)>,
+        pre: Option<&[[u8; 20]]>,
         opts: &UploadOptions,
-        resume: bool,
+        resume: Resume,
     ) -> Result<FileVersion> {
-        let s = self.session();
+        let d = Described::new(opts);
+        let mut pairs = Vec::new();
+        let params = d.params(&mut pairs, bucket_id, remote, size, opts);
+        let mut s = self.session();
         let part_size = opts.part_size.unwrap_or(s.recommended_part_size);
         let plan = validate::part_plan(size, part_size, s.min_part_size)?;
-        if size > validate::MAX_LARGE_FILE || plan.count < 2 {
-            return Err(b2_core::InvalidInput::FileSize.into());
-        }
-        let found = if resume {
-            self.resumable(bucket_id, remote, &plan, opts)?
-        } else {
-            None
-        };
-        let (file_id, have) = match found {
-            Some(f) => f,
-            None => (self.start_large(bucket_id, remote, opts)?, BTreeMap::new()),
-        };
-        let jobs: VecDeque<PartJob> = (1..=plan.count)
-            .map(|n| match have.get(&n) {
-                Some((_, Some(sha))) => PartJob::Check(n, *sha),
-                _ => PartJob::Send(n),
-            })
-            .collect();
-        let threads = opts.threads.max(1);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let hash_source = hash_source.filter(|_| opts.hash_ahead.unwrap_or(threads < cores));
-        let digests = self.run_parts(&file_id, &plan, jobs, make_source, hash_source, threads)?;
-        self.finish_large(&file_id, &digests)
+        let mut digests = vec![[0u8; 20]; plan.count as usize];
+        let policy = self.retry_policy();
+        let mut lf =
+            LargeFile::new(&s, params, part_size, &mut digests, resume)?.with_policy(policy);
+        let mut buf = vec![0u8; PHASE_BUF];
+        let r = self.run(&mut lf.prepare(&mut s, &mut buf));
+        self.store_session(s.clone());
+        r?;
+        let threads = opts
+            .threads
+            .clamp(1, b2_core::op::large::coordinator::MAX_IN_FLIGHT);
+        self.run_jobs(&mut lf, make_source, pre, threads, policy)?;
+        let r = self.run(&mut lf.finish(&mut s, &mut buf)?);
+        self.store_session(s);
+        r?;
+        self.upload_urls().forget(lf.file_id());
+        Ok(FileVersion::from_wire(&lf.file(&buf)?))
     }
 
-    fn run_parts<S: Source>(
+    /// Hands the coordinator's part jobs to `threads` workers until none is left.
+    fn run_jobs<S: Source>(
         &self,
-        file_id: &str,
-        plan: &PartPlan,
-        jobs: VecDeque<PartJob>,
+        lf: &mut LargeFile<'_, '_>,
         make_source: &(dyn Fn() -> S + Sync),
-        hash_source: Option<&(dyn Fn() -> S + Sync)>,
+        pre: Option<&[[u8; 20]]>,
         threads: usize,
-    ) -> Result<Vec<[u8; 20]>> {
-        // With a hashing source: the digests it computes ahead, in the order parts are sent.
-        let ahead = hash_source.map(|src| {
-            let to_send: Vec<u32> = jobs
-                .iter()
-                .filter_map(|j| match j {
-                    PartJob::Send(n) => Some(*n),
-                    PartJob::Check(..) => None,
-                })
-                .collect();
-            (HashAhead::new(plan.count), src, to_send)
-        });
-        let queue = Mutex::new(jobs);
-        let digests = Mutex::new(vec![[0u8; 20]; plan.count as usize]);
+        policy: RetryPolicy,
+    ) -> Result<()> {
+        let file_id = lf.file_id().to_owned();
+        let count = lf.plan().count as usize;
+        let lf = Mutex::new(lf);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
         std::thread::scope(|scope| {
-            if let Some((ahead, hash_source, to_send)) = &ahead {
-                let failed = &failed;
-                scope.spawn(move || {
-                    // Waiting senders fall back to hashing as they send if this stops early.
-                    let _close = CloseOnDrop(ahead);
-                    let mut src = hash_source();
-                    let mut chunk = vec![0u8; 1 << 20];
-                    for (k, &n) in to_send.iter().enumerate() {
-                        // At most one part ahead of each sender, plus one.
-                        if !ahead.room(k, threads + 1, failed) {
-                            break;
-                        }
-                        let (offset, len) = plan.part_range(n);
-                        let d = hash_range(&mut src, offset, len, &mut chunk).ok();
-                        ahead.set(n, d);
-                    }
-                });
-            }
-            for _ in 0..threads.min(plan.count as usize) {
+            for _ in 0..threads.min(count) {
                 scope.spawn(|| {
                     let mut s = self.session();
                     let mut buf = vec![0u8; 16 * 1024];
-                    let mut url: Option<UploadUrl> = None;
                     while !failed.load(Ordering::Relaxed) {
-                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                        let job = lock(&lf).next_job();
                         let Some(job) = job else { break };
-                        let r = self.one_part(
+                        let r = self.settle_job(
+                            &lf,
                             &mut s,
                             &mut buf,
-                            &mut url,
-                            file_id,
-                            plan,
+                            &file_id,
                             job,
                             make_source,
-                            ahead.as_ref().map(|(a, _, _)| a),
+                            pre,
+                            policy,
                         );
-                        match r {
-                            Ok((n, d)) => {
-                                if let Some(slot) = digests
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .get_mut(n as usize - 1)
-                                {
-                                    *slot = d;
-                                }
-                            }
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                first_error
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .get_or_insert(e);
-                            }
+                        if let Err(e) = r {
+                            failed.store(true, Ordering::Relaxed);
+                            lock(&first_error).get_or_insert(e);
                         }
                     }
                     self.store_session(s);
                 });
             }
         });
-        if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
+        match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(digests.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Does one job: verifies a part B2 has against the local bytes, sends what must be
+    /// sent, and reports the part's SHA-1 to the coordinator.
     #[allow(clippy::too_many_arguments)]
-    fn one_part<S: Source>(
+    fn settle_job<S: Source>(
+        &self,
+        lf: &Mutex<&mut LargeFile<'_, '_>>,
+        s: &mut b2_core::session::Session,
+        buf: &mut [u8],
+        file_id: &str,
+        job: PartJob,
+        make_source: &(dyn Fn() -> S + Sync),
+        pre: Option<&[[u8; 20]]>,
+        policy: RetryPolicy,
+    ) -> Result<()> {
+        let known = pre.and_then(|p| p.get(job.number as usize - 1).copied());
+        let job = match job.kind {
+            JobKind::Verify { .. } => {
+                let local = match known {
+                    Some(d) => d,
+                    None => {
+                        let mut chunk = vec![0u8; 1 << 20];
+                        hash_range(&mut make_source(), job.offset, job.len, &mut chunk)?
+                    }
+                };
+                match lock(lf).part_checked(job.number, local)? {
+                    None => return Ok(()),
+                    Some(send) => send,
+                }
+            }
+            JobKind::Send { .. } => job,
+        };
+        let sha1 = match job.kind {
+            JobKind::Send { sha1 } => sha1.or(known),
+            JobKind::Verify { .. } => known,
+        };
+        let digest = self.send_part(s, buf, file_id, job, make_source(), sha1, policy)?;
+        lock(lf).part_done(job.number, digest)?;
+        Ok(())
+    }
+
+    /// Sends one part on an upload URL from the pool; returns its SHA-1.
+    #[allow(clippy::too_many_arguments)]
+    fn send_part<S: Source>(
         &self,
         s: &mut b2_core::session::Session,
         buf: &mut [u8],
-        url: &mut Option<UploadUrl>,
         file_id: &str,
-        plan: &PartPlan,
         job: PartJob,
-        make_source: &(dyn Fn() -> S + Sync),
-        ahead: Option<&HashAhead>,
-    ) -> Result<(u32, [u8; 20])> {
-        let (n, sha1) = match job {
-            PartJob::Send(n) => (n, ahead.and_then(|a| a.wait(n))),
-            PartJob::Check(n, sha) => {
-                let (offset, len) = plan.part_range(n);
-                let mut chunk = vec![0u8; 1 << 20];
-                let d = hash_range(&mut make_source(), offset, len, &mut chunk)?;
-                if d == sha {
-                    return Ok((n, d));
-                }
-                // Different bytes: send them, with the digest just computed.
-                (n, Some(d))
-            }
-        };
-        let (offset, len) = plan.part_range(n);
-        let mut op = UploadPart::new(s, buf, file_id, n, make_source(), offset, len, url.take())?
-            .with_sha1(sha1)
-            .with_policy(self.retry_policy());
+        source: S,
+        sha1: Option<[u8; 20]>,
+        policy: RetryPolicy,
+    ) -> Result<[u8; 20]> {
+        let url = self.upload_urls().take(file_id);
+        let mut op = UploadPart::new(
+            s, buf, file_id, job.number, source, job.offset, job.len, url,
+        )?
+        .with_sha1(sha1)
+        .with_policy(policy);
         self.run(&mut op)?;
-        *url = op.take_upload_url();
-        Ok((n, op.sha1()))
-    }
-
-    fn finish_large(&self, file_id: &str, digests: &[[u8; 20]]) -> Result<FileVersion> {
-        let r = self.call(
-            FinishLargeFile {
-                file_id,
-                part_sha1s: digests,
-            },
-            |f| Ok(FileVersion::from_wire(&f)),
-        );
-        match r {
-            Ok(f) => Ok(f),
-            // The finish may have happened with its answer lost: ask.
-            Err(e) => {
-                match self.call(GetFileInfo { file_id }, |f| Ok(FileVersion::from_wire(&f))) {
-                    Ok(f) if f.action == "upload" => Ok(f),
-                    _ => Err(e),
-                }
-            }
+        if let Some(u) = op.take_upload_url() {
+            self.upload_urls().give_back(u);
         }
+        Ok(op.sha1())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A stream of unknown length through core's coordinator: this thread cuts parts into
+    /// buffers and pushes them to the coordinator; workers send them. On failure the large
+    /// file is cancelled.
     fn upload_stream<R: Read>(
         &self,
         bucket_id: &str,
         remote: &str,
         part_size: u64,
-        first: Vec<u8>,
-        next_byte: u8,
-        mut reader: R,
+        stream: Stream<R>,
         counter: &Counter,
         opts: &UploadOptions,
     ) -> Result<FileVersion> {
-        let threads = opts.threads.max(1);
-        let file_id = self.start_large(bucket_id, remote, opts)?;
-        let part_len = usize::try_from(part_size).unwrap_or(usize::MAX);
-        // The first read may be longer than a part (threshold > part size): cut it.
+        let d = Described::new(opts);
+        let mut pairs = Vec::new();
+        let params = d.params(&mut pairs, bucket_id, remote, 0, opts);
+        let mut s = self.session();
+        let mut digests = vec![[0u8; 20]; validate::MAX_PARTS as usize];
+        let mut policy = self.retry_policy();
+        policy.max_upload_urls = policy.max_upload_urls.max(STREAM_UPLOAD_URLS);
+        let mut lf = LargeFile::stream(&s, params, part_size, &mut digests)?.with_policy(policy);
+        let mut buf = vec![0u8; PHASE_BUF];
+        let r = self.run(&mut lf.prepare(&mut s, &mut buf));
+        self.store_session(s.clone());
+        r?;
+        let threads = opts
+            .threads
+            .clamp(1, b2_core::op::large::coordinator::MAX_IN_FLIGHT);
+        let r = self
+            .stream_parts(&mut lf, stream, threads, counter, policy)
+            .and_then(|()| {
+                let r = self.run(&mut lf.finish(&mut s, &mut buf)?);
+                r.map(|_| ())
+            });
+        if let Err(e) = r {
+            // Nothing can resume a stream: remove its parts rather than leave them billed.
+            let _ = self.run(&mut lf.cancel(&mut s, &mut buf));
+            self.store_session(s);
+            return Err(e);
+        }
+        self.store_session(s);
+        self.upload_urls().forget(lf.file_id());
+        Ok(FileVersion::from_wire(&lf.file(&buf)?))
+    }
+
+    fn stream_parts<R: Read>(
+        &self,
+        lf: &mut LargeFile<'_, '_>,
+        mut stream: Stream<R>,
+        threads: usize,
+        counter: &Counter,
+        policy: RetryPolicy,
+    ) -> Result<()> {
+        let file_id = lf.file_id().to_owned();
+        let lf = Mutex::new(lf);
         let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-        let (work_tx, work_rx) = mpsc::sync_channel::<(u32, Vec<u8>)>(threads);
+        let (work_tx, work_rx) = mpsc::sync_channel::<(PartJob, Vec<u8>)>(threads);
         let work_rx = Mutex::new(work_rx);
-        let digests: Mutex<BTreeMap<u32, [u8; 20]>> = Mutex::new(BTreeMap::new());
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
-        let mut produced = 0u32;
-        std::thread::scope(|scope| -> Result<()> {
+        let produced = std::thread::scope(|scope| -> Result<()> {
             for _ in 0..threads {
                 let free_tx = free_tx.clone();
                 scope.spawn(|| {
                     let free_tx = free_tx;
                     let mut s = self.session();
                     let mut buf = vec![0u8; 16 * 1024];
-                    let mut url: Option<UploadUrl> = None;
                     loop {
-                        let job = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok((n, data)) = job else { break };
-                        if failed.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let src = MemSource {
-                            data: &data,
-                            counter,
-                        };
-                        let r = UploadPart::new(
-                            &mut s,
-                            &mut buf,
-                            &file_id,
-                            n,
-                            src,
-                            0,
-                            data.len() as u64,
-                            url.take(),
-                        )
-                        .map(|op| op.with_policy(self.retry_policy()))
-                        .map_err(ClientError::from)
-                        .and_then(|mut op| {
-                            self.run(&mut op)?;
-                            url = op.take_upload_url();
-                            Ok(op.sha1())
-                        });
-                        match r {
-                            Ok(d) => {
-                                digests
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .insert(n, d);
-                            }
-                            Err(e) => {
+                        let got = lock(&work_rx).recv();
+                        let Ok((job, data)) = got else { break };
+                        if !failed.load(Ordering::Relaxed) {
+                            let src = MemSource {
+                                data: &data,
+                                counter,
+                            };
+                            // The buffer holds the part alone: read it from offset 0.
+                            let at_zero = PartJob { offset: 0, ..job };
+                            let r = self
+                                .send_part(&mut s, &mut buf, &file_id, at_zero, src, None, policy)
+                                .and_then(|d| Ok(lock(&lf).part_done(job.number, d)?));
+                            if let Err(e) = r {
                                 failed.store(true, Ordering::Relaxed);
-                                first_error
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .get_or_insert(e);
+                                lock(&first_error).get_or_insert(e);
                             }
                         }
                         let _ = free_tx.send(data);
@@ -659,98 +559,75 @@ impl Client {
                 });
             }
             drop(free_tx);
-            // Producer: cut the stream into parts; at most `threads` part buffers exist
-            // besides the first read.
-            let mut pending: VecDeque<u8> = VecDeque::new();
-            let mut first = first;
-            let mut carry = Some(next_byte);
-            let mut allocated = 0usize;
-            let mut eof = false;
-            let mut first_pos = 0usize;
-            while !eof && !failed.load(Ordering::Relaxed) {
-                let mut part = if allocated < threads {
-                    allocated += 1;
-                    Vec::with_capacity(part_len)
-                } else {
-                    match free_rx.recv() {
-                        Ok(mut b) => {
-                            b.clear();
-                            b
-                        }
-                        Err(_) => break,
+            // At most threads + 1 part buffers exist (the first read is one of them).
+            let mut spare = threads;
+            let mut next = Some(std::mem::take(&mut stream.first));
+            while !failed.load(Ordering::Relaxed) {
+                let part = match next.take() {
+                    Some(first) => first,
+                    None => {
+                        let mut b = if spare > 0 {
+                            spare -= 1;
+                            Vec::with_capacity(stream.part_len)
+                        } else {
+                            match free_rx.recv() {
+                                Ok(b) => b,
+                                Err(_) => break,
+                            }
+                        };
+                        stream.fill(&mut b)?;
+                        b
                     }
                 };
-                // Take from the first read, then the carried byte, then the reader.
-                if first_pos < first.len() {
-                    let take = (first.len() - first_pos).min(part_len);
-                    part.extend_from_slice(&first[first_pos..first_pos + take]);
-                    first_pos += take;
-                    if first_pos == first.len() {
-                        first = Vec::new();
-                        first_pos = 0;
-                    }
-                }
-                while part.len() < part_len {
-                    if let Some(b) = carry.take() {
-                        part.push(b);
-                        continue;
-                    }
-                    if let Some(b) = pending.pop_front() {
-                        part.push(b);
-                        continue;
-                    }
-                    let room = part_len - part.len();
-                    let start = part.len();
-                    part.resize(part_len, 0);
-                    let got = read_full_into(&mut reader, &mut part[start..start + room])?;
-                    part.truncate(start + got);
-                    if got < room {
-                        eof = true;
-                        break;
-                    }
-                }
                 if part.is_empty() {
+                    lock(&lf).end_stream()?;
                     break;
                 }
-                produced += 1;
-                if produced > validate::MAX_PARTS {
-                    return Err(b2_core::InvalidInput::PartCount.into());
-                }
-                if work_tx.send((produced, part)).is_err() {
+                let full = part.len() == stream.part_len;
+                let job = lock(&lf).push_part(part.len() as u64)?;
+                if work_tx.send((job, part)).is_err() {
                     break;
                 }
-                if !eof && first.is_empty() && carry.is_none() {
-                    // Peek one byte so a stream ending exactly on a part boundary stops here.
-                    let mut one = [0u8; 1];
-                    if read_full_into(&mut reader, &mut one)? == 0 {
-                        eof = true;
-                    } else {
-                        carry = Some(one[0]);
-                    }
+                if !full {
+                    break;
                 }
             }
             drop(work_tx);
             Ok(())
-        })?;
+        });
         if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
-        let digests = digests.into_inner().unwrap_or_else(|p| p.into_inner());
-        let list: Vec<[u8; 20]> = (1..=produced)
-            .filter_map(|n| digests.get(&n).copied())
-            .collect();
-        if list.len() != produced as usize {
-            return Err(ClientError::Config("a part went missing".into()));
-        }
-        self.finish_large(&file_id, &list)
+        produced
     }
 }
 
-/// Reads until `limit` bytes or the end of the stream.
-fn read_full<R: Read>(r: &mut R, limit: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    r.take(limit as u64).read_to_end(&mut v)?;
-    Ok(v)
+/// A stream being cut into parts: the first part already read, a byte read past it, the
+/// rest of the reader.
+struct Stream<R> {
+    first: Vec<u8>,
+    carry: Option<u8>,
+    reader: R,
+    part_len: usize,
+}
+
+impl<R: Read> Stream<R> {
+    /// Fills `part` with the next part's bytes (fewer only at the end of the stream).
+    fn fill(&mut self, part: &mut Vec<u8>) -> Result<()> {
+        part.clear();
+        if let Some(b) = self.carry.take() {
+            part.push(b);
+        }
+        let start = part.len();
+        part.resize(self.part_len, 0);
+        let got = read_full_into(&mut self.reader, &mut part[start..])?;
+        part.truncate(start + got);
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Fills `buf` as far as the stream goes; returns the bytes read.

@@ -101,7 +101,10 @@ impl Checkpoint {
         if want.get(..4) != Some(sum) {
             return Err(bad);
         }
-        let mut r = Reader { bytes: body, pos: 0 };
+        let mut r = Reader {
+            bytes: body,
+            pos: 0,
+        };
         if r.take(4)? != MAGIC || r.take(1)? != [VERSION] {
             return Err(bad);
         }

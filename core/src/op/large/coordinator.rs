@@ -434,7 +434,9 @@ impl<'p, 'd> LargeFile<'p, 'd> {
     /// and hands it out as a job.
     pub fn push_part(&mut self, len: u64) -> Result<PartJob, Error> {
         if self.size.is_some() || self.stage != Stage::Parts {
-            return Err(Error::Misuse("push_part on a file of known size or not started"));
+            return Err(Error::Misuse(
+                "push_part on a file of known size or not started",
+            ));
         }
         if len == 0 || len > self.part_size || self.stream_closed {
             return Err(InvalidInput::PartSize.into());
@@ -592,10 +594,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
 
     /// Whether a JSON call of the coordinator is pending (else jobs, or done).
     pub(crate) fn in_call(&self) -> bool {
-        !matches!(
-            self.stage,
-            Stage::Parts | Stage::Done | Stage::Cancelled
-        )
+        !matches!(self.stage, Stage::Parts | Stage::Done | Stage::Cancelled)
     }
 
     pub(crate) fn request<'b>(
@@ -765,8 +764,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                 let mut best = best;
                 for f in page.files {
                     let f = f.map_err(Error::BadAnswer)?;
-                    if self.matches(&f) && best.as_ref().is_none_or(|b| f.upload_timestamp > b.1)
-                    {
+                    if self.matches(&f) && best.as_ref().is_none_or(|b| f.upload_timestamp > b.1) {
                         best = Some((fixed_text(f.file_id)?, f.upload_timestamp));
                     }
                 }
