@@ -80,4 +80,6 @@ pub use json::{Authorize, Call};
 pub use list::{List, Listing};
 
 #[cfg(test)]
+pub(crate) mod script;
+#[cfg(test)]
 mod tests;

@@ -1,5 +1,15 @@
-//! Every operation driven through the in-process fake B2 (no sockets), with each retry
-//! class of the integration checklist.
+//! Unit tests of the operations.
+//!
+//! Each operation is tested state by state with scripted answers (`op::script`): a test
+//! starts in the state it checks, feeds one canned answer or transport error per exchange and
+//! checks the next step, the request rendered, the wait or the error. One file per operation:
+//!
+//! - `tests/authorize.rs`: `Authorize`.
+//!
+//! The large-file tests below still drive `LargeUpload` through the in-process fake B2 of
+//! `testkit.rs`; they move to scripted answers with the large-file engine's rewrite.
+
+mod authorize;
 
 use std::string::String;
 use std::vec::Vec;
