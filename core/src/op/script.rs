@@ -251,7 +251,8 @@ pub(crate) struct Script {
     pub sent: Vec<Sent>,
     /// Request body bytes kept per [`Sent`] (default 1 MiB; the rest is only hashed).
     pub keep_body: usize,
-    /// Size of the chunks the body is pulled in (default 1,000).
+    /// Size of the chunks the body is pulled in (default 1,000; raise it to stream large
+    /// parts fast).
     pub body_chunk: usize,
     /// Size of the answer chunks handed to the operation (default 700).
     pub answer_chunk: usize,

@@ -84,6 +84,19 @@ pub(crate) fn large_start(id: &str, name: &str) -> Value {
         "fileName": name, "uploadTimestamp": 1_700_000_000_000u64})
 }
 
+/// A finished large file of `len` bytes (`b2_finish_large_file`, or `b2_get_file_info` after
+/// a lost finish): `contentSha1` is `none`, the whole file's SHA-1 (if any) is in
+/// `large_file_sha1`.
+pub(crate) fn large_finished(id: &str, name: &str, len: u64, sha1: Option<[u8; 20]>) -> Value {
+    let info = match sha1 {
+        Some(d) => json!({ "large_file_sha1": hex(&d) }),
+        None => json!({}),
+    };
+    json!({"accountId": "acct", "action": "upload", "bucketId": "bkt", "contentLength": len,
+        "contentSha1": "none", "contentType": "application/octet-stream", "fileId": id,
+        "fileInfo": info, "fileName": name, "uploadTimestamp": 1_700_000_000_000u64})
+}
+
 /// A stored part (`b2_upload_part`) holding `data`.
 pub(crate) fn part(file_id: &str, n: u32, data: &[u8]) -> Value {
     json!({"fileId": file_id, "partNumber": n, "contentLength": data.len(),
