@@ -80,4 +80,6 @@ pub use json::{Authorize, Call};
 pub use list::{Cursor, List, Listing};
 
 #[cfg(test)]
+pub(crate) mod script;
+#[cfg(test)]
 mod tests;

@@ -1,5 +1,26 @@
-//! Every operation driven through the in-process fake B2 (no sockets), with each retry
-//! class of the integration checklist.
+//! Unit tests of the operations.
+//!
+//! Each operation is tested state by state with scripted answers (`op::script`): a test
+//! starts in the state it checks, feeds one canned answer or transport error per exchange and
+//! checks the next step, the request rendered, the wait or the error. One file per operation:
+//!
+//! - `tests/authorize.rs`: `Authorize`;
+//! - `tests/call.rs`: `Call` and the retry classes of a JSON call;
+//! - `tests/upload_file.rs`: `UploadFile` (small files on upload URLs);
+//! - `tests/download.rs`: `Download`;
+//! - `tests/list.rs`: `List`.
+//!
+//! Scenario tests of the same operations against `b2-sim` over real sockets are in the
+//! workspace's `tests/tests/core_ops.rs`.
+//!
+//! The large-file tests below still drive `LargeUpload` through the in-process fake B2 of
+//! `testkit.rs`; they move to scripted answers with the large-file engine's rewrite.
+
+mod authorize;
+mod call;
+mod download;
+mod list;
+mod upload_file;
 
 use std::string::String;
 use std::vec::Vec;
@@ -7,12 +28,9 @@ use std::vec::Vec;
 use sha1::{Digest, Sha1};
 
 use crate::driver::run;
-use crate::error::{Error, ErrorCode};
-use crate::op::{
-    Authorize, Call, Download, FileParams, LargeUpload, List, Listing, Source, Target, UploadFile,
-};
+use crate::error::Error;
+use crate::op::{Authorize, Call, FileParams, LargeUpload, Source};
 use crate::testkit::{session, FakeB2, Fault, VirtualClock};
-use crate::wire::file::GetFileInfo;
 
 /// A deterministic generated source of any size, read at memcpy speed.
 struct Generated {
@@ -54,197 +72,6 @@ impl Source for Generated {
         }
         Ok(n)
     }
-}
-
-/// A sink collecting downloaded bytes.
-#[derive(Default)]
-struct Sink(Vec<u8>);
-
-impl embedded_io::ErrorType for Sink {
-    type Error = embedded_io::ErrorKind;
-}
-
-impl embedded_io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| std::format!("{b:02x}")).collect()
-}
-
-fn upload_small(
-    fake: &mut FakeB2,
-    clock: &mut VirtualClock,
-    name: &str,
-    data: &[u8],
-) -> Result<String, Error> {
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let mut params = FileParams::new("bkt", name, data.len() as u64);
-    params.info = &[("k", "v v+é")];
-    params.src_last_modified_millis = Some(1234);
-    let mut op = UploadFile::new(&mut s, &mut buf, params, data, None)?;
-    run(&mut op, fake, clock)?;
-    let f = op.file()?;
-    assert_eq!(f.content_length, data.len() as u64);
-    Ok(String::from(f.file_id.raw()))
-}
-
-#[test]
-fn small_upload_happy_path() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let data = b"hello, b2";
-    upload_small(&mut fake, &mut clock, "dir/a b+c é.txt", data).expect("upload");
-    assert_eq!(fake.data("dir/a b+c é.txt"), Some(&data[..]));
-    assert_eq!(
-        fake.log,
-        [
-            "GET b2_authorize_account",
-            "POST b2_get_upload_url",
-            "POST b2_upload_file"
-        ]
-    );
-    assert!(clock.waits.is_empty());
-}
-
-#[test]
-fn empty_file_upload() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    upload_small(&mut fake, &mut clock, "empty", b"").expect("upload");
-    assert_eq!(fake.data("empty"), Some(&b""[..]));
-}
-
-#[test]
-fn upload_503_takes_a_new_url() {
-    let mut fake = FakeB2::default();
-    fake.fault(
-        "b2_upload_file",
-        Fault::Status(503, "service_unavailable", None),
-    );
-    let mut clock = VirtualClock::default();
-    upload_small(&mut fake, &mut clock, "x", b"data").expect("upload");
-    assert_eq!(fake.urls_issued, 2, "{:?}", fake.log);
-    assert_eq!(fake.count("b2_upload_file"), 2);
-    assert_eq!(fake.data("x"), Some(&b"data"[..]));
-}
-
-#[test]
-fn five_failed_upload_urls_is_a_clear_error() {
-    let mut fake = FakeB2::default();
-    for _ in 0..5 {
-        fake.fault("b2_upload_file", Fault::Status(500, "internal_error", None));
-    }
-    let mut clock = VirtualClock::default();
-    let r = upload_small(&mut fake, &mut clock, "x", b"data");
-    assert_eq!(r, Err(Error::UploadUrlsExhausted { tried: 5 }));
-    assert_eq!(fake.urls_issued, 5);
-    assert!(fake.data("x").is_none());
-}
-
-#[test]
-fn expired_token_reauthorizes_once_then_carries_on() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let id = fake.put("bkt", "f", b"abc");
-    {
-        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
-        run(&mut op, &mut fake, &mut clock).expect("first call");
-    }
-    fake.fault("b2_get_file_info", Fault::ExpireToken);
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
-    run(&mut op, &mut fake, &mut clock).expect("call after expiry");
-    assert_eq!(op.answer().expect("file").content_length, 3);
-    assert_eq!(fake.count("b2_authorize_account"), 2);
-    assert_eq!(fake.count("b2_get_file_info"), 3, "{:?}", fake.log);
-    assert!(clock.waits.is_empty());
-}
-
-#[test]
-fn too_many_requests_honours_retry_after() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let id = fake.put("bkt", "f", b"abc");
-    fake.fault(
-        "b2_get_file_info",
-        Fault::Status(429, "too_many_requests", Some(3)),
-    );
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
-    let stats = run(&mut op, &mut fake, &mut clock).expect("call");
-    assert_eq!(clock.waits, [3000]);
-    assert_eq!(stats.waited_ms, 3000);
-    assert_eq!(fake.count("b2_get_file_info"), 2);
-}
-
-#[test]
-fn server_errors_back_off_exponentially_with_jitter() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let id = fake.put("bkt", "f", b"abc");
-    for _ in 0..4 {
-        fake.fault(
-            "b2_get_file_info",
-            Fault::Status(503, "service_unavailable", None),
-        );
-    }
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
-    run(&mut op, &mut fake, &mut clock).expect("fifth try works");
-    assert_eq!(clock.waits.len(), 4);
-    for (i, w) in clock.waits.iter().enumerate() {
-        let base = 1000u64 << i;
-        assert!((base..base + 1000).contains(w), "wait {i} = {w}");
-    }
-    // A fifth failure would have been final (5 tries).
-    for _ in 0..5 {
-        fake.fault(
-            "b2_get_file_info",
-            Fault::Status(503, "service_unavailable", None),
-        );
-    }
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: &id });
-    let e = run(&mut op, &mut fake, &mut clock).expect_err("gives up");
-    assert_eq!(e.api().map(|a| a.status), Some(503));
-}
-
-#[test]
-fn unauthorized_is_final() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    fake.fault("b2_get_file_info", Fault::Status(401, "unauthorized", None));
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "x" });
-    let e = run(&mut op, &mut fake, &mut clock).expect_err("final");
-    assert_eq!(e.api().map(|a| &a.code), Some(&ErrorCode::Unauthorized));
-    assert_eq!(fake.count("b2_get_file_info"), 1);
-    assert_eq!(fake.count("b2_authorize_account"), 1);
-    assert!(clock.waits.is_empty());
-}
-
-#[test]
-fn bad_credentials_fail_authorize() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let c = crate::session::Credentials::new("kid", "wrong", "http://realm.fake").expect("creds");
-    let mut s = crate::session::Session::new(c);
-    let mut buf = [0u8; 2048];
-    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "x" });
-    let e = run(&mut op, &mut fake, &mut clock).expect_err("bad key");
-    assert_eq!(e.api().map(|a| a.status), Some(401));
-    assert_eq!(fake.log, ["GET b2_authorize_account"]);
 }
 
 fn authorized(fake: &mut FakeB2, clock: &mut VirtualClock) -> crate::session::Session {
@@ -425,86 +252,6 @@ fn resume_skips_parts_already_there() {
         fake.file("big.bin").map(|f| (f.0, f.2)),
         Some((1000, "upload"))
     );
-}
-
-#[test]
-fn download_verifies_sha1_and_resumes_after_truncation() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let data: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
-    fake.put("bkt", "d/x y.bin", &data);
-    fake.fault("download_by_name", Fault::TruncateAnswer);
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let mut op = Download::new(
-        &mut s,
-        &mut buf,
-        Target::ByName {
-            bucket: "bkt",
-            name: "d/x y.bin",
-        },
-        Sink::default(),
-    )
-    .expect("new");
-    run(&mut op, &mut fake, &mut clock).expect("download");
-    assert_eq!(
-        op.info().sha1.map(|d| hex(&d)),
-        Some(hex(&Sha1::digest(&data)))
-    );
-    assert_eq!(op.into_sink().0, data);
-    assert_eq!(fake.count("download_by_name"), 2);
-}
-
-#[test]
-fn download_with_wrong_sha1_is_an_error() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let id = fake.put("bkt", "x", b"good data");
-    // Same id, different bytes: the stored SHA-1 no longer matches.
-    fake.put("bkt", "y", b"other");
-    fake.corrupt(&id, b"evil data");
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let mut op = Download::new(&mut s, &mut buf, Target::ById(&id), Sink::default()).expect("new");
-    let e = run(&mut op, &mut fake, &mut clock).expect_err("mismatch");
-    assert_eq!(e, Error::Sha1Mismatch);
-}
-
-#[test]
-fn listing_pages_through_a_small_buffer() {
-    let mut fake = FakeB2::default();
-    let mut clock = VirtualClock::default();
-    let mut names: Vec<String> = (0..30)
-        .map(|i| std::format!("dir/{i:02}-{}", "n".repeat(200)))
-        .collect();
-    for n in &names {
-        fake.put("bkt", n, b"x");
-    }
-    names.sort();
-    let mut s = session();
-    let mut buf = [0u8; 2048];
-    let mut list = List::new(
-        &mut s,
-        &mut buf,
-        Listing::FileNames {
-            bucket_id: "bkt",
-            prefix: None,
-            delimiter: None,
-        },
-    )
-    .with_page_size(50);
-    let mut seen = Vec::new();
-    loop {
-        run(&mut list, &mut fake, &mut clock).expect("page");
-        for f in list.files().expect("files").files {
-            seen.push(String::from(f.expect("file").file_name.raw()));
-        }
-        if !list.next_page().expect("next") {
-            break;
-        }
-    }
-    assert_eq!(seen, names);
-    assert!(list.page_size() < 50);
 }
 
 /// The budget of issue 2: a 1 GiB source streamed as a large file with ≤ 8 KiB of core
