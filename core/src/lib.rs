@@ -39,12 +39,6 @@ pub mod wire;
 /// The `embedded-io` crate this SDK uses for sinks (`Write`) and I/O error kinds.
 pub use embedded_io;
 
-// The in-process fake B2 still drives the large-file tests of `op::tests` (until they move to
-// scripted answers, `op::script`); what only the other operations' tests used is idle.
-#[cfg(test)]
-#[allow(dead_code)]
-mod testkit;
-
 pub use error::{ApiError, Error, ErrorCode, InvalidInput};
 
 /// `User-Agent` sent with every request: `b2-rust/<crate version>`.

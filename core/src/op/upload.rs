@@ -128,8 +128,16 @@ enum Phase {
     GetUrl,
     SendUpload,
     AwaitUpload,
-    Backoff { delay_ms: u64 },
-    Waiting { until_ms: u64 },
+    Backoff {
+        delay_ms: u64,
+    },
+    Waiting {
+        until_ms: u64,
+    },
+    /// The body went out whole but the answer was lost (or was a 5xx): ask B2 whether it
+    /// stored the upload before sending it again (`b2_list_parts` for a part, the newest
+    /// version of the name for a file).
+    Check,
     Done,
     Failed,
 }
@@ -153,8 +161,14 @@ pub(crate) struct UploadState {
     digest: [u8; 20],
     backoff: Backoff,
     error: Option<Error>,
+    /// Small files: SHA-1 of the name and info entries, to recognise the upload in a listing.
+    identity: Option<[u8; 20]>,
+    /// What to do if the check finds nothing stored: the verdict, its error, `Retry-After`.
+    pending: Option<(Verdict, Error, Option<u32>)>,
     /// Bytes of the range sent by uploads that then failed (counted for statistics).
     pub resent_bytes: u64,
+    /// Uploads found stored after their answer was lost (not sent again).
+    pub found_after_loss: u8,
 }
 
 impl UploadState {
@@ -185,8 +199,35 @@ impl UploadState {
             digest: [0; 20],
             backoff: Backoff::new(seed.rotate_left(7)),
             error: None,
+            identity: None,
+            pending: None,
             resent_bytes: 0,
+            found_after_loss: 0,
         }
+    }
+
+    /// For small files: what the file is (name and info), so a lost answer can be checked
+    /// against the newest version of the name.
+    pub fn for_file(mut self, params: &FileParams<'_>) -> Self {
+        let mut scratch = InfoScratch::default();
+        let entries = params.info_entries(false, &mut scratch);
+        self.identity = Some(identity(
+            params.file_name.chars().map(Ok),
+            entries
+                .iter()
+                .map(|(k, v)| (k.chars().map(Ok), v.chars().map(Ok))),
+        ));
+        self
+    }
+
+    /// Whether the exchange in flight is a JSON call (upload URL, or the lost-answer check).
+    fn in_json_call(&self) -> bool {
+        matches!(self.phase, Phase::GetUrl | Phase::Check)
+    }
+
+    /// Whether every body byte (and the SHA-1 trailer) went out.
+    fn body_complete(&self) -> bool {
+        self.sent == self.len && (self.given_sha1.is_some() || self.trailer_pos >= 40)
     }
 
     /// The SHA-1 of the uploaded range, once done.
@@ -217,7 +258,7 @@ impl UploadState {
         &mut self,
         now_ms: u64,
         session: &Session,
-        buf: &[u8],
+        buf: &mut [u8],
         for_id: &str,
         policy: &RetryPolicy,
     ) -> Result<CallPoll, Error> {
@@ -243,6 +284,24 @@ impl UploadState {
                         let url = UploadUrl::from_answer(for_id, &a)?;
                         self.url = Some(url);
                         self.phase = Phase::SendUpload;
+                    }
+                    other => return Ok(other),
+                },
+                Phase::Check => match self.url_call.poll(now_ms, policy)? {
+                    CallPoll::Answered => {
+                        if self.stored(buf)? {
+                            self.found_after_loss = self.found_after_loss.saturating_add(1);
+                            self.pending = None;
+                            self.url = None;
+                            self.phase = Phase::Done;
+                        } else if let Some((verdict, err, ra)) = self.pending.take() {
+                            self.phase = Phase::AwaitUpload;
+                            self.on_verdict(verdict, err, ra, policy);
+                            if let Some(e) = self.error.take() {
+                                self.phase = Phase::Failed;
+                                return Err(e);
+                            }
+                        }
                     }
                     other => return Ok(other),
                 },
@@ -278,8 +337,37 @@ impl UploadState {
         session: &Session,
         buf: &'b mut [u8],
         for_id: &str,
+        file_name: &str,
         extra: impl FnOnce(&mut HeadWriter<'_>),
     ) -> Result<Request<'b>, Abort> {
+        if self.phase == Phase::Check {
+            if self.url_call.authorizing() {
+                return self.url_call.authorize_request(session, buf);
+            }
+            return match self.job {
+                Job::File => self.url_call.json_request(
+                    session,
+                    &wire::file::ListFileVersions {
+                        bucket_id: for_id,
+                        start_file_name: Some(file_name),
+                        start_file_id: None,
+                        max_file_count: Some(1),
+                        prefix: Some(file_name),
+                        delimiter: None,
+                    },
+                    buf,
+                ),
+                Job::Part(n) => self.url_call.json_request(
+                    session,
+                    &wire::large::ListParts {
+                        file_id: for_id,
+                        start_part_number: Some(n),
+                        max_part_count: Some(1),
+                    },
+                    buf,
+                ),
+            };
+        }
         if self.phase == Phase::GetUrl {
             if self.url_call.authorizing() {
                 return self.url_call.authorize_request(session, buf);
@@ -344,7 +432,7 @@ impl UploadState {
         source: &mut S,
         out: &mut [u8],
     ) -> Result<usize, Abort> {
-        if self.phase == Phase::GetUrl {
+        if self.in_json_call() {
             return Ok(self.url_call.body(buf, out));
         }
         if self.sent < self.len {
@@ -390,7 +478,7 @@ impl UploadState {
     }
 
     pub fn response(&mut self, status: u16, headers: &dyn Headers) {
-        if self.phase == Phase::GetUrl {
+        if self.in_json_call() {
             self.url_call.response(status, headers);
         } else {
             self.answer.head(status, headers);
@@ -398,7 +486,7 @@ impl UploadState {
     }
 
     pub fn response_body(&mut self, chunk: &[u8], buf: &mut [u8]) -> Result<(), Abort> {
-        if self.phase == Phase::GetUrl {
+        if self.in_json_call() {
             return self.url_call.response_body(chunk, buf);
         }
         self.answer.store(chunk, buf).map_err(|e| {
@@ -413,7 +501,7 @@ impl UploadState {
         buf: &[u8],
         policy: &RetryPolicy,
     ) -> Result<(), Abort> {
-        if self.phase == Phase::GetUrl {
+        if self.in_json_call() {
             return self.url_call.response_end(session, buf, policy);
         }
         if self.answer.end().is_err() {
@@ -443,8 +531,81 @@ impl UploadState {
             },
         );
         let ra = err.retry_after_secs;
+        if err.status >= 500 && self.body_complete() {
+            // The server read the whole body, then failed: it may have stored it.
+            if !self.check_before_resending(verdict, Error::Api(err.clone()), ra) {
+                self.on_verdict(verdict, Error::Api(err), ra, policy);
+            }
+            return Ok(());
+        }
         self.on_verdict(verdict, Error::Api(err), ra, policy);
         Ok(())
+    }
+
+    /// The outcome is unknown: ask B2 what it stored before acting on `verdict`. Returns
+    /// `false` (nothing to check: act on the verdict now) for a file whose identity is unknown.
+    fn check_before_resending(&mut self, verdict: Verdict, err: Error, ra: Option<u32>) -> bool {
+        if self.job == Job::File && self.identity.is_none() {
+            return false;
+        }
+        if let Some(d) = self.given_sha1 {
+            self.digest = d;
+        }
+        self.pending = Some((verdict, err, ra));
+        self.url_call.restart_next();
+        self.phase = Phase::Check;
+        true
+    }
+
+    /// Whether the check's answer shows this upload stored (for a file, the answer is then
+    /// moved to the start of `buf`, where the caller reads the new version).
+    fn stored(&mut self, buf: &mut [u8]) -> Result<bool, Error> {
+        let body = buf.get(..self.url_call.answer.len).unwrap_or(&[]);
+        let same_sha = |t: Option<crate::wire::Text<'_>>, digest: &[u8; 20]| {
+            t.and_then(|t| {
+                let raw = t.raw();
+                crate::encoding::parse_sha1_hex(raw.strip_prefix("unverified:").unwrap_or(raw))
+            }) == Some(*digest)
+        };
+        match self.job {
+            Job::Part(n) => {
+                let page = wire::large::ListPartsAnswer::parse(body).map_err(Error::BadAnswer)?;
+                for p in page.parts {
+                    let p = p.map_err(Error::BadAnswer)?;
+                    return Ok(p.part_number == n
+                        && p.content_length == self.len
+                        && same_sha(p.content_sha1, &self.digest));
+                }
+                Ok(false)
+            }
+            Job::File => {
+                let page = wire::file::ListFilesAnswer::parse(body).map_err(Error::BadAnswer)?;
+                let mut found = None;
+                if let Some(f) = page.files.into_iter().next() {
+                    let f = f.map_err(Error::BadAnswer)?;
+                    let theirs = identity(
+                        f.file_name.chars(),
+                        f.file_info.entries().map(|(k, v)| (k.chars(), v.chars())),
+                    );
+                    if f.action == wire::file::Action::Upload
+                        && f.content_length == self.len
+                        && same_sha(f.content_sha1, &self.digest)
+                        && Some(theirs) == self.identity
+                    {
+                        let start = f.raw.as_ptr() as usize - body.as_ptr() as usize;
+                        found = Some((start, f.raw.len()));
+                    }
+                }
+                let Some((start, len)) = found else {
+                    return Ok(false);
+                };
+                buf.copy_within(start..start + len, 0);
+                self.answer = AnswerState::default();
+                self.answer.status = 200;
+                self.answer.len = len;
+                Ok(true)
+            }
+        }
     }
 
     /// Checks that the server stored what was sent (length and SHA-1).
@@ -478,7 +639,7 @@ impl UploadState {
     }
 
     pub fn transport_failed(&mut self, e: TransportError, policy: &RetryPolicy) {
-        if self.phase == Phase::GetUrl {
+        if self.in_json_call() {
             self.url_call.transport_failed(e, policy);
             return;
         }
@@ -486,6 +647,16 @@ impl UploadState {
             return;
         }
         let verdict = classify(CallKind::Upload, Outcome::Transport(e));
+        if self.phase == Phase::AwaitUpload
+            && self.body_complete()
+            && !matches!(e, TransportError::Aborted | TransportError::Connect)
+            && verdict != Verdict::Final
+        {
+            // The body went out whole and the answer was lost: B2 may have stored it.
+            if self.check_before_resending(verdict, Error::Transport(e), None) {
+                return;
+            }
+        }
         self.on_verdict(verdict, Error::Transport(e), None, policy);
     }
 
@@ -516,6 +687,41 @@ impl UploadState {
             }
         }
     }
+}
+
+/// SHA-1 of a file's name and info entries, whatever the order of the entries: what
+/// recognises a small upload in a listing after its answer was lost.
+fn identity<N, K, V>(name: N, entries: impl Iterator<Item = (K, V)>) -> [u8; 20]
+where
+    N: Iterator<Item = Result<char, BadAnswer>>,
+    K: Iterator<Item = Result<char, BadAnswer>>,
+    V: Iterator<Item = Result<char, BadAnswer>>,
+{
+    fn feed(h: &mut Sha1, chars: impl Iterator<Item = Result<char, BadAnswer>>) {
+        let mut b = [0u8; 4];
+        for c in chars {
+            let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+            h.update(c.encode_utf8(&mut b).as_bytes());
+        }
+        h.update([0xff]);
+    }
+    let mut acc = [0u8; 20];
+    let mut count = 0u32;
+    for (k, v) in entries {
+        let mut h = Sha1::new();
+        feed(&mut h, k);
+        feed(&mut h, v);
+        let d: [u8; 20] = h.finalize().into();
+        for (a, b) in acc.iter_mut().zip(d) {
+            *a ^= b;
+        }
+        count += 1;
+    }
+    let mut h = Sha1::new();
+    feed(&mut h, name);
+    h.update(acc);
+    h.update(count.to_le_bytes());
+    h.finalize().into()
 }
 
 /// Writes the headers of `b2_upload_file` that describe the file.
@@ -564,7 +770,8 @@ impl<'s, 'b, 'p, S: Source> UploadFile<'s, 'b, 'p, S> {
             return Err(InvalidInput::FileSize.into());
         }
         let url = url.filter(|u| u.for_id == params.bucket_id);
-        let up = UploadState::new(Job::File, session, url, 0, params.size, params.sha1);
+        let up = UploadState::new(Job::File, session, url, 0, params.size, params.sha1)
+            .for_file(&params);
         Ok(UploadFile {
             session,
             buf,
@@ -607,7 +814,9 @@ impl<S: Source> Exchange for UploadFile<'_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
         let p = &self.params;
         self.up
-            .request(self.session, self.buf, p.bucket_id, |w| file_headers(w, p))
+            .request(self.session, self.buf, p.bucket_id, p.file_name, |w| {
+                file_headers(w, p)
+            })
     }
     fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
         self.up.body(self.buf, &mut self.source, out)
@@ -715,7 +924,7 @@ impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
 impl<S: Source> Exchange for UploadPart<'_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
         self.up
-            .request(self.session, self.buf, self.file_id, |_| {})
+            .request(self.session, self.buf, self.file_id, "", |_| {})
     }
     fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
         self.up.body(self.buf, &mut self.source, out)

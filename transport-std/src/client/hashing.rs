@@ -45,11 +45,7 @@ pub(crate) type FileDigests = (Option<[u8; 20]>, Vec<[u8; 20]>);
 /// The SHA-1 of every part of `plan` and, when `whole`, of the whole file. With `whole`,
 /// a second thread hashes the whole file while this one hashes the parts (both read the
 /// same pages, so the disk is read once); the cost is two SHA-1 passes of CPU.
-pub(crate) fn hash_file<S, F>(
-    make_source: &F,
-    plan: &PartPlan,
-    whole: bool,
-) -> Result<FileDigests>
+pub(crate) fn hash_file<S, F>(make_source: &F, plan: &PartPlan, whole: bool) -> Result<FileDigests>
 where
     S: Source,
     F: Fn() -> S + Sync,

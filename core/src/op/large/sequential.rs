@@ -254,7 +254,9 @@ impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
         let mut one = [0u8; 1];
         let more = len == part && self.source.read_at(len, &mut one).map_err(Error::Source)? > 0;
         if stream_fits_one_request(len, part, more) {
-            let up = UploadState::new(Job::File, self.session, None, 0, len, Some(digest));
+            let p = *self.lf.params();
+            let up =
+                UploadState::new(Job::File, self.session, None, 0, len, Some(digest)).for_file(&p);
             self.stage = Stage::Small(up);
         }
         Ok(())
@@ -265,10 +267,12 @@ impl<S: Source> Exchange for LargeUpload<'_, '_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
         let file_id = self.lf.file_id();
         match &mut self.stage {
-            Stage::Part(_, up) => up.request(self.session, self.buf, file_id, |_| {}),
+            Stage::Part(_, up) => up.request(self.session, self.buf, file_id, "", |_| {}),
             Stage::Small(up) => {
                 let p = *self.lf.params();
-                up.request(self.session, self.buf, p.bucket_id, |w| file_headers(w, &p))
+                up.request(self.session, self.buf, p.bucket_id, p.file_name, |w| {
+                    file_headers(w, &p)
+                })
             }
             _ => self.lf.request(self.session, self.buf),
         }

@@ -97,6 +97,16 @@ pub(crate) fn large_finished(id: &str, name: &str, len: u64, sha1: Option<[u8; 2
         "fileInfo": info, "fileName": name, "uploadTimestamp": 1_700_000_000_000u64})
 }
 
+/// An empty page of a file listing (the lost-answer check found nothing).
+pub(crate) fn no_files() -> Value {
+    json!({"files": [], "nextFileName": null, "nextFileId": null})
+}
+
+/// A page of `b2_list_parts` with the given parts.
+pub(crate) fn parts(parts: &[Value], next: Option<u32>) -> Value {
+    json!({"parts": parts, "nextPartNumber": next})
+}
+
 /// A stored part (`b2_upload_part`) holding `data`.
 pub(crate) fn part(file_id: &str, n: u32, data: &[u8]) -> Value {
     json!({"fileId": file_id, "partNumber": n, "contentLength": data.len(),

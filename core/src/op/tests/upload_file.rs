@@ -141,10 +141,16 @@ fn a_503_drops_the_url_and_gets_a_new_one_without_waiting() {
     let mut op = UploadFile::new(&mut s, &mut buf, params, &data[..], Some(url(1))).expect("new");
     let mut script = Script::new([
         Reply::error(503, "service_unavailable"),
+        Reply::ok(answers::no_files()),
         Reply::ok(answers::upload_url(BUCKET, 2)),
         Reply::ok(answers::file(ID, "x", data)),
     ]);
     assert_eq!(script.step(&mut op, 0), Ok(Step::Send));
+    // The body went out whole before the 503: first ask whether B2 stored it anyway.
+    assert_eq!(script.step(&mut op, 0), Ok(Step::Send));
+    assert_eq!(script.last().call(), "b2_list_file_versions");
+    assert_eq!(script.last().json()["startFileName"], "x");
+    assert_eq!(script.last().json()["maxFileCount"], 1);
     assert_eq!(script.step(&mut op, 0), Ok(Step::Send));
     assert_eq!(script.last().call(), "b2_get_upload_url");
     assert_eq!(script.step(&mut op, 0), Ok(Step::Send));
@@ -235,6 +241,8 @@ fn five_failed_urls_is_a_clear_error() {
     for n in 1..=5 {
         script.push(Reply::ok(answers::upload_url(BUCKET, n)));
         script.push(Reply::error(500, "internal_error"));
+        // Each 500 came after the whole body: B2 is asked, and has nothing.
+        script.push(Reply::ok(answers::no_files()));
     }
     let mut clock = VirtualClock::default();
     let e = run(&mut op, &mut script, &mut clock).expect_err("exhausted");
@@ -333,4 +341,79 @@ fn a_refused_connection_moves_to_a_new_url() {
     script.finish();
     assert_eq!(script.sent[0].body_len, 0);
     assert_eq!(script.last().url, answers::upload_url_of(2));
+}
+
+#[test]
+fn a_lost_answer_finds_the_upload_stored_and_does_not_send_it_again() {
+    let data = b"stored once";
+    let mut s = answers::authorized("tok-1");
+    let mut buf = [0u8; 2048];
+    let mut params = FileParams::new(BUCKET, "dir/x.bin", data.len() as u64);
+    params.src_last_modified_millis = Some(1234);
+    let info = [("color", "blue")];
+    params.info = &info;
+    let mut op = UploadFile::new(&mut s, &mut buf, params, &data[..], Some(url(1))).expect("new");
+    let mut stored = answers::file(ID, "dir/x.bin", data);
+    // B2 lists the info in its own order.
+    stored["fileInfo"] = serde_json::json!({"src_last_modified_millis": "1234", "color": "blue"});
+    let mut script = Script::new([
+        Reply::lost_answer(),
+        Reply::ok(serde_json::json!({"files": [stored], "nextFileName": null})),
+    ]);
+    let mut clock = VirtualClock::default();
+    run(&mut op, &mut script, &mut clock).expect("found stored");
+    script.finish();
+    assert_eq!(script.calls(), ["POST 1", "POST b2_list_file_versions"]);
+    let f = op.file().expect("the stored version is the result");
+    assert_eq!(f.file_id, ID);
+    // A URL whose exchange failed is not handed back.
+    assert_eq!(op.take_upload_url(), None);
+}
+
+#[test]
+fn a_lost_answer_with_another_newest_version_sends_again() {
+    let data = b"mine";
+    let mut s = answers::authorized("tok-1");
+    let mut buf = [0u8; 2048];
+    let params = FileParams::new(BUCKET, "x", 4);
+    let mut op = UploadFile::new(&mut s, &mut buf, params, &data[..], Some(url(1))).expect("new");
+    // The newest version of "x" has other bytes, or other info: not this upload.
+    let other = answers::file("4_other", "x", b"else");
+    let mut same_bytes_other_info = answers::file("4_other2", "x", data);
+    same_bytes_other_info["fileInfo"] = serde_json::json!({"k": "v"});
+    for newest in [other, same_bytes_other_info] {
+        let mut s2 = answers::authorized("tok-1");
+        let mut buf2 = [0u8; 2048];
+        let mut op2 =
+            UploadFile::new(&mut s2, &mut buf2, params, &data[..], Some(url(1))).expect("new");
+        let mut script = Script::new([
+            Reply::lost_answer(),
+            Reply::ok(serde_json::json!({"files": [newest], "nextFileName": null})),
+            Reply::ok(answers::upload_url(BUCKET, 2)),
+            Reply::ok(answers::file(ID, "x", data)),
+        ]);
+        run(&mut op2, &mut script, &mut VirtualClock::default()).expect("sent again");
+        script.finish();
+        assert_eq!(
+            script.calls(),
+            [
+                "POST 1",
+                "POST b2_list_file_versions",
+                "POST b2_get_upload_url",
+                "POST 2"
+            ]
+        );
+    }
+    // A reset in the middle of the body is not ambiguous: no check, straight to a new URL.
+    let mut script = Script::new([
+        Reply::reset_mid_body(2),
+        Reply::ok(answers::upload_url(BUCKET, 2)),
+        Reply::ok(answers::file(ID, "x", data)),
+    ]);
+    run(&mut op, &mut script, &mut VirtualClock::default()).expect("sent again");
+    script.finish();
+    assert_eq!(
+        script.calls(),
+        ["POST 1", "POST b2_get_upload_url", "POST 2"]
+    );
 }
