@@ -570,18 +570,22 @@ impl UploadState {
         match self.job {
             Job::Part(n) => {
                 let page = wire::large::ListPartsAnswer::parse(body).map_err(Error::BadAnswer)?;
-                for p in page.parts {
-                    let p = p.map_err(Error::BadAnswer)?;
-                    return Ok(p.part_number == n
-                        && p.content_length == self.len
-                        && same_sha(p.content_sha1, &self.digest));
+                let mut parts = page.parts;
+                match parts.next() {
+                    Some(p) => {
+                        let p = p.map_err(Error::BadAnswer)?;
+                        Ok(p.part_number == n
+                            && p.content_length == self.len
+                            && same_sha(p.content_sha1, &self.digest))
+                    }
+                    None => Ok(false),
                 }
-                Ok(false)
             }
             Job::File => {
                 let page = wire::file::ListFilesAnswer::parse(body).map_err(Error::BadAnswer)?;
                 let mut found = None;
-                if let Some(f) = page.files.into_iter().next() {
+                let mut files = page.files;
+                if let Some(f) = files.next() {
                     let f = f.map_err(Error::BadAnswer)?;
                     let theirs = identity(
                         f.file_name.chars(),
