@@ -162,7 +162,11 @@ fn classify(e: &ureq::Error, sending: bool) -> TransportError {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,
         ureq::Error::BadUri(_)
         | ureq::Error::InvalidProxyUrl
-        | ureq::Error::RequireHttpsOnly(_) => TransportError::Unsupported,
+        | ureq::Error::RequireHttpsOnly(_)
+        | ureq::Error::Http(_) => TransportError::Unsupported,
+        // The answer head was malformed (bad or conflicting `Content-Length`, bad status
+        // line, head too large): the exchange broke on the receiving side.
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => TransportError::Receive,
         _ if sending => TransportError::Send,
         _ => TransportError::Receive,
     }

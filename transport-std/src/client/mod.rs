@@ -40,6 +40,14 @@ pub enum ClientError {
     NotFound(String),
     /// Missing credentials or bad arguments.
     Config(String),
+    /// A JSON answer larger than the client holds ([`MAX_JSON_ANSWER`]), by its
+    /// `Content-Length` or by the bytes that arrived. Not retried.
+    AnswerTooLarge {
+        /// Bytes the answer needs (announced or seen so far; `usize::MAX` when beyond it).
+        needed: usize,
+        /// The limit, [`MAX_JSON_ANSWER`].
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ClientError {
@@ -49,6 +57,10 @@ impl fmt::Display for ClientError {
             ClientError::Io(e) => write!(f, "{e}"),
             ClientError::NotFound(what) => write!(f, "not found: {what}"),
             ClientError::Config(why) => write!(f, "{why}"),
+            ClientError::AnswerTooLarge { needed, limit } => write!(
+                f,
+                "the server's answer needs {needed} bytes, more than the {limit} this client holds"
+            ),
         }
     }
 }
@@ -243,6 +255,26 @@ impl fmt::Debug for Client {
 /// Initial answer buffer; grown when an answer needs more.
 const FIRST_BUF: usize = 16 * 1024;
 
+/// Largest JSON answer the client holds: 16 MiB. The biggest answers it asks for are list
+/// pages of 1,000 file versions; even with B2's longest names (1,024 bytes) and fullest file
+/// info (7,000 header bytes) such a page stays under 9 MB. A larger answer (or an absurd
+/// `Content-Length`) is [`ClientError::AnswerTooLarge`], never an allocation of that size.
+pub const MAX_JSON_ANSWER: usize = 16 * 1024 * 1024;
+
+/// The buffer for the next try of a call whose answer needed `needed` bytes in a buffer of
+/// `size`: at least double (so the tries end quickly even when no size was announced), at
+/// most [`MAX_JSON_ANSWER`]; an error when the answer cannot fit that.
+fn next_answer_buffer(size: usize, needed: usize) -> Result<usize> {
+    let next = needed.max(size.saturating_mul(2)).min(MAX_JSON_ANSWER);
+    if needed > MAX_JSON_ANSWER || next <= size {
+        return Err(ClientError::AnswerTooLarge {
+            needed,
+            limit: MAX_JSON_ANSWER,
+        });
+    }
+    Ok(next)
+}
+
 impl Client {
     /// Authorizes with a key id and key; `realm` is `"production"` or a URL.
     pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self> {
@@ -359,8 +391,10 @@ impl Client {
         }
     }
 
-    /// Runs a JSON call, growing the buffer when the answer needs more, and hands the parsed
-    /// answer to `f`.
+    /// Runs a JSON call, growing the buffer when the answer needs more (at most to
+    /// [`MAX_JSON_ANSWER`]), and hands the parsed answer to `f`. An answer announcing more
+    /// than that limit is [`ClientError::AnswerTooLarge`] after one exchange: the announced
+    /// size never decides an allocation, and the call is not sent again.
     pub fn call<A, R>(&self, call: A, f: impl FnOnce(A::Answer<'_>) -> Result<R>) -> Result<R>
     where
         A: ApiCall + Copy,
@@ -372,13 +406,15 @@ impl Client {
             let mut op = Call::new(&mut s, &mut buf, call).with_policy(self.retry_policy());
             let r = self.run(&mut op);
             match r {
-                Err(ClientError::Core(e)) if matches!(*e, b2_core::Error::BufferTooSmall { needed } if needed > size) =>
+                Err(ClientError::Core(e))
+                    if matches!(*e, b2_core::Error::BufferTooSmall { .. }) =>
                 {
-                    if let b2_core::Error::BufferTooSmall { needed } = *e {
-                        size = needed + 1024;
-                    }
                     drop(op);
                     self.store_session(s);
+                    let b2_core::Error::BufferTooSmall { needed } = *e else {
+                        return Err(ClientError::Core(e));
+                    };
+                    size = next_answer_buffer(size, needed)?;
                     continue;
                 }
                 Err(e) => {
