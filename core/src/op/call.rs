@@ -685,6 +685,63 @@ mod tests {
         assert_eq!(n, 1);
     }
 
+    /// The backoff waits of a call answered 503 (no `Retry-After`) three times, then 200.
+    fn waits_with_entropy(entropy: u64) -> Vec<u64> {
+        let mut s = session();
+        s.set_entropy(entropy);
+        let busy: Answer<'_> = (
+            503,
+            &[],
+            &[br#"{"status":503,"code":"service_unavailable","message":""}"#],
+        );
+        let script = [busy, busy, busy, (200, &[], &[FILE])];
+        let mut t = Script {
+            answers: &script,
+            exchanges: 0,
+        };
+        let mut buf = std::vec![0u8; 4096];
+        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "f1" });
+        let mut waits = Vec::new();
+        let mut now = 0;
+        loop {
+            match crate::op::Operation::poll(&mut op, now).expect("poll") {
+                crate::op::Step::Send => {
+                    if let Err(e) = t.exchange(&mut op) {
+                        crate::op::Operation::transport_failed(&mut op, e, now);
+                    }
+                }
+                crate::op::Step::Wait { until_ms } => {
+                    waits.push(until_ms - now);
+                    now = until_ms;
+                }
+                crate::op::Step::Done => return waits,
+            }
+        }
+    }
+
+    #[test]
+    fn jitter_comes_from_the_callers_entropy() {
+        let a = waits_with_entropy(0x0123_4567_89AB_CDEF);
+        let b = waits_with_entropy(0xFEDC_BA98_7654_3210);
+        assert_eq!(a.len(), 3);
+        assert_ne!(a, b, "same key, different entropy: different delays");
+        // Same entropy, same delays (nothing else is random).
+        assert_eq!(a, waits_with_entropy(0x0123_4567_89AB_CDEF));
+        // Each wait is the exponential step plus at most 1 s of jitter.
+        for (w, step) in a.iter().zip([1_000, 2_000, 4_000]) {
+            assert!((step..step + 1_000).contains(w), "{w} for step {step}");
+        }
+        // Many entropies spread over the jitter range.
+        let firsts: std::collections::BTreeSet<u64> = (0..64u64)
+            .map(|e| waits_with_entropy(e.wrapping_mul(0x9E37_79B9_7F4A_7C15))[0])
+            .collect();
+        assert!(
+            firsts.len() > 50,
+            "{} distinct first delays of 64",
+            firsts.len()
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn any_content_length_value_is_parsed_without_panic(v in ".{0,40}") {

@@ -290,8 +290,10 @@ impl Client {
     ) -> Result<Self> {
         let creds = Credentials::new(key_id, key, realm)?;
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
+        let mut session = Session::new(creds);
+        session.set_entropy(os_entropy());
         let client = Client {
-            session: Mutex::new(Session::new(creds)),
+            session: Mutex::new(session),
             transport,
             idle_urls: Mutex::new(Vec::new()),
             stats: Mutex::new(Default::default()),
@@ -343,12 +345,17 @@ impl Client {
         *self.retry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A copy of the session (for operations run outside the client).
+    /// A copy of the session (for operations run outside the client), with fresh entropy
+    /// from the OS for its backoff jitter, so no two operations (of this client or of
+    /// another one with the same key) retry in lockstep.
     pub fn session(&self) -> Session {
-        self.session
+        let mut s = self
+            .session
             .lock()
             .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        s.set_entropy(os_entropy());
+        s
     }
 
     /// Keeps a session that re-authorized so other calls use its token.
@@ -716,6 +723,15 @@ fn key_info(k: &WireKey<'_>) -> KeyInfo {
             .filter_map(|c| c.ok().map(text))
             .collect(),
     }
+}
+
+/// 64 bits of entropy from the OS, through std's `RandomState` (its keys come from the OS's
+/// random source once per thread and are stepped for every new state).
+fn os_entropy() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x6232_2d65_6e74_726f);
+    h.finish()
 }
 
 /// `B2_APPLICATION_KEY_ID` and `B2_APPLICATION_KEY`, when both are set and not empty.
