@@ -40,6 +40,12 @@ pub enum ClientError {
     NotFound(String),
     /// Missing credentials or bad arguments.
     Config(String),
+    /// `delete` of one version refused: the newest version of this file (`bucket/name`) is a
+    /// hide marker, and deleting it would unhide the file. Use `unhide` for that.
+    Hidden(String),
+    /// `unhide` refused: the newest version of this file (`bucket/name`) is not a hide
+    /// marker, so there is nothing to unhide (and no data is deleted).
+    NotHidden(String),
     /// A JSON answer larger than the client holds ([`MAX_JSON_ANSWER`]), by its
     /// `Content-Length` or by the bytes that arrived. Not retried.
     AnswerTooLarge {
@@ -57,6 +63,16 @@ impl fmt::Display for ClientError {
             ClientError::Io(e) => write!(f, "{e}"),
             ClientError::NotFound(what) => write!(f, "not found: {what}"),
             ClientError::Config(why) => write!(f, "{why}"),
+            ClientError::Hidden(file) => write!(
+                f,
+                "{file} is hidden (its newest version is a hide marker): deleting that \
+                 version would unhide it; use `unhide` to do so, or delete all versions"
+            ),
+            ClientError::NotHidden(file) => write!(
+                f,
+                "{file} is not hidden (its newest version is not a hide marker): `unhide` \
+                 deletes only a hide marker"
+            ),
             ClientError::AnswerTooLarge { needed, limit } => write!(
                 f,
                 "the server's answer needs {needed} bytes, more than the {limit} this client holds"
@@ -665,21 +681,52 @@ impl Client {
         )
     }
 
-    /// Deletes the latest version of `name`, or all its versions (hide markers too).
+    /// Every version of exactly `name` in the bucket, newest first (hide markers included,
+    /// unfinished large files left out: they are not versions yet).
+    fn versions_of(&self, bucket_id: &str, name: &str) -> Result<Vec<FileVersion>> {
+        b2_core::validate::file_name(name)?;
+        self.ls_id(bucket_id, name, None, true)
+            .take_while(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
+            .filter(|f| f.as_ref().map(|f| f.action != "start").unwrap_or(true))
+            .collect()
+    }
+
+    /// Deletes the newest version of `name`, or all its versions (hide markers too).
+    ///
+    /// Deleting only the newest version never unhides: when that version is a hide marker,
+    /// this refuses with [`ClientError::Hidden`] and deletes nothing (use
+    /// [`Client::unhide`] to remove the marker, or `all_versions`).
     pub fn delete(&self, bucket: &str, name: &str, all_versions: bool) -> Result<usize> {
         let b = self.bucket(bucket)?;
-        let versions: Vec<FileVersion> = self
-            .ls_id(&b.id, name, None, true)
-            .filter(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
-            .collect::<Result<_>>()?;
-        if versions.is_empty() {
+        let versions = self.versions_of(&b.id, name)?;
+        let Some(newest) = versions.first() else {
             return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+        };
+        if !all_versions && newest.action == "hide" {
+            return Err(ClientError::Hidden(format!("{bucket}/{name}")));
         }
         let take = if all_versions { versions.len() } else { 1 };
         for v in versions.iter().take(take) {
             self.delete_version(&v.file_name, &v.file_id)?;
         }
         Ok(take)
+    }
+
+    /// Unhides `name`: deletes its newest version if, and only if, it is a hide marker (B2
+    /// has no call of its own for this), so the version before it becomes visible again.
+    /// Returns the hide marker that was deleted. A name whose newest version is not a hide
+    /// marker is [`ClientError::NotHidden`], and nothing is deleted.
+    pub fn unhide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
+        let b = self.bucket(bucket)?;
+        let versions = self.versions_of(&b.id, name)?;
+        let Some(newest) = versions.into_iter().next() else {
+            return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+        };
+        if newest.action != "hide" {
+            return Err(ClientError::NotHidden(format!("{bucket}/{name}")));
+        }
+        self.delete_version(&newest.file_name, &newest.file_id)?;
+        Ok(newest)
     }
 
     /// Copies `source` to `dest` inside `bucket` (server side).
