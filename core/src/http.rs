@@ -118,6 +118,12 @@ impl fmt::Display for RedactedUrl<'_> {
     }
 }
 
+/// Whether an answer's status is a success (2xx). Statistics use it; what a failure means
+/// (retry, new upload URL, re-authorize, final) is [`crate::retry::classify`]'s to say.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
 /// Parses a `Content-Length` value as RFC 9110 §8.6 defines it: `1*DIGIT` (no sign, no
 /// inner space), or a comma-separated list of the same number (repeated header lines
 /// folded into one). `None` for anything else, including a number beyond `u64`.

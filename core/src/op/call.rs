@@ -51,7 +51,7 @@ impl AnswerState {
 
     /// Whether the status is a success.
     pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
+        crate::http::is_success(self.status)
     }
 
     /// Stores a chunk. A success answer that does not fit the buffer fails with the size it
@@ -717,6 +717,35 @@ mod tests {
                 crate::op::Step::Done => return waits,
             }
         }
+    }
+
+    #[test]
+    fn the_driver_counts_error_answers_and_transport_errors() {
+        let busy: Answer<'_> = (
+            503,
+            &[],
+            &[br#"{"status":503,"code":"service_unavailable","message":""}"#],
+        );
+        let cut: Answer<'_> = (200, &[("Content-Length", "215")], &[b"{"]);
+        let script = [busy, cut, busy, (200, &[], &[FILE])];
+        let mut t = Script {
+            answers: &script,
+            exchanges: 0,
+        };
+        let mut s = session();
+        let mut buf = std::vec![0u8; 4096];
+        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "f1" });
+        let st = run(&mut op, &mut t, &mut VirtualClock::default()).expect("fourth try");
+        assert_eq!(
+            (
+                st.exchanges,
+                st.error_answers,
+                st.transport_errors,
+                st.waits
+            ),
+            (4, 2, 0, 3),
+            "{st:?}"
+        );
     }
 
     #[test]

@@ -254,7 +254,8 @@ pub struct Client {
 pub struct ClientStats {
     /// HTTP exchanges.
     pub exchanges: u64,
-    /// Exchanges that failed (transport errors, answers with status ≥ 400).
+    /// Exchanges that failed: not completed by the transport, or answered with a status the
+    /// core does not count as a success (as the core's driver counted them).
     pub failed_exchanges: u64,
     /// Backoff waits.
     pub waits: u64,
@@ -408,7 +409,7 @@ impl Client {
         let runs = *self.stats.lock().unwrap_or_else(|p| p.into_inner());
         ClientStats {
             exchanges: c.exchanges.load(Relaxed),
-            failed_exchanges: c.failed.load(Relaxed),
+            failed_exchanges: u64::from(runs.transport_errors) + u64::from(runs.error_answers),
             waits: u64::from(runs.waits),
             waited_ms: runs.waited_ms,
         }
