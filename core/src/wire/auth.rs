@@ -131,7 +131,7 @@ impl<'a> Answer<'a> for AuthorizeAnswer<'a> {
             match k.raw() {
                 "apiUrl" => api = Some(v.text()?),
                 "downloadUrl" => download = Some(v.text()?),
-                "recommendedPartSize" => rec = Some(v.u64()?),
+                "recommendedPartSize" => rec = v.opt_u64()?,
                 "absoluteMinimumPartSize" => min = Some(v.u64()?),
                 "allowed" => allowed = Some(AllowedAnswer::parse(v.object()?)?),
                 _ => {}

@@ -268,6 +268,13 @@ fn authorize_v4_with_several_buckets() {
     s.apply_authorization(&a).expect("apply");
     assert_eq!(s.allowed.bucket_id, None);
     assert_eq!(s.allowed.name_prefix.as_deref(), Some("cats/"));
+    // Optional parts of the shape may be null or absent.
+    let lean = br#"{"accountId":"a","authorizationToken":"t","apiInfo":{"storageApi":{
+      "apiUrl":"http://h","downloadUrl":"http://h","absoluteMinimumPartSize":5000000,
+      "recommendedPartSize":null,"s3ApiUrl":null,"allowed":{"buckets":null,"capabilities":null,"namePrefix":null}}}}"#;
+    let a = AuthorizeAnswer::parse(lean).expect("lean authorize");
+    assert_eq!(a.recommended_part_size, 5_000_000);
+    assert!(a.allowed.buckets.is_none() && !a.allowed.has("listFiles"));
 }
 
 #[test]
