@@ -1,8 +1,8 @@
 //! The blocking `Transport` trait and the one driver loop that runs any operation over it.
 
 use crate::error::Error;
-use crate::http::TransportError;
-use crate::op::{Exchange, Operation, Step};
+use crate::http::{is_success, Headers, Request, TransportError};
+use crate::op::{Abort, Exchange, Operation, Step};
 
 /// Moves the bytes of one HTTP exchange. Implementations are thin adapters (ureq,
 /// embedded-svc): they call the [`Exchange`] callbacks in order and never interpret B2
@@ -29,6 +29,8 @@ pub struct RunStats {
     pub exchanges: u32,
     /// Exchanges the transport could not complete.
     pub transport_errors: u32,
+    /// Answers whose status was not a success (each one retried, when the run succeeded).
+    pub error_answers: u32,
     /// Waits (backoffs) taken.
     pub waits: u32,
     /// Milliseconds spent waiting.
@@ -40,6 +42,7 @@ impl RunStats {
     pub fn add(&mut self, other: &RunStats) {
         self.exchanges += other.exchanges;
         self.transport_errors += other.transport_errors;
+        self.error_answers += other.error_answers;
         self.waits += other.waits;
         self.waited_ms += other.waited_ms;
     }
@@ -76,7 +79,13 @@ where
         match op.poll(now)? {
             Step::Send => {
                 stats.exchanges += 1;
-                if let Err(e) = transport.exchange(op.as_exchange()) {
+                let mut seen = Observed {
+                    ex: op.as_exchange(),
+                    error_answer: false,
+                };
+                let r = transport.exchange(&mut seen);
+                stats.error_answers += u32::from(seen.error_answer);
+                if let Err(e) = r {
                     #[cfg(feature = "log")]
                     log::debug!("b2: exchange failed: {e}");
                     stats.transport_errors += 1;
@@ -93,5 +102,35 @@ where
             }
             Step::Done => return Ok(()),
         }
+    }
+}
+
+/// An exchange passed through unchanged, noting whether its answer was an error (the driver's
+/// statistics judge the status here, so no transport has to).
+struct Observed<'e> {
+    ex: &'e mut dyn Exchange,
+    error_answer: bool,
+}
+
+impl Exchange for Observed<'_> {
+    fn request(&mut self) -> Result<Request<'_>, Abort> {
+        self.ex.request()
+    }
+
+    fn body(&mut self, buf: &mut [u8]) -> Result<usize, Abort> {
+        self.ex.body(buf)
+    }
+
+    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
+        self.error_answer = !is_success(status);
+        self.ex.response(status, headers)
+    }
+
+    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
+        self.ex.response_body(chunk)
+    }
+
+    fn response_end(&mut self) -> Result<(), Abort> {
+        self.ex.response_end()
     }
 }

@@ -118,9 +118,36 @@ impl fmt::Display for RedactedUrl<'_> {
     }
 }
 
+/// Whether an answer's status is a success (2xx). Statistics use it; what a failure means
+/// (retry, new upload URL, re-authorize, final) is [`crate::retry::classify`]'s to say.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// Parses a `Content-Length` value as RFC 9110 §8.6 defines it: `1*DIGIT` (no sign, no
+/// inner space), or a comma-separated list of the same number (repeated header lines
+/// folded into one). `None` for anything else, including a number beyond `u64`.
+pub fn parse_content_length(value: &str) -> Option<u64> {
+    let mut out = None;
+    for element in value.split(',') {
+        let e = element.trim_matches(|c| c == ' ' || c == '\t');
+        if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n = e.parse::<u64>().ok()?;
+        if out.is_some_and(|prev| prev != n) {
+            return None;
+        }
+        out = Some(n);
+    }
+    out
+}
+
 /// Response headers as a transport exposes them.
 pub trait Headers {
-    /// The value of the named header (case-insensitive), if present and valid text.
+    /// The value of the named header (case-insensitive), if present and valid text. A header
+    /// sent on several lines may be given as one comma-separated value; an HTTP layer that
+    /// gives only one line must itself refuse differing `Content-Length` lines.
     fn get(&self, name: &str) -> Option<&str>;
 }
 

@@ -134,6 +134,9 @@ pub struct Session {
     /// Value of the `X-Bz-Test-Mode` header sent with every request, if any
     /// (`fail_some_uploads`, `expire_some_account_authorization_tokens`, `force_cap_exceeded`).
     pub test_mode: Option<&'static str>,
+    /// Entropy for backoff jitter, handed in by the caller (the core has no random number
+    /// generator): see [`Session::set_entropy`]. 0 until set.
+    pub entropy: u64,
 }
 
 impl Session {
@@ -150,7 +153,16 @@ impl Session {
             allowed: Allowed::default(),
             authorizations: 0,
             test_mode: None,
+            entropy: 0,
         }
+    }
+
+    /// Hands in entropy for the random jitter of backoff delays (from the OS, a hardware
+    /// RNG, an ADC's noise...). Operations created from this session derive their jitter
+    /// from it, so clients or devices sharing a key do not retry in lockstep. Without it the
+    /// jitter depends only on the key id and the number of authorizations.
+    pub fn set_entropy(&mut self, entropy: u64) {
+        self.entropy = entropy;
     }
 
     /// The credentials this session authorizes with.

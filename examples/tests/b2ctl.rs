@@ -237,6 +237,34 @@ fn every_command() {
 }
 
 #[test]
+fn rm_never_unhides_and_unhide_removes_only_a_hide_marker() {
+    let e = Env::new("unhide", Faults::default());
+    e.ok(&["bucket", "create", "unhide-cli"]);
+    let p = e.file("u.txt", b"keep me");
+    e.ok(&["upload", "unhide-cli", &p, "u.txt"]);
+    e.ok(&["hide", "unhide-cli", "u.txt"]);
+    let rm = e.run(&["rm", "unhide-cli", "u.txt"]);
+    assert!(!rm.status.success());
+    let err = String::from_utf8_lossy(&rm.stderr);
+    assert!(err.contains("unhide"), "{err}");
+    assert_eq!(e.sim.file_bytes("unhide-cli", "u.txt"), None);
+    assert!(e
+        .ok(&["unhide", "unhide-cli", "u.txt"])
+        .contains("deleted hide marker"));
+    assert_eq!(
+        e.sim.file_bytes("unhide-cli", "u.txt").as_deref(),
+        Some(&b"keep me"[..])
+    );
+    let again = e.run(&["unhide", "unhide-cli", "u.txt"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not hidden"));
+    assert_eq!(
+        e.sim.file_bytes("unhide-cli", "u.txt").as_deref(),
+        Some(&b"keep me"[..])
+    );
+}
+
+#[test]
 fn corrupted_download_exits_non_zero_and_leaves_no_file() {
     let store = std::env::temp_dir().join(format!("b2ctl-test-store-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);

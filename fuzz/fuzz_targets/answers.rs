@@ -13,10 +13,23 @@ fuzz_target!(|b: &[u8]| {
     if let Ok(a) = bucket::ListBucketsAnswer::parse(b) {
         for x in a.buckets.flatten() {
             let _ = x.bucket_info.entries().count();
+            for w in [
+                x.default_server_side_encryption,
+                x.file_lock_configuration,
+                x.replication_configuration,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let _ = (w.object(), w.text());
+            }
         }
     }
     if let Ok(f) = file::File::parse(b) {
         let _ = f.sha1();
+        for w in [f.file_retention, f.legal_hold].into_iter().flatten() {
+            let _ = (w.object(), w.text());
+        }
         let mut out = [0u8; 64];
         let _ = f.file_name.unescape(&mut out);
         let _ = f.file_info.entries().count();

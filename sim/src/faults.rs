@@ -30,6 +30,9 @@ pub struct Faults {
     pub delay: Option<Duration>,
     /// Every request answers 403 with a cap-exceeded code (like `force_cap_exceeded`).
     pub force_cap_exceeded: bool,
+    /// Successful JSON answers announce this `Content-Length` instead of their body's
+    /// length (the body is unchanged): a server lying about, or wrapping, a size.
+    pub json_content_length_override: Option<u64>,
 }
 
 impl Default for Faults {
@@ -44,6 +47,7 @@ impl Default for Faults {
             reset_upload_every: None,
             delay: None,
             force_cap_exceeded: false,
+            json_content_length_override: None,
         }
     }
 }

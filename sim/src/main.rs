@@ -72,6 +72,7 @@ fn main() {
         reset_upload_every: a.reset_uploads_every,
         delay: a.delay_ms.map(Duration::from_millis),
         force_cap_exceeded: a.force_cap_exceeded,
+        ..Default::default()
     };
     let mut b = b2_sim::Sim::builder()
         .port(a.port)

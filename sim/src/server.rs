@@ -513,7 +513,14 @@ async fn json_call(
     if handler.mutating {
         sh.persist(&mut st)?;
     }
-    Ok(json_response(&out))
+    drop(st);
+    let mut r = json_response(&out);
+    if let Some(n) = sh.faults().faults.json_content_length_override {
+        *r.body_mut() = SimBody::Unsized(Some(out.to_string().into()));
+        r.headers_mut()
+            .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! `b2_core::driver::Transport` over `ureq` 3: one agent (connection reuse), rustls with the
 //! standard web roots, plain `http://` only when a URL says so (loopback tests), request
-//! bodies streamed with an explicit `Content-Length` (never chunked), every status handed to
-//! the core. It moves bytes and nothing else.
+//! bodies streamed with an explicit `Content-Length` (never chunked), every status and
+//! header handed to the core unjudged, answer bodies read through one fixed 64 KiB chunk
+//! whatever the answer announces. It moves bytes and maps I/O failures to
+//! [`TransportError`] kinds, nothing else: no status class, retry or B2 code is decided here.
 
 use std::io::{self, Read};
 use std::time::Duration;
@@ -44,8 +46,8 @@ pub struct UreqTransport {
 pub struct Counters {
     /// Exchanges started.
     pub exchanges: std::sync::atomic::AtomicU64,
-    /// Exchanges that failed: transport errors and answers with status ≥ 400. After a
-    /// successful job, each is a retry the core made.
+    /// Exchanges the transport could not complete (no answer, or an answer cut short). What
+    /// an answer's status means is the core's to judge, not counted here.
     pub failed: std::sync::atomic::AtomicU64,
 }
 
@@ -109,18 +111,26 @@ impl UreqTransport {
     }
 }
 
-/// `std::io::Read` over the exchange's body callback; remembers an abort.
+/// `std::io::Read` over the exchange's body callback; remembers an abort and whether the
+/// whole body was handed out (after which a failure is on the receiving side).
 struct BodyReader<'e> {
     ex: &'e mut dyn Exchange,
     aborted: bool,
+    sent: bool,
+    total: u64,
 }
 
 impl Read for BodyReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.ex.body(buf).map_err(|_| {
+        let n = self.ex.body(buf).map_err(|_| {
             self.aborted = true;
             io::Error::other("aborted by the operation")
-        })
+        })?;
+        if n == 0 && !buf.is_empty() {
+            self.sent = true;
+        }
+        self.total += n as u64;
+        Ok(n)
     }
 }
 
@@ -162,7 +172,11 @@ fn classify(e: &ureq::Error, sending: bool) -> TransportError {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,
         ureq::Error::BadUri(_)
         | ureq::Error::InvalidProxyUrl
-        | ureq::Error::RequireHttpsOnly(_) => TransportError::Unsupported,
+        | ureq::Error::RequireHttpsOnly(_)
+        | ureq::Error::Http(_) => TransportError::Unsupported,
+        // The answer head was malformed (bad or conflicting `Content-Length`, bad status
+        // line, head too large): the exchange broke on the receiving side.
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => TransportError::Receive,
         _ if sending => TransportError::Send,
         _ => TransportError::Receive,
     }
@@ -216,21 +230,23 @@ impl UreqTransport {
                 {
                     b = b.header("Content-Length", len.to_string());
                 }
-                let mut reader = BodyReader { ex, aborted: false };
+                let mut reader = BodyReader {
+                    ex,
+                    aborted: false,
+                    sent: false,
+                    total: 0,
+                };
                 let r = b.send(ureq::SendBody::from_reader(&mut reader));
                 if reader.aborted {
                     return Err(TransportError::Aborted);
                 }
-                r.map_err(|e| classify(&e, true))
+                // Once the whole body went out, a failure lost the answer, not the request.
+                let body_sent = reader.sent || reader.total >= len;
+                r.map_err(|e| classify(&e, !body_sent))
             }
         };
         let mut resp = result?;
         let status = resp.status().as_u16();
-        if status >= 400 {
-            self.counters
-                .failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
         ex.response(status, &MapHeaders(resp.headers()))
             .map_err(|_| TransportError::Aborted)?;
         let mut body = resp.body_mut().with_config().limit(u64::MAX).reader();

@@ -6,7 +6,7 @@
 //! happens next.
 
 use crate::error::{ApiError, BadAnswer, Error};
-use crate::http::{Headers, Method, Request, TransportError};
+use crate::http::{parse_content_length, Headers, Method, Request, TransportError};
 use crate::op::head::HeadWriter;
 use crate::op::Abort;
 use crate::retry::{classify, Backoff, CallKind, Outcome, RetryPolicy, Verdict};
@@ -24,6 +24,9 @@ pub(crate) struct AnswerState {
     pub len: usize,
     /// Body bytes announced by `Content-Length`.
     pub content_length: Option<u64>,
+    /// The answer carried a `Content-Length` that is not one number (garbage, a sign,
+    /// beyond `u64`, several different values): a malformed answer.
+    pub length_invalid: bool,
     /// Body bytes that arrived in all (stored or not).
     pub received: u64,
     /// The head arrived and `response_end` was called.
@@ -33,34 +36,49 @@ pub(crate) struct AnswerState {
 impl AnswerState {
     /// Records the answer head.
     pub fn head(&mut self, status: u16, headers: &dyn Headers) {
+        let length = headers.get("Content-Length");
+        let content_length = length.and_then(parse_content_length);
         *self = AnswerState {
             status,
             retry_after: headers
                 .get("Retry-After")
                 .and_then(|v| v.trim().parse::<u32>().ok()),
-            content_length: headers
-                .get("Content-Length")
-                .and_then(|v| v.trim().parse::<u64>().ok()),
+            content_length,
+            length_invalid: length.is_some() && content_length.is_none(),
             ..AnswerState::default()
         };
     }
 
     /// Whether the status is a success.
     pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
+        crate::http::is_success(self.status)
     }
 
-    /// Stores a chunk. A success answer that does not fit fails with the size it needs; an
-    /// error answer is cut (only its beginning matters).
+    /// Stores a chunk. A success answer that does not fit the buffer fails with the size it
+    /// needs, as soon as its `Content-Length` says so (before storing anything) or when a
+    /// chunk overflows; `needed` saturates at `usize::MAX`, so an absurd announced size is a
+    /// plain [`Error::BufferTooSmall`], never a wrapped number. A success answer with a
+    /// malformed `Content-Length`, or with more bytes than it announced, is
+    /// [`BadAnswer::Header`]. An error answer is cut (only its beginning matters).
     pub fn store(&mut self, chunk: &[u8], buf: &mut [u8]) -> Result<(), Error> {
-        self.received += chunk.len() as u64;
+        self.received = self.received.saturating_add(chunk.len() as u64);
+        if self.ok() {
+            if self.length_invalid {
+                return Err(Error::BadAnswer(BadAnswer::Header));
+            }
+            if let Some(cl) = self.content_length {
+                if self.received > cl {
+                    return Err(Error::BadAnswer(BadAnswer::Header));
+                }
+                if cl > buf.len() as u64 {
+                    let needed = usize::try_from(cl).unwrap_or(usize::MAX);
+                    return Err(Error::BufferTooSmall { needed });
+                }
+            }
+        }
         let room = buf.len().saturating_sub(self.len);
         if chunk.len() > room && self.ok() {
-            let needed = self
-                .content_length
-                .map(|c| c as usize)
-                .unwrap_or(self.len + chunk.len())
-                .max(self.len + chunk.len());
+            let needed = self.len.saturating_add(chunk.len());
             return Err(Error::BufferTooSmall { needed });
         }
         let n = chunk.len().min(room);
@@ -71,9 +89,14 @@ impl AnswerState {
         Ok(())
     }
 
-    /// Marks the end of the body; fails if fewer bytes than announced arrived.
+    /// Marks the end of the body; fails if fewer bytes than announced arrived
+    /// ([`BadAnswer::Truncated`]: the connection broke) or if a success answer's
+    /// `Content-Length` is malformed ([`BadAnswer::Header`]: final).
     pub fn end(&mut self) -> Result<(), Error> {
         self.complete = true;
+        if self.ok() && self.length_invalid {
+            return Err(Error::BadAnswer(BadAnswer::Header));
+        }
         match self.content_length {
             Some(cl) if self.received < cl => Err(Error::BadAnswer(BadAnswer::Truncated)),
             _ => Ok(()),
@@ -381,11 +404,17 @@ impl CallState {
         buf: &[u8],
         policy: &RetryPolicy,
     ) -> Result<(), Abort> {
-        if let Err(e) = self.answer.end() {
-            // A truncated answer is a broken connection.
-            let _ = e;
-            self.transport_failed(TransportError::Receive, policy);
-            return Ok(());
+        match self.answer.end() {
+            Ok(()) => {}
+            Err(Error::BadAnswer(BadAnswer::Truncated)) => {
+                // A truncated answer is a broken connection.
+                self.transport_failed(TransportError::Receive, policy);
+                return Ok(());
+            }
+            Err(e) => {
+                self.error = Some(e);
+                return Err(Abort);
+            }
         }
         let auth = self.phase == Phase::AwaitAuth;
         if self.answer.ok() {
@@ -476,5 +505,299 @@ impl CallState {
         }
         let delay_ms = self.backoff.delay_ms(policy, retry_after);
         self.phase = Phase::Backoff { delay_ms, auth };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each answer-size state reached with scripted answers (no server): the size the buffer
+    //! needs, malformed lengths, and how many exchanges each costs.
+    use super::*;
+    use crate::driver::{run, Clock, Transport};
+    use crate::op::{Call, Exchange};
+    use crate::secret::Secret;
+    use crate::session::{fixed, Credentials};
+    use crate::wire::file::GetFileInfo;
+    use std::vec::Vec;
+
+    /// One scripted answer: status, headers, body chunks.
+    type Answer<'a> = (u16, &'a [(&'a str, &'a str)], &'a [&'a [u8]]);
+
+    /// Plays answers in order and counts exchanges; past the script it fails to connect.
+    struct Script<'a> {
+        answers: &'a [Answer<'a>],
+        exchanges: usize,
+    }
+
+    impl Transport for Script<'_> {
+        fn exchange(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
+            let aborted = |_| TransportError::Aborted;
+            ex.request().map_err(aborted)?;
+            let mut out = [0u8; 256];
+            while ex.body(&mut out).map_err(aborted)? > 0 {}
+            let Some((status, headers, chunks)) = self.answers.get(self.exchanges) else {
+                return Err(TransportError::Connect);
+            };
+            self.exchanges += 1;
+            ex.response(*status, headers).map_err(aborted)?;
+            for c in chunks.iter() {
+                ex.response_body(c).map_err(aborted)?;
+            }
+            ex.response_end().map_err(aborted)
+        }
+    }
+
+    /// Virtual time: sleeping moves the clock.
+    #[derive(Default)]
+    struct VirtualClock(u64);
+
+    impl Clock for VirtualClock {
+        fn now_ms(&mut self) -> u64 {
+            self.0
+        }
+        fn sleep_until_ms(&mut self, until_ms: u64) {
+            self.0 = self.0.max(until_ms);
+        }
+    }
+
+    fn session() -> Session {
+        let creds = Credentials::new("id", "key", "http://127.0.0.1:1").expect("creds");
+        let mut s = Session::new(creds);
+        s.token = Secret::new("4_token").expect("token");
+        s.api_url = fixed("http://127.0.0.1:1").expect("url");
+        s
+    }
+
+    const FILE: &[u8] = br#"{"accountId":"a","action":"upload","bucketId":"b","contentLength":1,"contentSha1":"356a192b7913b04c54574d18c28d46e6395428ab","contentType":"text/plain","fileId":"f1","fileInfo":{},"fileName":"n","uploadTimestamp":1}"#;
+
+    /// Runs `b2_get_file_info` through a `size`-byte buffer against the script; the result
+    /// and the number of exchanges it took.
+    fn get_file_info(size: usize, answers: &[Answer<'_>]) -> (Result<Vec<u8>, Error>, usize) {
+        let mut s = session();
+        let mut buf = std::vec![0u8; size];
+        let mut t = Script {
+            answers,
+            exchanges: 0,
+        };
+        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "f1" });
+        let r = run(&mut op, &mut t, &mut VirtualClock::default());
+        (r.map(|_| op.answer_bytes().to_vec()), t.exchanges)
+    }
+
+    #[test]
+    fn content_length_values() {
+        assert_eq!(parse_content_length("0"), Some(0));
+        assert_eq!(parse_content_length(" 42\t"), Some(42));
+        assert_eq!(parse_content_length("042, 42"), Some(42));
+        assert_eq!(parse_content_length("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "-1",
+            "+5",
+            "1 2",
+            "abc",
+            "0x10",
+            "5, 6",
+            "5,",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_content_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_that_fits_is_stored() {
+        let (r, n) = get_file_info(4096, &[(200, &[("Content-Length", "215")], &[FILE])]);
+        assert_eq!(FILE.len(), 215);
+        assert_eq!(r.expect("answer"), FILE);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn absurd_content_lengths_are_buffer_too_small_without_a_retry() {
+        for (cl, needed) in [
+            (
+                "100000000000000",
+                usize::try_from(100_000_000_000_000u64).unwrap_or(usize::MAX),
+            ),
+            ("18446744073709551615", usize::MAX),
+            ("4097", 4097),
+        ] {
+            let headers = [("Content-Length", cl)];
+            let (r, n) = get_file_info(4096, &[(200, &headers, &[FILE])]);
+            assert_eq!(r, Err(Error::BufferTooSmall { needed }), "{cl}");
+            assert_eq!(n, 1, "{cl}: one exchange, no retry");
+        }
+    }
+
+    #[test]
+    fn a_larger_answer_is_refused_before_anything_is_stored() {
+        // The announced size decides, even when the first chunk would fit.
+        let (r, _) = get_file_info(4096, &[(200, &[("Content-Length", "5000")], &[b"{"])]);
+        assert_eq!(r, Err(Error::BufferTooSmall { needed: 5000 }));
+    }
+
+    #[test]
+    fn an_unannounced_answer_overflowing_the_buffer_says_what_it_saw() {
+        let (r, n) = get_file_info(150, &[(200, &[], &[&FILE[..100], &FILE[100..]])]);
+        assert_eq!(r, Err(Error::BufferTooSmall { needed: 215 }));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn malformed_content_lengths_are_a_final_bad_header() {
+        for cl in [
+            "-1",
+            "garbage",
+            "215, 216",
+            "+215",
+            "",
+            "99999999999999999999999",
+        ] {
+            let headers = [("Content-Length", cl)];
+            let (r, n) = get_file_info(4096, &[(200, &headers, &[FILE])]);
+            assert_eq!(r, Err(Error::BadAnswer(BadAnswer::Header)), "{cl:?}");
+            assert_eq!(n, 1, "{cl:?}: not retried");
+            // Also with an empty body (no chunk ever arrives).
+            let (r, n) = get_file_info(4096, &[(200, &headers, &[])]);
+            assert_eq!(r, Err(Error::BadAnswer(BadAnswer::Header)), "{cl:?}");
+            assert_eq!(n, 1);
+        }
+    }
+
+    #[test]
+    fn more_bytes_than_announced_is_a_bad_header() {
+        let (r, _) = get_file_info(4096, &[(200, &[("Content-Length", "10")], &[FILE])]);
+        assert_eq!(r, Err(Error::BadAnswer(BadAnswer::Header)));
+    }
+
+    #[test]
+    fn a_truncated_answer_is_a_broken_connection_and_retried() {
+        let (r, n) = get_file_info(
+            4096,
+            &[
+                (200, &[("Content-Length", "215")], &[&FILE[..50]]),
+                (200, &[("Content-Length", "215")], &[FILE]),
+            ],
+        );
+        assert_eq!(r.expect("second try"), FILE);
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn an_error_answer_larger_than_the_buffer_is_cut_not_refused() {
+        let mut body =
+            std::vec::Vec::from(&br#"{"status":400,"code":"bad_request","message":""#[..]);
+        body.resize(body.len() + 3000, b'x');
+        body.extend_from_slice(b"\"}");
+        let cl = std::format!("{}", body.len());
+        let (r, n) = get_file_info(1024, &[(400, &[("Content-Length", &cl)], &[&body])]);
+        let e = r.expect_err("final");
+        assert_eq!(e.api().map(|a| a.status), Some(400));
+        assert_eq!(n, 1);
+    }
+
+    /// The backoff waits of a call answered 503 (no `Retry-After`) three times, then 200.
+    fn waits_with_entropy(entropy: u64) -> Vec<u64> {
+        let mut s = session();
+        s.set_entropy(entropy);
+        let busy: Answer<'_> = (
+            503,
+            &[],
+            &[br#"{"status":503,"code":"service_unavailable","message":""}"#],
+        );
+        let script = [busy, busy, busy, (200, &[], &[FILE])];
+        let mut t = Script {
+            answers: &script,
+            exchanges: 0,
+        };
+        let mut buf = std::vec![0u8; 4096];
+        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "f1" });
+        let mut waits = Vec::new();
+        let mut now = 0;
+        loop {
+            match crate::op::Operation::poll(&mut op, now).expect("poll") {
+                crate::op::Step::Send => {
+                    if let Err(e) = t.exchange(&mut op) {
+                        crate::op::Operation::transport_failed(&mut op, e, now);
+                    }
+                }
+                crate::op::Step::Wait { until_ms } => {
+                    waits.push(until_ms - now);
+                    now = until_ms;
+                }
+                crate::op::Step::Done => return waits,
+            }
+        }
+    }
+
+    #[test]
+    fn the_driver_counts_error_answers_and_transport_errors() {
+        let busy: Answer<'_> = (
+            503,
+            &[],
+            &[br#"{"status":503,"code":"service_unavailable","message":""}"#],
+        );
+        let cut: Answer<'_> = (200, &[("Content-Length", "215")], &[b"{"]);
+        let script = [busy, cut, busy, (200, &[], &[FILE])];
+        let mut t = Script {
+            answers: &script,
+            exchanges: 0,
+        };
+        let mut s = session();
+        let mut buf = std::vec![0u8; 4096];
+        let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "f1" });
+        let st = run(&mut op, &mut t, &mut VirtualClock::default()).expect("fourth try");
+        assert_eq!(
+            (
+                st.exchanges,
+                st.error_answers,
+                st.transport_errors,
+                st.waits
+            ),
+            (4, 2, 0, 3),
+            "{st:?}"
+        );
+    }
+
+    #[test]
+    fn jitter_comes_from_the_callers_entropy() {
+        let a = waits_with_entropy(0x0123_4567_89AB_CDEF);
+        let b = waits_with_entropy(0xFEDC_BA98_7654_3210);
+        assert_eq!(a.len(), 3);
+        assert_ne!(a, b, "same key, different entropy: different delays");
+        // Same entropy, same delays (nothing else is random).
+        assert_eq!(a, waits_with_entropy(0x0123_4567_89AB_CDEF));
+        // Each wait is the exponential step plus at most 1 s of jitter.
+        for (w, step) in a.iter().zip([1_000, 2_000, 4_000]) {
+            assert!((step..step + 1_000).contains(w), "{w} for step {step}");
+        }
+        // Many entropies spread over the jitter range.
+        let firsts: std::collections::BTreeSet<u64> = (0..64u64)
+            .map(|e| waits_with_entropy(e.wrapping_mul(0x9E37_79B9_7F4A_7C15))[0])
+            .collect();
+        assert!(
+            firsts.len() > 50,
+            "{} distinct first delays of 64",
+            firsts.len()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_content_length_value_is_parsed_without_panic(v in ".{0,40}") {
+            let got = parse_content_length(&v);
+            if let Some(n) = got {
+                let digits: std::string::String = v.chars().filter(char::is_ascii_digit).collect();
+                proptest::prop_assert!(!digits.is_empty());
+                proptest::prop_assert!(v.split(',').all(|e| e.trim_matches([' ', '\t']).parse::<u64>() == Ok(n)));
+            }
+        }
+
+        #[test]
+        fn any_number_round_trips(n: u64) {
+            proptest::prop_assert_eq!(parse_content_length(&std::format!("{n}")), Some(n));
+        }
     }
 }

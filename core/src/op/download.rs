@@ -283,6 +283,7 @@ impl<W: Write> Exchange for Download<'_, '_, '_, W> {
         if self.head_only {
             // HEAD: Content-Length describes the file, not this (empty) body.
             self.state.answer.content_length = None;
+            self.state.answer.length_invalid = false;
         }
         self.state
             .response_end(self.session, self.buf, &self.policy)

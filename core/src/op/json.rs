@@ -56,14 +56,21 @@ impl<'s, 'b, A: ApiCall> Call<'s, 'b, A> {
     }
 }
 
-/// A jitter seed derived from what the session knows (callers wanting real entropy set it in
-/// the retry policy's place via `Backoff`); distinct per authorization count.
+/// The jitter seed of a new operation: the caller's entropy ([`Session::set_entropy`]) mixed
+/// with the key id and the number of authorizations, so two sessions with the same key but
+/// different entropy back off differently.
 pub(crate) fn jitter_seed(session: &Session) -> u32 {
-    let mut h: u32 = 0x811C_9DC5;
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for b in session.credentials().key_id().bytes() {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
     }
-    h ^ session.authorizations.wrapping_mul(0x9E37_79B9)
+    h ^= u64::from(session.authorizations).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // SplitMix64's finalizer spreads every bit of the entropy over the seed.
+    let mut z = h ^ session.entropy;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z ^ (z >> 32)) as u32
 }
 
 impl<A: ApiCall> Exchange for Call<'_, '_, A> {

@@ -55,7 +55,7 @@ impl<'a> AllowedAnswer<'a> {
         each_field(body, |k, v| {
             match k.raw() {
                 "buckets" => a.buckets = v.opt_array()?.map(ArrayIter::new),
-                "capabilities" => a.capabilities = TextIter::new(v.array()?),
+                "capabilities" => a.capabilities = TextIter::new(v.opt_array()?.unwrap_or(b"[]")),
                 "namePrefix" => a.name_prefix = v.opt_text()?,
                 _ => {}
             }
@@ -131,7 +131,7 @@ impl<'a> Answer<'a> for AuthorizeAnswer<'a> {
             match k.raw() {
                 "apiUrl" => api = Some(v.text()?),
                 "downloadUrl" => download = Some(v.text()?),
-                "recommendedPartSize" => rec = Some(v.u64()?),
+                "recommendedPartSize" => rec = v.opt_u64()?,
                 "absoluteMinimumPartSize" => min = Some(v.u64()?),
                 "allowed" => allowed = Some(AllowedAnswer::parse(v.object()?)?),
                 _ => {}
@@ -146,7 +146,12 @@ impl<'a> Answer<'a> for AuthorizeAnswer<'a> {
             download_url: required(download)?,
             recommended_part_size: rec.unwrap_or(min),
             absolute_minimum_part_size: min,
-            allowed: required(allowed)?,
+            // Documented as always present; without it nothing is known to be restricted.
+            allowed: allowed.unwrap_or(AllowedAnswer {
+                buckets: None,
+                capabilities: TextIter::new(b"[]"),
+                name_prefix: None,
+            }),
         })
     }
 }

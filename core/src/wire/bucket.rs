@@ -1,6 +1,6 @@
 //! Buckets: list, create, update, delete.
 
-use super::json::{each_field, required, Map, Text};
+use super::json::{each_field, required, Map, Text, Wrapped};
 use super::{api_call, Answer, ApiCall, ArrayIter};
 use crate::error::{BadAnswer, Error};
 
@@ -19,14 +19,26 @@ pub struct Bucket<'a> {
     pub bucket_info: Map<'a>,
     /// Revision, for `ifRevisionIs`.
     pub revision: u64,
+    /// `defaultServerSideEncryption`, wrapped: value `{"algorithm", "mode"}`.
+    pub default_server_side_encryption: Option<Wrapped<'a>>,
+    /// `fileLockConfiguration` (Object Lock), wrapped: value
+    /// `{"defaultRetention", "isFileLockEnabled"}`.
+    pub file_lock_configuration: Option<Wrapped<'a>>,
+    /// `replicationConfiguration`, wrapped.
+    pub replication_configuration: Option<Wrapped<'a>>,
 }
 
 impl<'a> Answer<'a> for Bucket<'a> {
     fn parse(body: &'a [u8]) -> Result<Self, BadAnswer> {
         let (mut acct, mut id, mut name, mut ty, mut info, mut rev) =
             (None, None, None, None, None, 0);
+        let (mut sse, mut lock, mut replication) = (None, None, None);
         each_field(body, |k, v| {
             match k.raw() {
+                // Informational and wrapped: a shape this SDK does not know reads as `None`.
+                "defaultServerSideEncryption" => sse = Wrapped::parse(v).ok().flatten(),
+                "fileLockConfiguration" => lock = Wrapped::parse(v).ok().flatten(),
+                "replicationConfiguration" => replication = Wrapped::parse(v).ok().flatten(),
                 "accountId" => acct = v.opt_text()?,
                 "bucketId" => id = Some(v.text()?),
                 "bucketName" => name = Some(v.text()?),
@@ -44,6 +56,9 @@ impl<'a> Answer<'a> for Bucket<'a> {
             bucket_type: required(ty)?,
             bucket_info: info.unwrap_or(Map::empty()),
             revision: rev,
+            default_server_side_encryption: sse,
+            file_lock_configuration: lock,
+            replication_configuration: replication,
         })
     }
 }

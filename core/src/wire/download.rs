@@ -69,7 +69,7 @@ pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
 pub fn parse_download_head(h: &dyn Headers) -> Result<DownloadHead<'_>, BadAnswer> {
     let content_length = h
         .get("content-length")
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(crate::http::parse_content_length)
         .ok_or(BadAnswer::Header)?;
     let content_sha1 = match h.get("x-bz-content-sha1") {
         Some(v) => parse_sha1_header(v.trim())?,

@@ -1,6 +1,6 @@
 //! File versions: the `File` object, file info, hide, delete, and the file listings.
 
-use super::json::{each_field, required, Map, Text, Value};
+use super::json::{each_field, required, Map, Text, Value, Wrapped};
 use super::{api_call, Answer, ApiCall, ArrayIter};
 use crate::error::{BadAnswer, Error};
 
@@ -57,6 +57,14 @@ pub struct File<'a> {
     pub file_name: Text<'a>,
     /// Milliseconds since the epoch (0 for folders).
     pub upload_timestamp: u64,
+    /// `fileRetention` (Object Lock), wrapped: its value is `{"mode", "retainUntilTimestamp"}`.
+    pub file_retention: Option<Wrapped<'a>>,
+    /// `legalHold`, wrapped (value `"on"`, `"off"` or absent); `None` when B2 sent `null`.
+    pub legal_hold: Option<Wrapped<'a>>,
+    /// `serverSideEncryption` as a raw object (`{"algorithm", "mode"}`, `{"mode": null}`).
+    pub server_side_encryption: Option<&'a [u8]>,
+    /// `replicationStatus` (`pending`, `completed`, `failed`, `replica`), when given.
+    pub replication_status: Option<Text<'a>>,
     /// The object's raw JSON, with B2's own field names.
     pub raw: &'a [u8],
 }
@@ -78,6 +86,13 @@ impl<'a> File<'a> {
 }
 
 impl<'a> Answer<'a> for File<'a> {
+    /// Accepts every documented shape: `action`, `contentLength` and `contentSha1` may be
+    /// absent (API v1's `b2_start_large_file` answers had none of them: such an answer is
+    /// [`Action::Start`]; an answer with a length or SHA-1 but no action is
+    /// [`Action::Upload`]); `fileId` may be `null` on folder rows; `contentSha1`,
+    /// `fileInfo`, `legalHold` and the like may be `null`. The informational fields
+    /// (`fileRetention`, `legalHold`, `serverSideEncryption`, `replicationStatus`) never fail
+    /// the answer: a shape this SDK does not know reads as `None`.
     fn parse(body: &'a [u8]) -> Result<Self, BadAnswer> {
         let mut f = File {
             account_id: None,
@@ -91,27 +106,46 @@ impl<'a> Answer<'a> for File<'a> {
             file_info: Map::empty(),
             file_name: Text::from_raw(""),
             upload_timestamp: 0,
+            file_retention: None,
+            legal_hold: None,
+            server_side_encryption: None,
+            replication_status: None,
             raw: body,
         };
         let (mut id, mut name, mut action) = (None, None, None);
+        let mut sized = false;
         each_field(body, |k, v| {
             match k.raw() {
                 "accountId" => f.account_id = v.opt_text()?,
-                "action" => action = Some(Action::parse(v.text()?)),
+                "action" => action = v.opt_text()?.map(Action::parse),
                 "bucketId" => f.bucket_id = v.opt_text()?,
-                "contentLength" => f.content_length = v.opt_u64()?.unwrap_or(0),
-                "contentSha1" => f.content_sha1 = v.opt_text()?,
+                "contentLength" => {
+                    sized = true;
+                    f.content_length = v.opt_u64()?.unwrap_or(0);
+                }
+                "contentSha1" => {
+                    sized = true;
+                    f.content_sha1 = v.opt_text()?;
+                }
                 "contentMd5" => f.content_md5 = v.opt_text()?,
                 "contentType" => f.content_type = v.opt_text()?,
                 "fileId" => id = v.opt_text()?,
                 "fileInfo" => f.file_info = v.opt_object()?.map(Map::new).unwrap_or(Map::empty()),
                 "fileName" => name = Some(v.text()?),
                 "uploadTimestamp" => f.upload_timestamp = v.opt_u64()?.unwrap_or(0),
+                "fileRetention" => f.file_retention = Wrapped::parse(v).ok().flatten(),
+                "legalHold" => f.legal_hold = Wrapped::parse(v).ok().flatten(),
+                "serverSideEncryption" => f.server_side_encryption = v.opt_object().ok().flatten(),
+                "replicationStatus" => f.replication_status = v.opt_text().ok().flatten(),
                 _ => {}
             }
             Ok(())
         })?;
-        f.action = required(action)?;
+        f.action = match action {
+            Some(a) => a,
+            None if sized => Action::Upload,
+            None => Action::Start,
+        };
         f.file_name = required(name)?;
         f.file_id = match (id, f.action) {
             (Some(id), _) => id,

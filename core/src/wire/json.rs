@@ -787,6 +787,73 @@ pub fn each_field<'a>(
     Ok(())
 }
 
+/// A field B2 wraps with the key's right to read it: `{"isClientAuthorizedToRead": bool,
+/// "value": …}` (a file's `fileRetention` and `legalHold`, a bucket's
+/// `defaultServerSideEncryption`, `fileLockConfiguration`, `replicationConfiguration`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wrapped<'a> {
+    /// Whether the key may read the value; when `false`, `value` is `None`.
+    pub is_client_authorized_to_read: bool,
+    /// The value; `None` when absent, `null` or not readable by this key.
+    pub value: Option<Value<'a>>,
+}
+
+impl<'a> Wrapped<'a> {
+    /// Reads a wrapped field: `null` is `None`; an object with `isClientAuthorizedToRead` or
+    /// `value` is the wrapper; any other value (a bare, unwrapped shape) is taken as a
+    /// readable value.
+    pub fn parse(v: Value<'a>) -> Result<Option<Self>, BadAnswer> {
+        let bare = Wrapped {
+            is_client_authorized_to_read: true,
+            value: Some(v),
+        };
+        let Value::Object(o) = v else {
+            return Ok((v != Value::Null).then_some(bare));
+        };
+        let (mut wrapper, mut authorized, mut value) = (false, None, None);
+        each_field(o, |k, v| {
+            match k.raw() {
+                "isClientAuthorizedToRead" => {
+                    wrapper = true;
+                    authorized = match v {
+                        Value::Null => None,
+                        v => Some(v.bool()?),
+                    };
+                }
+                "value" => {
+                    wrapper = true;
+                    value = (v != Value::Null).then_some(v);
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        if !wrapper {
+            return Ok(Some(bare));
+        }
+        Ok(Some(Wrapped {
+            is_client_authorized_to_read: authorized.unwrap_or(value.is_some()),
+            value,
+        }))
+    }
+
+    /// The value as text (e.g. `legalHold`'s `"on"`/`"off"`), when it is a string.
+    pub fn text(&self) -> Option<Text<'a>> {
+        match self.value {
+            Some(Value::Str(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The value as a raw JSON object (e.g. `fileRetention`'s `{"mode", "retainUntilTimestamp"}`).
+    pub fn object(&self) -> Option<&'a [u8]> {
+        match self.value {
+            Some(Value::Object(o)) => Some(o),
+            _ => None,
+        }
+    }
+}
+
 /// A required field that was missing.
 pub fn required<T>(v: Option<T>) -> Result<T, BadAnswer> {
     v.ok_or(BadAnswer::Json)

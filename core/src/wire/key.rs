@@ -114,7 +114,7 @@ impl<'a> Answer<'a> for Key<'a> {
                 "keyName" => name = Some(v.text()?),
                 "applicationKeyId" => id = Some(v.text()?),
                 "applicationKey" => k.application_key = v.opt_text()?,
-                "capabilities" => k.capabilities = TextIter::new(v.array()?),
+                "capabilities" => k.capabilities = TextIter::new(v.opt_array()?.unwrap_or(b"[]")),
                 "accountId" => k.account_id = v.opt_text()?,
                 "expirationTimestamp" => k.expiration_timestamp = v.opt_u64()?,
                 "bucketIds" => k.bucket_ids = v.opt_array()?.map(TextIter::new),

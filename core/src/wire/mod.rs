@@ -60,6 +60,9 @@ macro_rules! api_call {
 pub(crate) use api_call;
 
 #[cfg(test)]
+mod shapes;
+
+#[cfg(test)]
 mod fuzz {
     //! Every answer parser, fed arbitrary bytes and damaged real answers, never panics.
     use super::*;

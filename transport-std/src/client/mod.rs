@@ -41,6 +41,20 @@ pub enum ClientError {
     NotFound(String),
     /// Missing credentials or bad arguments.
     Config(String),
+    /// `delete` of one version refused: the newest version of this file (`bucket/name`) is a
+    /// hide marker, and deleting it would unhide the file. Use `unhide` for that.
+    Hidden(String),
+    /// `unhide` refused: the newest version of this file (`bucket/name`) is not a hide
+    /// marker, so there is nothing to unhide (and no data is deleted).
+    NotHidden(String),
+    /// A JSON answer larger than the client holds ([`MAX_JSON_ANSWER`]), by its
+    /// `Content-Length` or by the bytes that arrived. Not retried.
+    AnswerTooLarge {
+        /// Bytes the answer needs (announced or seen so far; `usize::MAX` when beyond it).
+        needed: usize,
+        /// The limit, [`MAX_JSON_ANSWER`].
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ClientError {
@@ -50,6 +64,20 @@ impl fmt::Display for ClientError {
             ClientError::Io(e) => write!(f, "{e}"),
             ClientError::NotFound(what) => write!(f, "not found: {what}"),
             ClientError::Config(why) => write!(f, "{why}"),
+            ClientError::Hidden(file) => write!(
+                f,
+                "{file} is hidden (its newest version is a hide marker): deleting that \
+                 version would unhide it; use `unhide` to do so, or delete all versions"
+            ),
+            ClientError::NotHidden(file) => write!(
+                f,
+                "{file} is not hidden (its newest version is not a hide marker): `unhide` \
+                 deletes only a hide marker"
+            ),
+            ClientError::AnswerTooLarge { needed, limit } => write!(
+                f,
+                "the server's answer needs {needed} bytes, more than the {limit} this client holds"
+            ),
         }
     }
 }
@@ -228,7 +256,8 @@ pub struct Client {
 pub struct ClientStats {
     /// HTTP exchanges.
     pub exchanges: u64,
-    /// Exchanges that failed (transport errors, answers with status ≥ 400).
+    /// Exchanges that failed: not completed by the transport, or answered with a status the
+    /// core does not count as a success (as the core's driver counted them).
     pub failed_exchanges: u64,
     /// Backoff waits.
     pub waits: u64,
@@ -245,6 +274,26 @@ impl fmt::Debug for Client {
 /// Initial answer buffer; grown when an answer needs more.
 const FIRST_BUF: usize = 16 * 1024;
 
+/// Largest JSON answer the client holds: 16 MiB. The biggest answers it asks for are list
+/// pages of 1,000 file versions; even with B2's longest names (1,024 bytes) and fullest file
+/// info (7,000 header bytes) such a page stays under 9 MB. A larger answer (or an absurd
+/// `Content-Length`) is [`ClientError::AnswerTooLarge`], never an allocation of that size.
+pub const MAX_JSON_ANSWER: usize = 16 * 1024 * 1024;
+
+/// The buffer for the next try of a call whose answer needed `needed` bytes in a buffer of
+/// `size`: at least double (so the tries end quickly even when no size was announced), at
+/// most [`MAX_JSON_ANSWER`]; an error when the answer cannot fit that.
+fn next_answer_buffer(size: usize, needed: usize) -> Result<usize> {
+    let next = needed.max(size.saturating_mul(2)).min(MAX_JSON_ANSWER);
+    if needed > MAX_JSON_ANSWER || next <= size {
+        return Err(ClientError::AnswerTooLarge {
+            needed,
+            limit: MAX_JSON_ANSWER,
+        });
+    }
+    Ok(next)
+}
+
 impl Client {
     /// Authorizes with a key id and key; `realm` is `"production"` or a URL.
     pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self> {
@@ -260,8 +309,10 @@ impl Client {
     ) -> Result<Self> {
         let creds = Credentials::new(key_id, key, realm)?;
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
+        let mut session = Session::new(creds);
+        session.set_entropy(os_entropy());
         let client = Client {
-            session: Mutex::new(Session::new(creds)),
+            session: Mutex::new(session),
             transport,
             upload_urls: Mutex::new(UploadUrlPool::new()),
             stats: Mutex::new(Default::default()),
@@ -313,12 +364,17 @@ impl Client {
         *self.retry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A copy of the session (for operations run outside the client).
+    /// A copy of the session (for operations run outside the client), with fresh entropy
+    /// from the OS for its backoff jitter, so no two operations (of this client or of
+    /// another one with the same key) retry in lockstep.
     pub fn session(&self) -> Session {
-        self.session
+        let mut s = self
+            .session
             .lock()
             .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        s.set_entropy(os_entropy());
+        s
     }
 
     /// Keeps a session that re-authorized so other calls use its token.
@@ -360,14 +416,16 @@ impl Client {
         let runs = *self.stats.lock().unwrap_or_else(|p| p.into_inner());
         ClientStats {
             exchanges: c.exchanges.load(Relaxed),
-            failed_exchanges: c.failed.load(Relaxed),
+            failed_exchanges: u64::from(runs.transport_errors) + u64::from(runs.error_answers),
             waits: u64::from(runs.waits),
             waited_ms: runs.waited_ms,
         }
     }
 
-    /// Runs a JSON call, growing the buffer when the answer needs more, and hands the parsed
-    /// answer to `f`.
+    /// Runs a JSON call, growing the buffer when the answer needs more (at most to
+    /// [`MAX_JSON_ANSWER`]), and hands the parsed answer to `f`. An answer announcing more
+    /// than that limit is [`ClientError::AnswerTooLarge`] after one exchange: the announced
+    /// size never decides an allocation, and the call is not sent again.
     pub fn call<A, R>(&self, call: A, f: impl FnOnce(A::Answer<'_>) -> Result<R>) -> Result<R>
     where
         A: ApiCall + Copy,
@@ -379,13 +437,15 @@ impl Client {
             let mut op = Call::new(&mut s, &mut buf, call).with_policy(self.retry_policy());
             let r = self.run(&mut op);
             match r {
-                Err(ClientError::Core(e)) if matches!(*e, b2_core::Error::BufferTooSmall { needed } if needed > size) =>
+                Err(ClientError::Core(e))
+                    if matches!(*e, b2_core::Error::BufferTooSmall { .. }) =>
                 {
-                    if let b2_core::Error::BufferTooSmall { needed } = *e {
-                        size = needed + 1024;
-                    }
                     drop(op);
                     self.store_session(s);
+                    let b2_core::Error::BufferTooSmall { needed } = *e else {
+                        return Err(ClientError::Core(e));
+                    };
+                    size = next_answer_buffer(size, needed)?;
                     continue;
                 }
                 Err(e) => {
@@ -630,21 +690,52 @@ impl Client {
         )
     }
 
-    /// Deletes the latest version of `name`, or all its versions (hide markers too).
+    /// Every version of exactly `name` in the bucket, newest first (hide markers included,
+    /// unfinished large files left out: they are not versions yet).
+    fn versions_of(&self, bucket_id: &str, name: &str) -> Result<Vec<FileVersion>> {
+        b2_core::validate::file_name(name)?;
+        self.ls_id(bucket_id, name, None, true)
+            .take_while(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
+            .filter(|f| f.as_ref().map(|f| f.action != "start").unwrap_or(true))
+            .collect()
+    }
+
+    /// Deletes the newest version of `name`, or all its versions (hide markers too).
+    ///
+    /// Deleting only the newest version never unhides: when that version is a hide marker,
+    /// this refuses with [`ClientError::Hidden`] and deletes nothing (use
+    /// [`Client::unhide`] to remove the marker, or `all_versions`).
     pub fn delete(&self, bucket: &str, name: &str, all_versions: bool) -> Result<usize> {
         let b = self.bucket(bucket)?;
-        let versions: Vec<FileVersion> = self
-            .ls_id(&b.id, name, None, true)
-            .filter(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
-            .collect::<Result<_>>()?;
-        if versions.is_empty() {
+        let versions = self.versions_of(&b.id, name)?;
+        let Some(newest) = versions.first() else {
             return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+        };
+        if !all_versions && newest.action == "hide" {
+            return Err(ClientError::Hidden(format!("{bucket}/{name}")));
         }
         let take = if all_versions { versions.len() } else { 1 };
         for v in versions.iter().take(take) {
             self.delete_version(&v.file_name, &v.file_id)?;
         }
         Ok(take)
+    }
+
+    /// Unhides `name`: deletes its newest version if, and only if, it is a hide marker (B2
+    /// has no call of its own for this), so the version before it becomes visible again.
+    /// Returns the hide marker that was deleted. A name whose newest version is not a hide
+    /// marker is [`ClientError::NotHidden`], and nothing is deleted.
+    pub fn unhide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
+        let b = self.bucket(bucket)?;
+        let versions = self.versions_of(&b.id, name)?;
+        let Some(newest) = versions.into_iter().next() else {
+            return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+        };
+        if newest.action != "hide" {
+            return Err(ClientError::NotHidden(format!("{bucket}/{name}")));
+        }
+        self.delete_version(&newest.file_name, &newest.file_id)?;
+        Ok(newest)
     }
 
     /// Copies `source` to `dest` inside `bucket` (server side).
@@ -688,6 +779,15 @@ fn key_info(k: &WireKey<'_>) -> KeyInfo {
             .filter_map(|c| c.ok().map(text))
             .collect(),
     }
+}
+
+/// 64 bits of entropy from the OS, through std's `RandomState` (its keys come from the OS's
+/// random source once per thread and are stepped for every new state).
+fn os_entropy() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x6232_2d65_6e74_726f);
+    h.finish()
 }
 
 /// `B2_APPLICATION_KEY_ID` and `B2_APPLICATION_KEY`, when both are set and not empty.

@@ -133,7 +133,15 @@ enum Cmd {
         /// Name in the bucket.
         remote: String,
     },
-    /// Delete the latest version of a file (or all of them).
+    /// Unhide a file: delete its newest version only if it is a hide marker.
+    Unhide {
+        /// Bucket name.
+        bucket: String,
+        /// Name in the bucket.
+        remote: String,
+    },
+    /// Delete the latest version of a file (or all of them); refuses to delete a hide marker
+    /// alone (that is `unhide`).
     Rm {
         /// Bucket name.
         bucket: String,
@@ -462,6 +470,10 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         Cmd::Hide { bucket, remote } => {
             let f = connect(&cli.creds)?.hide(&bucket, &remote)?;
             writeln!(out, "{}", f.file_id)?;
+        }
+        Cmd::Unhide { bucket, remote } => {
+            let f = connect(&cli.creds)?.unhide(&bucket, &remote)?;
+            writeln!(out, "deleted hide marker {}", f.file_id)?;
         }
         Cmd::Rm {
             bucket,
