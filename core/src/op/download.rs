@@ -49,6 +49,8 @@ pub struct DownloadInfo {
     pub verified: bool,
     /// Upload timestamp in milliseconds.
     pub upload_timestamp: u64,
+    /// The source's modification time (`src_last_modified_millis` info), when known.
+    pub src_last_modified_millis: Option<u64>,
 }
 
 /// Downloads a file to any [`embedded_io::Write`] sink. With `head_only`, sends HEAD and
@@ -174,6 +176,7 @@ impl<'s, 'b, 'a, W: Write> Download<'s, 'b, 'a, W> {
             self.info.length = length;
             self.info.file_size = h.content_range.map(|r| r.2).unwrap_or(length);
             self.info.upload_timestamp = h.upload_timestamp.unwrap_or(0);
+            self.info.src_last_modified_millis = h.src_last_modified_millis;
             self.info.sha1 = match h.content_sha1 {
                 Sha1State::Known(d) | Sha1State::Unverified(d) => Some(d),
                 Sha1State::None => h.large_file_sha1,

@@ -287,8 +287,22 @@ impl UploadState {
                     }
                     other => return Ok(other),
                 },
-                Phase::Check => match self.url_call.poll(now_ms, policy)? {
-                    CallPoll::Answered => {
+                Phase::Check => match self.url_call.poll(now_ms, policy) {
+                    // A key that may not list (a write-only key lacks `listFiles`) cannot
+                    // check: the upload is sent again, as before this check existed.
+                    Err(Error::Api(e)) if e.status == 401 => {
+                        let _ = e;
+                        if let Some((verdict, err, ra)) = self.pending.take() {
+                            self.phase = Phase::AwaitUpload;
+                            self.on_verdict(verdict, err, ra, policy);
+                            if let Some(e) = self.error.take() {
+                                self.phase = Phase::Failed;
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                    Ok(CallPoll::Answered) => {
                         if self.stored(buf)? {
                             self.found_after_loss = self.found_after_loss.saturating_add(1);
                             self.pending = None;
@@ -303,7 +317,7 @@ impl UploadState {
                             }
                         }
                     }
-                    other => return Ok(other),
+                    Ok(other) => return Ok(other),
                 },
                 Phase::SendUpload => return Ok(CallPoll::Send),
                 Phase::AwaitUpload => {
@@ -504,9 +518,18 @@ impl UploadState {
         if self.in_json_call() {
             return self.url_call.response_end(session, buf, policy);
         }
-        if self.answer.end().is_err() {
-            self.transport_failed(TransportError::Receive, policy);
-            return Ok(());
+        match self.answer.end() {
+            Ok(()) => {}
+            // Fewer bytes than announced: the connection broke.
+            Err(Error::BadAnswer(BadAnswer::Truncated)) => {
+                self.transport_failed(TransportError::Receive, policy);
+                return Ok(());
+            }
+            // A malformed answer (e.g. more bytes than announced) is final.
+            Err(e) => {
+                self.error = Some(e);
+                return Err(Abort);
+            }
         }
         if self.answer.ok() {
             if let Some(d) = self.given_sha1 {

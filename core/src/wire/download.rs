@@ -35,6 +35,9 @@ pub struct DownloadHead<'h> {
     pub content_range: Option<(u64, u64, u64)>,
     /// `x-bz-upload-timestamp`.
     pub upload_timestamp: Option<u64>,
+    /// `x-bz-info-src_last_modified_millis` (the source's modification time), when present
+    /// and a number.
+    pub src_last_modified_millis: Option<u64>,
 }
 
 fn parse_sha1_header(v: &str) -> Result<Sha1State, BadAnswer> {
@@ -96,6 +99,9 @@ pub fn parse_download_head(h: &dyn Headers) -> Result<DownloadHead<'_>, BadAnswe
         file_name: h.get("x-bz-file-name"),
         content_type: h.get("content-type"),
         content_range,
+        src_last_modified_millis: h
+            .get("x-bz-info-src_last_modified_millis")
+            .and_then(|v| v.trim().parse().ok()),
         upload_timestamp: h
             .get("x-bz-upload-timestamp")
             .and_then(|v| v.trim().parse().ok()),

@@ -38,6 +38,9 @@ pub struct DownloadResult {
     pub sha1: Option<String>,
     /// Whether the bytes were checked against it (whole downloads with a known SHA-1).
     pub verified: bool,
+    /// The source's modification time B2 keeps (`src_last_modified_millis`), restored on
+    /// the file by [`Client::download_to_path`].
+    pub src_last_modified_millis: Option<u64>,
 }
 
 struct IoSink<'p, W: Write> {
@@ -162,6 +165,7 @@ impl Client {
             length: sink.done,
             sha1: info.sha1.map(|d| hex(&d)),
             verified: info.verified,
+            src_last_modified_millis: info.src_last_modified_millis,
         })
     }
 
@@ -252,6 +256,12 @@ impl Client {
                 .load(std::sync::atomic::Ordering::Relaxed)
             {
                 file.sync_all()?;
+            }
+            // A whole file gets its source's modification time back, so that a sync right
+            // after a restore finds nothing changed.
+            if let (None, Some(ms)) = (range, r.src_last_modified_millis) {
+                let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+                file.set_modified(t)?;
             }
             fs::rename(&tmp, path)?;
             Ok(r)

@@ -153,6 +153,8 @@ pub struct LargeFile<'p, 'd> {
     bytes_done: u64,
     /// A stream's last part was shorter than a part: nothing may follow.
     stream_closed: bool,
+    /// Finish calls whose answer was lost.
+    finish_tries: u8,
 }
 
 impl<'p, 'd> LargeFile<'p, 'd> {
@@ -266,6 +268,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
             skipped: 0,
             bytes_done: 0,
             stream_closed: false,
+            finish_tries: 0,
         })
     }
 
@@ -695,10 +698,13 @@ impl<'p, 'd> LargeFile<'p, 'd> {
             && !self.call.authorizing()
             && error != TransportError::Aborted
         {
-            // The finish may have happened with its answer lost: ask before finishing again.
+            // The finish may have happened with its answer lost: ask before finishing again
+            // (at most as many times as a JSON call is tried).
+            self.finish_tries = self.finish_tries.saturating_add(1);
+            let again = self.finish_tries < self.policy.max_json_tries;
             self.stage = Stage::CheckFinished {
-                then_finish: true,
-                failed: None,
+                then_finish: again,
+                failed: (!again).then_some(Error::Transport(error)),
             };
             self.call.restart_next();
             return;
@@ -746,6 +752,35 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                     };
                     self.call.restart_next();
                     continue;
+                }
+                // A key that may not list (a write-only key lacks `listFiles`): no search,
+                // a new file.
+                Err(Error::Api(e))
+                    if e.status == 401 && matches!(self.stage, Stage::Search { .. }) =>
+                {
+                    let _ = e;
+                    self.stage = Stage::Start;
+                    self.call.restart_next();
+                    continue;
+                }
+                // A key that may not read file info cannot check a lost finish: finish
+                // again (B2 answers 400 if it did happen, and that error stands).
+                Err(Error::Api(e))
+                    if e.status == 401 && matches!(self.stage, Stage::CheckFinished { .. }) =>
+                {
+                    match core::mem::replace(&mut self.stage, Stage::Start) {
+                        Stage::CheckFinished {
+                            then_finish: true, ..
+                        } => {
+                            self.stage = Stage::Finish { pos: 0 };
+                            self.call.restart_next();
+                            continue;
+                        }
+                        Stage::CheckFinished { failed, .. } => {
+                            return Err(failed.unwrap_or(Error::Api(e)));
+                        }
+                        _ => return Err(Error::Api(e)),
+                    }
                 }
                 Err(e) => return Err(e),
             }

@@ -560,11 +560,22 @@ fn download(
     range: Option<(u64, u64)>,
 ) -> Result<(), ClientError> {
     let progress = bar(None);
-    if local == "-" {
-        client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?;
+    let r = if local == "-" {
+        client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?
     } else {
-        client.download_to_path(target, Path::new(local), range, Some(&*progress))?;
-    }
+        client.download_to_path(target, Path::new(local), range, Some(&*progress))?
+    };
     progress.0.finish_and_clear();
+    // On stderr, so that a download to stdout stays clean.
+    if r.verified {
+        eprintln!("verified: SHA-1 {}", r.sha1.as_deref().unwrap_or(""));
+    } else if range.is_some() {
+        eprintln!("not verified: a range cannot be checked against the whole file's SHA-1");
+    } else {
+        eprintln!(
+            "not verified: B2 has no SHA-1 for this file (a large file uploaded without \
+             large_file_sha1)"
+        );
+    }
     Ok(())
 }
