@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use b2_core::driver::{run, Clock, Transport};
 use b2_core::http::TransportError;
+use b2_core::op::large::Checkpoint;
 use b2_core::op::{
-    Authorize, Call, Download, Exchange, FileParams, LargeUpload, List, Source, UploadFile,
-    UploadPart,
+    Authorize, Call, Download, Exchange, FileParams, LargeFile, LargeUpload, List, Source,
+    UploadFile, UploadPart,
 };
 use b2_core::session::{Credentials, Session};
 use b2_core::wire::file::GetFileInfo;
@@ -120,8 +121,12 @@ impl Clock for Wall {
 fn main() {
     println!("b2-core memory budget (x86_64 host; 32-bit targets are smaller)");
     println!("{:<34} {:>7}", "item", "bytes");
-    let rows: [(&str, usize); 9] = [
+    let rows: [(&str, usize); 10] = [
         ("Session", size_of::<Session>()),
+        (
+            "op::LargeFile (the coordinator)",
+            size_of::<LargeFile<'_, '_>>(),
+        ),
         ("op::Authorize", size_of::<Authorize<'_, '_>>()),
         (
             "op::Call<GetFileInfo>",
@@ -149,23 +154,36 @@ fn main() {
     for (name, n) in rows {
         println!("{name:<34} {n:>7}");
     }
+    let state = size_of::<Session>() + size_of::<LargeUpload<'_, '_, '_, '_, &[u8]>>();
+    println!(
+        "Session + LargeUpload (coordinator inside): {state} bytes (budget 8192){}",
+        if state <= 8192 { "" } else { "  OVER BUDGET" }
+    );
+    // A checkpoint: 42 bytes + the file id (83 bytes on B2) + 20 bytes a part.
+    let id = "4_z27c88f1d182b150646ff0b16_f200ec6b8f7a2bd36_d20261201_m120000_c002_v0001094_t0001";
+    for parts in [11u32, 164, 10_000] {
+        println!(
+            "checkpoint of {parts:>5} parts (B2-length file id): {:>7} bytes",
+            Checkpoint::encoded_len(id, parts)
+        );
+    }
 
     // Smallest buffer for the large upload: try decreasing sizes.
     let mut min_ok = None;
     for buf_len in [4096usize, 2048, 1024, 768, 640, 512, 448, 384, 320, 256] {
-        match stream(16 << 20, buf_len) {
+        match stream(16 << 20, 5_000_000, buf_len) {
             Ok(_) => min_ok = Some(buf_len),
             Err(_) => break,
         }
     }
     println!(
-        "smallest buffer that streams a large file: {} bytes",
+        "smallest buffer that streams a 16 MiB large file (5 MB parts): {} bytes",
         min_ok.unwrap_or(0)
     );
 
     let size = 1u64 << 30;
     let t = Instant::now();
-    match stream(size, 4096) {
+    match stream(size, 100_000_000, 4096) {
         Ok(bytes) => {
             let s = t.elapsed().as_secs_f64();
             println!(
@@ -182,7 +200,7 @@ fn main() {
     }
 }
 
-fn stream(size: u64, buf_len: usize) -> Result<u64, Box<b2_core::Error>> {
+fn stream(size: u64, part: u64, buf_len: usize) -> Result<u64, Box<b2_core::Error>> {
     let creds = Credentials::new("id", "key", "http://realm").map_err(|e| Box::new(e.into()))?;
     let mut session = Session::new(creds);
     let mut buf = vec![0u8; buf_len];
@@ -199,7 +217,7 @@ fn stream(size: u64, buf_len: usize) -> Result<u64, Box<b2_core::Error>> {
         &mut session,
         &mut buf,
         params,
-        100_000_000,
+        part,
         Gen(size),
         &mut digests,
     )?;

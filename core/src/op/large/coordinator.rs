@@ -319,7 +319,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
 
     /// Whether the file is finished (or was found finished).
     pub fn is_finished(&self) -> bool {
-        self.stage == Stage::Done
+        matches!(self.stage, Stage::Done)
     }
 
     /// The file's checkpoint head; encode it with [`LargeFile::write_checkpoint`].
@@ -395,7 +395,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
     /// [`MAX_IN_FLIGHT`] are out). Parts found stored and verified by a checkpoint are
     /// skipped here.
     pub fn next_job(&mut self) -> Option<PartJob> {
-        if self.stage != Stage::Parts || self.in_flight.is_full() {
+        if !matches!(self.stage, Stage::Parts) || self.in_flight.is_full() {
             return None;
         }
         while self.next <= self.count {
@@ -430,13 +430,13 @@ impl<'p, 'd> LargeFile<'p, 'd> {
 
     /// Whether a stream may take another part ([`LargeFile::push_part`]).
     pub fn ready_to_push(&self) -> bool {
-        self.stage == Stage::Parts && self.size.is_none()
+        matches!(self.stage, Stage::Parts) && self.size.is_none()
     }
 
     /// Adds the next part of a stream, `len` bytes (all parts `part_size` but the last),
     /// and hands it out as a job.
     pub fn push_part(&mut self, len: u64) -> Result<PartJob, Error> {
-        if self.size.is_some() || self.stage != Stage::Parts {
+        if self.size.is_some() || !matches!(self.stage, Stage::Parts) {
             return Err(Error::Misuse(
                 "push_part on a file of known size or not started",
             ));
@@ -530,7 +530,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
 
     /// Whether every part is done and the file can be finished.
     pub fn ready_to_finish(&self) -> bool {
-        self.stage == Stage::Parts
+        matches!(self.stage, Stage::Parts)
             && self.size.is_some()
             && self.in_flight.is_empty()
             && self.next > self.count
@@ -545,7 +545,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
         session: &'s mut Session,
         buf: &'b mut [u8],
     ) -> Result<Phase<'c, 'p, 'd, 's, 'b>, Error> {
-        if self.stage != Stage::Done {
+        if !matches!(self.stage, Stage::Done) {
             self.begin_finish()?;
         }
         Ok(Phase {
@@ -586,7 +586,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
 
     /// The finished file, after the finish phase is done; `buf` is the phase's buffer.
     pub fn file<'b>(&self, buf: &'b [u8]) -> Result<wire::file::File<'b>, Error> {
-        if self.stage != Stage::Done {
+        if !matches!(self.stage, Stage::Done) {
             return Err(Error::Misuse("file before done"));
         }
         let body = buf.get(..self.call.answer.len).unwrap_or(&[]);
