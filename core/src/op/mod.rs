@@ -76,8 +76,10 @@ pub use large::{JobKind, LargeFile, LargeUpload, PartJob, Resume};
 pub mod download;
 pub use download::{Download, DownloadInfo, Target};
 pub mod list;
+pub mod unhide;
 pub use json::{Authorize, Call};
 pub use list::{Cursor, List, Listing};
+pub use unhide::{Unhidden, Unhide};
 
 #[cfg(test)]
 pub(crate) mod script;

@@ -10,7 +10,8 @@
 //! - `tests/download.rs`: `Download`;
 //! - `tests/list.rs`: `List`;
 //! - `tests/large.rs`: `LargeFile` (the coordinator: start or resume, jobs, finish,
-//!   checkpoints, streams) and `LargeUpload`, its sequential driver.
+//!   checkpoints, streams) and `LargeUpload`, its sequential driver;
+//! - `tests/unhide.rs`: `Unhide`.
 //!
 //! Scenario tests of the same operations against `b2-sim` over real sockets are in the
 //! workspace's `tests/tests/core_ops.rs`.
@@ -20,4 +21,5 @@ mod call;
 mod download;
 mod large;
 mod list;
+mod unhide;
 mod upload_file;

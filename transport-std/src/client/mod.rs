@@ -155,6 +155,8 @@ pub struct FileVersion {
     pub info: Vec<(String, String)>,
     /// B2's JSON for the version (its own field names).
     pub json: String,
+    /// The whole-file SHA-1, as core reads it from the version (see [`FileVersion::sha1`]).
+    whole_sha1: Option<[u8; 20]>,
 }
 
 /// Decodes JSON text to an owned string.
@@ -185,23 +187,15 @@ impl FileVersion {
                 .map(|(k, v)| (text(k), text(v)))
                 .collect(),
             json: String::from_utf8_lossy(f.raw).into_owned(),
+            whole_sha1: f.sha1(),
         }
     }
 
-    /// The whole-file SHA-1 B2 knows (`contentSha1`, else `large_file_sha1`).
+    /// The whole-file SHA-1 B2 knows, hex (`contentSha1`, else `large_file_sha1`; core's
+    /// `File::sha1` decides).
     pub fn sha1(&self) -> Option<String> {
-        let c = self
-            .content_sha1
-            .as_deref()
-            .map(|s| s.trim_start_matches("unverified:"));
-        match c {
-            Some(s) if s.len() == 40 => Some(s.to_owned()),
-            _ => self
-                .info
-                .iter()
-                .find(|(k, _)| k == "large_file_sha1")
-                .map(|(_, v)| v.clone()),
-        }
+        self.whole_sha1
+            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
@@ -721,21 +715,30 @@ impl Client {
         Ok(take)
     }
 
-    /// Unhides `name`: deletes its newest version if, and only if, it is a hide marker (B2
-    /// has no call of its own for this), so the version before it becomes visible again.
-    /// Returns the hide marker that was deleted. A name whose newest version is not a hide
-    /// marker is [`ClientError::NotHidden`], and nothing is deleted.
-    pub fn unhide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
+    /// Unhides `name` through core's `Unhide`: deletes its newest version if, and only if, it
+    /// is a hide marker (B2 has no call of its own for this), so the version before it
+    /// becomes visible again; returns the deleted hide marker's id. A name whose newest
+    /// version is not a hide marker is
+    /// [`ClientError::NotHidden`], and nothing is deleted.
+    pub fn unhide(&self, bucket: &str, name: &str) -> Result<String> {
         let b = self.bucket(bucket)?;
-        let versions = self.versions_of(&b.id, name)?;
-        let Some(newest) = versions.into_iter().next() else {
-            return Err(ClientError::NotFound(format!("{bucket}/{name}")));
-        };
-        if newest.action != "hide" {
-            return Err(ClientError::NotHidden(format!("{bucket}/{name}")));
+        let mut s = self.session();
+        let mut buf = vec![0u8; FIRST_BUF];
+        let mut op = b2_core::op::Unhide::new(&mut s, &mut buf, &b.id, name)?
+            .with_policy(self.retry_policy());
+        let r = self.run(&mut op);
+        let outcome = op.outcome();
+        let marker = op.hide_marker_id().to_owned();
+        drop(op);
+        self.store_session(s);
+        r?;
+        match outcome {
+            Some(b2_core::op::Unhidden::Unhidden) => Ok(marker),
+            Some(b2_core::op::Unhidden::NotHidden) => {
+                Err(ClientError::NotHidden(format!("{bucket}/{name}")))
+            }
+            _ => Err(ClientError::NotFound(format!("{bucket}/{name}"))),
         }
-        self.delete_version(&newest.file_name, &newest.file_id)?;
-        Ok(newest)
     }
 
     /// Copies `source` to `dest` inside `bucket` (server side).

@@ -473,7 +473,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         }
         Cmd::Unhide { bucket, remote } => {
             let f = connect(&cli.creds)?.unhide(&bucket, &remote)?;
-            writeln!(out, "deleted hide marker {}", f.file_id)?;
+            writeln!(out, "deleted hide marker {f}")?;
         }
         Cmd::Rm {
             bucket,
