@@ -93,6 +93,8 @@ pub struct FaultStats {
     pub cap_exceeded: u64,
     /// Answers delayed.
     pub delayed: u64,
+    /// Stores carried out whose answer was then dropped (`lose_answer_every`).
+    pub lost_answers: u64,
 }
 
 /// Settings for a [`Sim`]; make one with [`Sim::builder`].

@@ -55,6 +55,10 @@ struct Args {
     /// Answer every request with 403 cap exceeded.
     #[arg(long)]
     force_cap_exceeded: bool,
+    /// Store every Nth upload, part, finished large file or copy, then close the
+    /// connection without answering (an ambiguous outcome).
+    #[arg(long, value_name = "N")]
+    lose_answers_every: Option<u32>,
     /// Seed for random fault choices.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
@@ -72,6 +76,7 @@ fn main() {
         reset_upload_every: a.reset_uploads_every,
         delay: a.delay_ms.map(Duration::from_millis),
         force_cap_exceeded: a.force_cap_exceeded,
+        lose_answer_every: a.lose_answers_every,
     };
     let mut b = b2_sim::Sim::builder()
         .port(a.port)

@@ -40,6 +40,7 @@ pub(crate) struct Counters {
     pub resets: AtomicU64,
     pub cap_exceeded: AtomicU64,
     pub delayed: AtomicU64,
+    pub lost_answers: AtomicU64,
 }
 
 impl Counters {
@@ -134,6 +135,7 @@ impl Shared {
                 resets: g(&c.resets),
                 cap_exceeded: g(&c.cap_exceeded),
                 delayed: g(&c.delayed),
+                lost_answers: g(&c.lost_answers),
             },
         }
     }
@@ -155,6 +157,7 @@ impl Shared {
                 "resets": f.resets,
                 "capExceeded": f.cap_exceeded,
                 "delayed": f.delayed,
+                "lostAnswers": f.lost_answers,
             },
         })
     }
@@ -171,6 +174,16 @@ impl Shared {
         self.persistence
             .record(st, change)
             .map_err(|e| ApiError::new(500, "internal_error", format!("saving state: {e}")))
+    }
+
+    /// Counts a successful store; true (and counted as a lost answer) when its answer must
+    /// be dropped (see [`crate::Faults::lose_answer_every`]).
+    pub fn lose_answer(&self) -> bool {
+        let lose = self.faults().on_store();
+        if lose {
+            Counters::bump(&self.stats.lost_answers);
+        }
+        lose
     }
 
     /// Deletes the blobs among `candidates` that nothing refers to any more.
@@ -512,6 +525,10 @@ async fn json_call(
     let out = (handler.run)(&ctx, &mut st, &args)?;
     if handler.mutating {
         sh.persist(&mut st)?;
+    }
+    drop(st);
+    if matches!(call, "b2_finish_large_file" | "b2_copy_file") && sh.lose_answer() {
+        return Err(Outcome::Abort);
     }
     Ok(json_response(&out))
 }

@@ -639,7 +639,11 @@ pub(crate) async fn upload(
     let out = commit(sh, &plan, got.blob, stored_sha1);
     drop(busy);
     let _ = &plan.token;
-    Ok(json_response(&out?))
+    let out = out?;
+    if sh.lose_answer() {
+        return Err(Outcome::Abort);
+    }
+    Ok(json_response(&out))
 }
 
 fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<Value> {

@@ -9,5 +9,6 @@ mod downloads;
 mod faults;
 mod large_files;
 mod listing;
+mod lost_answers;
 mod persistence;
 mod uploads;
