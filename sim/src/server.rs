@@ -332,6 +332,17 @@ pub(crate) fn error_response(e: &ApiError, head: bool) -> Response<SimBody> {
     if let Some(s) = e.retry_after {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
     }
+    if e.close {
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(v) = e
+        .detail
+        .as_deref()
+        .and_then(|d| HeaderValue::from_str(d).ok())
+    {
+        r.headers_mut().insert("x-b2-sim-detail", v);
+    }
     r
 }
 
@@ -357,16 +368,35 @@ pub(crate) async fn handle(
     }
 }
 
+/// True if the request carries a body (which an early answer leaves unread).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(hyper::header::TRANSFER_ENCODING)
+        || headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// An error answered before the request body was read: the connection cannot carry another
+/// request, so the answer says `Connection: close` (else a client may reuse it and find it
+/// closed).
+pub(crate) fn before_body(mut e: ApiError, headers: &HeaderMap) -> Outcome {
+    e.close = has_body(headers);
+    Outcome::Api(e)
+}
+
 async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<SimBody>, Outcome> {
     let route = route(req.uri().path());
     if route == Route::NotFound {
-        return Err(ApiError::not_found(format!("no such path: {}", req.uri().path())).into());
+        let e = ApiError::not_found(format!("no such path: {}", req.uri().path()));
+        return Err(before_body(e, req.headers()));
     }
     if route == Route::Stats {
         return Ok(json_response(&sh.stats_json()));
     }
     if let Route::Authorize(ver) = route {
-        return Ok(api::auth::authorize(sh, ver, req.headers())?);
+        return api::auth::authorize(sh, ver, req.headers())
+            .map_err(|e| before_body(e, req.headers()));
     }
     // Faults common to every call but authorize.
     let mode = test_mode(req.headers()).map(str::to_string);
@@ -379,7 +409,8 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
                 Route::DownloadById(_) | Route::DownloadByName { .. } => "download_cap_exceeded",
                 _ => "transaction_cap_exceeded",
             };
-            return Err(ApiError::new(403, code, "Cap exceeded (forced by test mode)").into());
+            let e = ApiError::new(403, code, "Cap exceeded (forced by test mode)");
+            return Err(before_body(e, req.headers()));
         }
         let upload = matches!(route, Route::UploadFile { .. } | Route::UploadPart { .. });
         // B2 signals a busy upload pod with 503, not 429 (and clients do not retry uploads
@@ -388,7 +419,7 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
             Counters::bump(&sh.stats.too_many_requests);
             let mut e = ApiError::new(429, "too_many_requests", "Too many requests (injected)");
             e.retry_after = Some(f.faults.retry_after_secs);
-            return Err(e.into());
+            return Err(before_body(e, req.headers()));
         }
     }
     match route {
@@ -474,7 +505,8 @@ async fn json_call(
     mode: Option<&str>,
 ) -> Result<Response<SimBody>, Outcome> {
     let Some(handler) = api::lookup(call) else {
-        return Err(ApiError::not_found(format!("unknown call {call}")).into());
+        let e = ApiError::not_found(format!("unknown call {call}"));
+        return Err(before_body(e, req.headers()));
     };
     let (parts, body) = req.into_parts();
     let args: Value = if parts.method == Method::GET {

@@ -53,9 +53,14 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// True if the key has `cap`.
+    pub fn has(&self, cap: &str) -> bool {
+        self.capabilities.iter().any(|c| c == cap)
+    }
+
     /// 401 `unauthorized` unless the key has `cap`.
     pub fn require(&self, cap: &str) -> ApiResult<()> {
-        if self.capabilities.iter().any(|c| c == cap) {
+        if self.has(cap) {
             Ok(())
         } else {
             Err(ApiError::unauthorized(format!(

@@ -23,7 +23,7 @@ use crate::names::{
     guess_content_type, is_sha1_hex, percent_decode, validate_file_name, validate_info,
 };
 use crate::server::{json_response, now_ms, Counters, Outcome, Shared};
-use crate::state::{Action, FileVersion, Part, State, UploadToken};
+use crate::state::{Action, FileVersion, Key, Part, State, UploadToken};
 use crate::store::{hex, Blob, BlobWriter, Segment};
 
 /// Largest small file (and largest part).
@@ -138,7 +138,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// What an accepted upload will do once its body is in.
 struct Plan {
     token: String,
-    key_account: String,
+    key: Key,
     bucket_id: String,
     content_len: u64,
     sha1: Sha1Mode,
@@ -283,6 +283,7 @@ fn prepare(
     }
     let content_len = content_length(headers)?;
     let sha1 = sha1_mode(headers)?;
+    super::features::check_upload_headers(headers)?;
     let extra = if sha1 == Sha1Mode::AtEnd { 40 } else { 0 };
     if sha1 == Sha1Mode::AtEnd && content_len < 40 {
         return Err(ApiError::bad_request(
@@ -349,7 +350,7 @@ fn prepare(
     Ok((
         Plan {
             token,
-            key_account: key.account_id,
+            key,
             bucket_id: t.bucket_id,
             content_len,
             sha1,
@@ -596,8 +597,11 @@ pub(crate) async fn upload(
         Err(e) => {
             // Read a small (or chunked) body first so the client gets to see the answer.
             let small = content_length(&parts.headers).map_or(true, |n| n <= DRAIN_LIMIT);
+            let mut e = e;
             if small {
                 drain(&mut body, DRAIN_LIMIT).await;
+            } else {
+                e.close = true;
             }
             return Err(e.into());
         }
@@ -610,7 +614,16 @@ pub(crate) async fn upload(
         Outcome::Api(e)
     };
     let reset_after = match plan.fault {
-        UploadFault::FailBefore => return Err(unavailable(sh)),
+        UploadFault::FailBefore => {
+            // The body is never read, so the connection cannot serve another request: say
+            // so (`Connection: close`), or a client may send its next request on it and
+            // find it closed.
+            let mut e = unavailable(sh);
+            if let Outcome::Api(e) = &mut e {
+                e.close = true;
+            }
+            return Err(e);
+        }
         UploadFault::Reset => Some((plan.content_len / 2).max(1)),
         _ => None,
     };
@@ -670,9 +683,9 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
             } else {
                 let seq = st.next_seq();
                 let f = FileVersion {
-                    id: new_file_id(sh, &plan.bucket_id, seq),
+                    id: new_file_id(&plan.bucket_id, seq, false, now),
                     bucket_id: plan.bucket_id.clone(),
-                    account_id: plan.key_account.clone(),
+                    account_id: plan.key.account_id.clone(),
                     name: name.clone(),
                     action: Action::Upload,
                     content_type: content_type.clone(),
@@ -684,7 +697,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     large: false,
                     content,
                 };
-                let out = file_json(&f);
+                let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));
                 st.insert_file(f);
                 Ok((out, change, Vec::new()))

@@ -7,6 +7,7 @@ mod buckets;
 mod common;
 mod downloads;
 mod faults;
+mod fidelity;
 mod large_files;
 mod listing;
 mod lost_answers;
