@@ -10,7 +10,7 @@
 //! so a snapshot written just before a crash is never followed by stale lines. A torn last
 //! line ends the replay.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -160,7 +160,7 @@ impl Persistence {
         line.push(b'\n');
         let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         if j.file.is_none() {
-            let f = OpenOptions::new()
+            let f = crate::store::private_options()
                 .create(true)
                 .append(true)
                 .open(journal_path(dir, st.journal_gen))?;

@@ -31,6 +31,13 @@ struct Args {
     /// Server threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Close a connection that waits longer than this for a request head (idle keep-alive
+    /// or slow headers), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    idle_timeout: f64,
+    /// Drop a connection whose request body stalls (no bytes) longer than this, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    body_timeout: f64,
     /// Answer 503 to every Nth upload or part upload.
     #[arg(long, value_name = "N")]
     fail_uploads_every: Option<u32>,
@@ -64,6 +71,11 @@ struct Args {
     seed: u64,
 }
 
+/// A positive number of seconds (NaN, negative or absurd values are clamped).
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.clamp(0.001, 1e9)).unwrap_or(Duration::from_secs(30))
+}
+
 fn main() {
     let a = Args::parse();
     let faults = b2_sim::Faults {
@@ -83,6 +95,8 @@ fn main() {
         .min_part_size(a.min_part_size)
         .token_lifetime(Duration::from_secs(a.token_lifetime))
         .threads(a.threads)
+        .idle_timeout(secs(a.idle_timeout))
+        .body_timeout(secs(a.body_timeout))
         .faults(faults);
     if let Some(r) = a.recommended_part_size {
         b = b.recommended_part_size(r);

@@ -24,6 +24,10 @@ pub(crate) struct Config {
     pub min_part_size: u64,
     pub recommended_part_size: u64,
     pub token_lifetime_ms: u64,
+    /// Longest wait for a request head, idle keep-alive time included.
+    pub idle_timeout: std::time::Duration,
+    /// Longest wait for the next bytes of a request body.
+    pub body_timeout: std::time::Duration,
 }
 
 /// Counters behind [`crate::Stats`].
@@ -41,6 +45,7 @@ pub(crate) struct Counters {
     pub cap_exceeded: AtomicU64,
     pub delayed: AtomicU64,
     pub lost_answers: AtomicU64,
+    pub body_timeouts: AtomicU64,
 }
 
 impl Counters {
@@ -128,6 +133,7 @@ impl Shared {
             bytes_ingested: g(&c.bytes_ingested),
             chunked_requests: g(&c.chunked_requests),
             uploads_sha1_at_end: g(&c.uploads_sha1_at_end),
+            body_timeouts: g(&c.body_timeouts),
             faults: crate::FaultStats {
                 service_unavailable: g(&c.service_unavailable),
                 expired_tokens: g(&c.expired_tokens),
@@ -150,6 +156,7 @@ impl Shared {
             "bytesIngested": s.bytes_ingested,
             "chunkedRequests": s.chunked_requests,
             "uploadsSha1AtEnd": s.uploads_sha1_at_end,
+            "bodyTimeouts": s.body_timeouts,
             "faults": {
                 "serviceUnavailable": f.service_unavailable,
                 "expiredTokens": f.expired_tokens,
@@ -462,19 +469,43 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     }
 }
 
-/// Largest JSON request body accepted.
-const MAX_JSON_BODY: usize = 4 << 20;
+/// Largest JSON request body accepted (larger: 400 and the connection is closed).
+pub(crate) const MAX_JSON_BODY: usize = 4 << 20;
+
+/// The next frame of a request body, or `Err(Outcome::Abort)` (the connection is dropped)
+/// when none arrives within the body timeout: a client that stops sending half-way does not
+/// hold a connection, an upload URL and a task for ever.
+pub(crate) async fn next_frame(
+    sh: &Shared,
+    body: &mut Incoming,
+) -> Result<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>, Outcome> {
+    match tokio::time::timeout(sh.cfg.body_timeout, body.frame()).await {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            Counters::bump(&sh.stats.body_timeouts);
+            Err(Outcome::Abort)
+        }
+    }
+}
 
 /// Reads a whole (small) body.
-pub(crate) async fn read_small_body(body: Incoming, max: usize) -> ApiResult<Vec<u8>> {
+pub(crate) async fn read_small_body(
+    sh: &Shared,
+    body: Incoming,
+    max: usize,
+) -> Result<Vec<u8>, Outcome> {
     let mut body = body;
     let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(sh, &mut body).await? {
         let frame = frame.map_err(|e| ApiError::bad_request(format!("reading body: {e}")))?;
         if let Ok(d) = frame.into_data() {
             out.extend_from_slice(&d);
             if out.len() > max {
-                return Err(ApiError::bad_request("request body too large"));
+                let mut e = ApiError::bad_request(format!(
+                    "request body too large (JSON bodies are at most {max} bytes)"
+                ));
+                e.close = true;
+                return Err(e.into());
             }
         }
     }
@@ -520,7 +551,7 @@ async fn json_call(
         }
         Value::Object(m)
     } else if parts.method == Method::POST {
-        let bytes = read_small_body(body, MAX_JSON_BODY).await?;
+        let bytes = read_small_body(sh, body, MAX_JSON_BODY).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(serde_json::Map::new())
         } else {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use hyper::{Request, Response};
@@ -361,9 +360,9 @@ fn prepare(
     ))
 }
 
-async fn drain(body: &mut Incoming, limit: u64) {
+async fn drain(sh: &Shared, body: &mut Incoming, limit: u64) {
     let mut seen = 0u64;
-    while let Some(Ok(frame)) = body.frame().await {
+    while let Ok(Some(Ok(frame))) = crate::server::next_frame(sh, body).await {
         if let Ok(d) = frame.into_data() {
             seen += d.len() as u64;
             if seen > limit {
@@ -497,7 +496,7 @@ async fn ingest(
     };
     let mut trailer = Vec::new();
     let mut pos = 0u64;
-    'frames: while let Some(frame) = body.frame().await {
+    'frames: while let Some(frame) = crate::server::next_frame(sh, body).await? {
         let Ok(frame) = frame else {
             // The client went away or sent a broken body.
             return Err(Outcome::Abort);
@@ -599,7 +598,7 @@ pub(crate) async fn upload(
             let small = content_length(&parts.headers).map_or(true, |n| n <= DRAIN_LIMIT);
             let mut e = e;
             if small {
-                drain(&mut body, DRAIN_LIMIT).await;
+                drain(sh, &mut body, DRAIN_LIMIT).await;
             } else {
                 e.close = true;
             }

@@ -8,6 +8,7 @@ mod common;
 mod downloads;
 mod faults;
 mod fidelity;
+mod key_rules;
 mod large_files;
 mod listing;
 mod lost_answers;
