@@ -35,6 +35,7 @@
 
 mod api;
 mod body;
+mod db;
 mod error;
 mod faults;
 mod journal;
@@ -194,7 +195,7 @@ impl SimBuilder {
     /// Binds the port, loads the data directory (if any) and starts serving.
     pub fn start(self) -> io::Result<Sim> {
         let storage = Storage::new(self.data_dir.clone())?;
-        let persistence = journal::Persistence::new(self.data_dir.clone());
+        let persistence = db::Persistence::new(self.data_dir.clone());
         let mut state = match persistence.load()? {
             Some(mut st) => {
                 // Fold the journal into a fresh snapshot, so it never grows after a torn line.
@@ -205,7 +206,10 @@ impl SimBuilder {
                 storage.remove_unreferenced(&used);
                 st
             }
-            _ => State::default(),
+            _ => State {
+                track_dirty: persistence.enabled(),
+                ..State::default()
+            },
         };
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
         listener.set_nonblocking(true)?;

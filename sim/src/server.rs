@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use crate::api;
 use crate::body::SimBody;
+use crate::db::Persistence;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultState;
-use crate::journal::{Change, Persistence};
+use crate::journal::Change;
 use crate::state::State;
 use crate::store::Storage;
 

@@ -211,6 +211,12 @@ pub(crate) struct State {
     pub journal_gen: u64,
     #[serde(skip)]
     pub index: HashMap<String, BTreeSet<IndexKey>>,
+    /// Ids of file versions (and their parts) changed since they were last saved; see `db`.
+    #[serde(skip)]
+    pub dirty: HashSet<String>,
+    /// True when changes are saved (a data directory): only then is `dirty` kept.
+    #[serde(skip)]
+    pub track_dirty: bool,
 }
 
 impl State {
@@ -225,18 +231,27 @@ impl State {
         (f.name.clone(), u64::MAX - f.seq, f.id.clone())
     }
 
+    /// Marks a file version (and its parts) as changed, to be saved (see `db`).
+    pub fn mark_dirty(&mut self, id: &str) {
+        if self.track_dirty {
+            self.dirty.insert(id.to_string());
+        }
+    }
+
     /// Adds a file version.
     pub fn insert_file(&mut self, f: FileVersion) {
         self.index
             .entry(f.bucket_id.clone())
             .or_default()
             .insert(Self::index_key(&f));
+        self.mark_dirty(&f.id);
         self.files.insert(f.id.clone(), f);
     }
 
     /// Removes a file version (and its parts, if unfinished).
     pub fn remove_file(&mut self, id: &str) -> Option<FileVersion> {
         let f = self.files.remove(id)?;
+        self.mark_dirty(&f.id);
         if let Some(ix) = self.index.get_mut(&f.bucket_id) {
             ix.remove(&Self::index_key(&f));
         }

@@ -542,17 +542,6 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     b.create(dir)
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, then rename), owner-only.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = fs::remove_file(&tmp);
-    {
-        let mut f = create_private(&tmp)?;
-        f.write_all(bytes)?;
-    }
-    fs::rename(tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

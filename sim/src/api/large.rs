@@ -137,6 +137,7 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     let content: Vec<Segment> = parts.values().flat_map(|p| p.content.clone()).collect();
     let length = content_len(&content);
     st.parts.remove(&file_id);
+    st.mark_dirty(&file_id);
     let f = st
         .files
         .get_mut(&file_id)
@@ -327,6 +328,7 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
         content,
     };
     let out = part_json(&large_id, &p);
+    st.mark_dirty(&large_id);
     let old = st.parts.entry(large_id).or_default().insert(number, p);
     if let Some(old) = old {
         let ids = old.content.iter().map(|s| s.blob.id).collect();
