@@ -9,6 +9,7 @@ mod downloads;
 mod faults;
 mod fidelity;
 mod key_rules;
+mod kill9;
 mod large_files;
 mod listing;
 mod lost_answers;
