@@ -33,10 +33,7 @@ impl Change {
                 st.insert_file(f);
             }
             Change::Part { file_id, part } => {
-                st.parts
-                    .entry(file_id)
-                    .or_default()
-                    .insert(part.number, part);
+                st.put_part(&file_id, part);
             }
         }
     }

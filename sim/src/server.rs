@@ -199,9 +199,8 @@ impl Shared {
         if candidates.is_empty() || !self.storage.on_disk() {
             return;
         }
-        let used = st.referenced_blobs();
         for id in candidates {
-            if !used.contains(&id) {
+            if !st.blob_in_use(id) {
                 self.storage.remove(id);
             }
         }

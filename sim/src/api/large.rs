@@ -329,7 +329,7 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
     };
     let out = part_json(&large_id, &p);
     st.mark_dirty(&large_id);
-    let old = st.parts.entry(large_id).or_default().insert(number, p);
+    let old = st.put_part(&large_id, p);
     if let Some(old) = old {
         let ids = old.content.iter().map(|s| s.blob.id).collect();
         ctx.sh.collect_garbage(st, ids);

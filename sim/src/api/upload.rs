@@ -724,11 +724,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     file_id: file_id.clone(),
                     part: p.clone(),
                 });
-                let old = st
-                    .parts
-                    .entry(file_id.clone())
-                    .or_default()
-                    .insert(*number, p);
+                let old = st.put_part(file_id, p);
                 let replaced = old
                     .map(|old| old.content.iter().map(|s| s.blob.id).collect())
                     .unwrap_or_default();
