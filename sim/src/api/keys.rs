@@ -227,7 +227,9 @@ pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         .keys
         .range(start.to_string()..)
         .map(|(_, k)| k)
-        .filter(|k| k.account_id == ctx.key.account_id && !k.master);
+        .filter(|k| k.account_id == ctx.key.account_id && !k.master)
+        // Below v4, B2 lists only keys that are not Multi-Bucket Application Keys.
+        .filter(|k| ctx.ver >= 4 || !super::auth::is_multi_bucket(k));
     let mut keys = Vec::new();
     for k in it.by_ref() {
         keys.push(key_json(k, ctx.ver));
@@ -244,7 +246,11 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     ctx.key.require("deleteKeys")?;
     let id = req_str(args, "applicationKeyId")?;
     match st.keys.get(id) {
-        Some(k) if k.account_id == ctx.key.account_id && !k.master => {}
+        Some(k) if k.account_id == ctx.key.account_id && !k.master => {
+            if ctx.ver < 4 && super::auth::is_multi_bucket(k) {
+                return Err(super::auth::multi_bucket_refused(ctx.ver));
+            }
+        }
         Some(k) if k.account_id == ctx.key.account_id => {
             return Err(ApiError::bad_request("The master key cannot be deleted"))
         }
