@@ -13,6 +13,11 @@ pub(crate) struct ApiError {
     pub message: String,
     /// `Retry-After` seconds (429 and 503 answers).
     pub retry_after: Option<u32>,
+    /// Why, when B2's own message says nothing (its 401 `unauthorized` has an empty
+    /// message): sent in the `X-B2-Sim-Detail` header, never in the body.
+    pub detail: Option<String>,
+    /// Answer with `Connection: close` (the request body was not read).
+    pub close: bool,
 }
 
 /// Result of one API step.
@@ -26,15 +31,21 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            detail: None,
+            close: false,
         }
     }
     /// 400 `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "bad_request", message)
     }
-    /// 401 `unauthorized`: the key may not do this (permanent).
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(401, "unauthorized", message)
+    /// 401 `unauthorized`: the key may not do this (permanent). The body is B2's:
+    /// `{"status": 401, "code": "unauthorized", "message": ""}` (the official SDK adds the
+    /// key's restrictions to it); `why` goes only to the `X-B2-Sim-Detail` header.
+    pub fn unauthorized(why: impl Into<String>) -> Self {
+        let mut e = Self::new(401, "unauthorized", "");
+        e.detail = Some(why.into());
+        e
     }
     /// 401 `bad_auth_token`.
     pub fn bad_auth_token(message: impl Into<String>) -> Self {
@@ -76,5 +87,15 @@ mod tests {
         assert_eq!(v["status"], 400);
         assert_eq!(v["code"], "bad_request");
         assert_eq!(v["message"], "nope");
+    }
+
+    #[test]
+    fn unauthorized_is_b2s_empty_message() {
+        let e = ApiError::unauthorized("missing writeFiles");
+        assert_eq!(
+            e.body(),
+            r#"{"code":"unauthorized","message":"","status":401}"#
+        );
+        assert_eq!(e.detail.as_deref(), Some("missing writeFiles"));
     }
 }

@@ -33,6 +33,15 @@ pub struct Faults {
     /// Successful JSON answers announce this `Content-Length` instead of their body's
     /// length (the body is unchanged): a server lying about, or wrapping, a size.
     pub json_content_length_override: Option<u64>,
+    /// An *ambiguous outcome*: every Nth call that stores something is carried out in full
+    /// (the file, part or copy is stored, and saved under a data directory) and then the
+    /// connection is closed without an answer, as when an answer is lost on the way back.
+    ///
+    /// The calls counted are exactly `b2_upload_file`, `b2_upload_part`,
+    /// `b2_finish_large_file` and `b2_copy_file`, and only those that would answer 200:
+    /// a request refused (4xx) or failed by another fault (503, reset, 429, expired token,
+    /// cap exceeded) is not stored and not counted. `b2_copy_part` is not counted.
+    pub lose_answer_every: Option<u32>,
 }
 
 impl Default for Faults {
@@ -48,6 +57,7 @@ impl Default for Faults {
             delay: None,
             force_cap_exceeded: false,
             json_content_length_override: None,
+            lose_answer_every: None,
         }
     }
 }
@@ -72,6 +82,7 @@ pub(crate) struct FaultState {
     requests: u64,
     uploads: u64,
     json_calls: u64,
+    stores: u64,
     rng: u64,
 }
 
@@ -83,6 +94,7 @@ impl FaultState {
             requests: 0,
             uploads: 0,
             json_calls: 0,
+            stores: 0,
             rng,
         }
     }
@@ -111,6 +123,13 @@ impl FaultState {
     pub fn on_json_call(&mut self) -> bool {
         self.json_calls += 1;
         hit(self.faults.expire_token_every, self.json_calls)
+    }
+
+    /// Counts a successful store (see [`Faults::lose_answer_every`]); true if its answer
+    /// must be lost.
+    pub fn on_store(&mut self) -> bool {
+        self.stores += 1;
+        hit(self.faults.lose_answer_every, self.stores)
     }
 
     /// Counts an upload (file or part) and says what to do to it.
@@ -163,12 +182,23 @@ mod tests {
     }
 
     #[test]
+    fn lost_answers_every_nth_store() {
+        let mut s = FaultState::new(Faults {
+            lose_answer_every: Some(2),
+            ..Default::default()
+        });
+        let got: Vec<bool> = (0..5).map(|_| s.on_store()).collect();
+        assert_eq!(got, vec![false, true, false, true, false]);
+    }
+
+    #[test]
     fn off_by_default() {
         let mut s = FaultState::new(Faults::default());
         for _ in 0..100 {
             assert!(!s.on_request());
             assert!(!s.on_json_call());
             assert_eq!(s.on_upload(), UploadFault::None);
+            assert!(!s.on_store());
         }
     }
 

@@ -35,6 +35,7 @@
 
 mod api;
 mod body;
+mod db;
 mod error;
 mod faults;
 mod journal;
@@ -74,6 +75,8 @@ pub struct Stats {
     /// Successful uploads (files and parts) whose SHA-1 came after the body
     /// (`hex_digits_at_end`) rather than in the `X-Bz-Content-Sha1` header.
     pub uploads_sha1_at_end: u64,
+    /// Connections dropped because a request body stalled longer than the body timeout.
+    pub body_timeouts: u64,
     /// Faults injected, by kind.
     pub faults: FaultStats,
 }
@@ -93,6 +96,8 @@ pub struct FaultStats {
     pub cap_exceeded: u64,
     /// Answers delayed.
     pub delayed: u64,
+    /// Stores carried out whose answer was then dropped (`lose_answer_every`).
+    pub lost_answers: u64,
 }
 
 /// Settings for a [`Sim`]; make one with [`Sim::builder`].
@@ -105,6 +110,8 @@ pub struct SimBuilder {
     token_lifetime: Duration,
     faults: Faults,
     threads: usize,
+    idle_timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl Default for SimBuilder {
@@ -117,6 +124,8 @@ impl Default for SimBuilder {
             token_lifetime: Duration::from_secs(24 * 3600),
             faults: Faults::default(),
             threads: 2,
+            idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -167,10 +176,26 @@ impl SimBuilder {
         self
     }
 
+    /// How long a connection may wait for a request head (default 30 s): an idle
+    /// keep-alive connection, or a client that sends its headers too slowly, is closed after
+    /// it. At least 1 ms.
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.idle_timeout = t.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a request body may stall, with no bytes arriving (default 30 s): after it the
+    /// connection is dropped without an answer (counted in [`Stats::body_timeouts`]) and a
+    /// half-sent upload is not stored. At least 1 ms.
+    pub fn body_timeout(mut self, t: Duration) -> Self {
+        self.body_timeout = t.max(Duration::from_millis(1));
+        self
+    }
+
     /// Binds the port, loads the data directory (if any) and starts serving.
     pub fn start(self) -> io::Result<Sim> {
         let storage = Storage::new(self.data_dir.clone())?;
-        let persistence = journal::Persistence::new(self.data_dir.clone());
+        let persistence = db::Persistence::new(self.data_dir.clone());
         let mut state = match persistence.load()? {
             Some(mut st) => {
                 // Fold the journal into a fresh snapshot, so it never grows after a torn line.
@@ -181,7 +206,10 @@ impl SimBuilder {
                 storage.remove_unreferenced(&used);
                 st
             }
-            _ => State::default(),
+            _ => State {
+                track_dirty: persistence.enabled(),
+                ..State::default()
+            },
         };
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
         listener.set_nonblocking(true)?;
@@ -195,6 +223,8 @@ impl SimBuilder {
             min_part_size: self.min_part_size,
             recommended_part_size: recommended,
             token_lifetime_ms: u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
         };
         let new_primary = state.primary_key.is_none();
         if new_primary {
@@ -267,6 +297,10 @@ fn new_account(sh: &Arc<Shared>) -> (String, String) {
     (account_id, secret)
 }
 
+/// Largest request head (request line and headers) hyper buffers; a larger head is refused
+/// (431) and the connection closed.
+pub(crate) const MAX_HEAD_BYTES: usize = 1 << 20;
+
 async fn accept_loop(listener: tokio::net::TcpListener, sh: Arc<Shared>) {
     loop {
         let (stream, _) = match listener.accept().await {
@@ -278,10 +312,13 @@ async fn accept_loop(listener: tokio::net::TcpListener, sh: Arc<Shared>) {
         };
         let _ = stream.set_nodelay(true);
         let sh = Arc::clone(&sh);
+        let idle = sh.cfg.idle_timeout;
         tokio::spawn(async move {
             let svc = service_fn(move |req| server::handle(Arc::clone(&sh), req));
             let _ = http1::Builder::new()
-                .max_buf_size(1 << 20)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(idle)
+                .max_buf_size(MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
         });

@@ -31,6 +31,13 @@ struct Args {
     /// Server threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Close a connection that waits longer than this for a request head (idle keep-alive
+    /// or slow headers), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    idle_timeout: f64,
+    /// Drop a connection whose request body stalls (no bytes) longer than this, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    body_timeout: f64,
     /// Answer 503 to every Nth upload or part upload.
     #[arg(long, value_name = "N")]
     fail_uploads_every: Option<u32>,
@@ -55,9 +62,18 @@ struct Args {
     /// Answer every request with 403 cap exceeded.
     #[arg(long)]
     force_cap_exceeded: bool,
+    /// Store every Nth upload, part, finished large file or copy, then close the
+    /// connection without answering (an ambiguous outcome).
+    #[arg(long, value_name = "N")]
+    lose_answers_every: Option<u32>,
     /// Seed for random fault choices.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
+}
+
+/// A positive number of seconds (NaN, negative or absurd values are clamped).
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.clamp(0.001, 1e9)).unwrap_or(Duration::from_secs(30))
 }
 
 fn main() {
@@ -72,6 +88,7 @@ fn main() {
         reset_upload_every: a.reset_uploads_every,
         delay: a.delay_ms.map(Duration::from_millis),
         force_cap_exceeded: a.force_cap_exceeded,
+        lose_answer_every: a.lose_answers_every,
         ..Default::default()
     };
     let mut b = b2_sim::Sim::builder()
@@ -79,6 +96,8 @@ fn main() {
         .min_part_size(a.min_part_size)
         .token_lifetime(Duration::from_secs(a.token_lifetime))
         .threads(a.threads)
+        .idle_timeout(secs(a.idle_timeout))
+        .body_timeout(secs(a.body_timeout))
         .faults(faults);
     if let Some(r) = a.recommended_part_size {
         b = b.recommended_part_size(r);

@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use crate::api;
 use crate::body::SimBody;
+use crate::db::Persistence;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultState;
-use crate::journal::{Change, Persistence};
+use crate::journal::Change;
 use crate::state::State;
 use crate::store::Storage;
 
@@ -24,6 +25,10 @@ pub(crate) struct Config {
     pub min_part_size: u64,
     pub recommended_part_size: u64,
     pub token_lifetime_ms: u64,
+    /// Longest wait for a request head, idle keep-alive time included.
+    pub idle_timeout: std::time::Duration,
+    /// Longest wait for the next bytes of a request body.
+    pub body_timeout: std::time::Duration,
 }
 
 /// Counters behind [`crate::Stats`].
@@ -40,6 +45,8 @@ pub(crate) struct Counters {
     pub resets: AtomicU64,
     pub cap_exceeded: AtomicU64,
     pub delayed: AtomicU64,
+    pub lost_answers: AtomicU64,
+    pub body_timeouts: AtomicU64,
 }
 
 impl Counters {
@@ -127,6 +134,7 @@ impl Shared {
             bytes_ingested: g(&c.bytes_ingested),
             chunked_requests: g(&c.chunked_requests),
             uploads_sha1_at_end: g(&c.uploads_sha1_at_end),
+            body_timeouts: g(&c.body_timeouts),
             faults: crate::FaultStats {
                 service_unavailable: g(&c.service_unavailable),
                 expired_tokens: g(&c.expired_tokens),
@@ -134,6 +142,7 @@ impl Shared {
                 resets: g(&c.resets),
                 cap_exceeded: g(&c.cap_exceeded),
                 delayed: g(&c.delayed),
+                lost_answers: g(&c.lost_answers),
             },
         }
     }
@@ -148,6 +157,7 @@ impl Shared {
             "bytesIngested": s.bytes_ingested,
             "chunkedRequests": s.chunked_requests,
             "uploadsSha1AtEnd": s.uploads_sha1_at_end,
+            "bodyTimeouts": s.body_timeouts,
             "faults": {
                 "serviceUnavailable": f.service_unavailable,
                 "expiredTokens": f.expired_tokens,
@@ -155,6 +165,7 @@ impl Shared {
                 "resets": f.resets,
                 "capExceeded": f.cap_exceeded,
                 "delayed": f.delayed,
+                "lostAnswers": f.lost_answers,
             },
         })
     }
@@ -173,14 +184,23 @@ impl Shared {
             .map_err(|e| ApiError::new(500, "internal_error", format!("saving state: {e}")))
     }
 
+    /// Counts a successful store; true (and counted as a lost answer) when its answer must
+    /// be dropped (see [`crate::Faults::lose_answer_every`]).
+    pub fn lose_answer(&self) -> bool {
+        let lose = self.faults().on_store();
+        if lose {
+            Counters::bump(&self.stats.lost_answers);
+        }
+        lose
+    }
+
     /// Deletes the blobs among `candidates` that nothing refers to any more.
     pub fn collect_garbage(&self, st: &State, candidates: Vec<u64>) {
         if candidates.is_empty() || !self.storage.on_disk() {
             return;
         }
-        let used = st.referenced_blobs();
         for id in candidates {
-            if !used.contains(&id) {
+            if !st.blob_in_use(id) {
                 self.storage.remove(id);
             }
         }
@@ -319,6 +339,17 @@ pub(crate) fn error_response(e: &ApiError, head: bool) -> Response<SimBody> {
     if let Some(s) = e.retry_after {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
     }
+    if e.close {
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(v) = e
+        .detail
+        .as_deref()
+        .and_then(|d| HeaderValue::from_str(d).ok())
+    {
+        r.headers_mut().insert("x-b2-sim-detail", v);
+    }
     r
 }
 
@@ -344,16 +375,35 @@ pub(crate) async fn handle(
     }
 }
 
+/// True if the request carries a body (which an early answer leaves unread).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(hyper::header::TRANSFER_ENCODING)
+        || headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// An error answered before the request body was read: the connection cannot carry another
+/// request, so the answer says `Connection: close` (else a client may reuse it and find it
+/// closed).
+pub(crate) fn before_body(mut e: ApiError, headers: &HeaderMap) -> Outcome {
+    e.close = has_body(headers);
+    Outcome::Api(e)
+}
+
 async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<SimBody>, Outcome> {
     let route = route(req.uri().path());
     if route == Route::NotFound {
-        return Err(ApiError::not_found(format!("no such path: {}", req.uri().path())).into());
+        let e = ApiError::not_found(format!("no such path: {}", req.uri().path()));
+        return Err(before_body(e, req.headers()));
     }
     if route == Route::Stats {
         return Ok(json_response(&sh.stats_json()));
     }
     if let Route::Authorize(ver) = route {
-        return Ok(api::auth::authorize(sh, ver, req.headers())?);
+        return api::auth::authorize(sh, ver, req.headers())
+            .map_err(|e| before_body(e, req.headers()));
     }
     // Faults common to every call but authorize.
     let mode = test_mode(req.headers()).map(str::to_string);
@@ -366,7 +416,8 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
                 Route::DownloadById(_) | Route::DownloadByName { .. } => "download_cap_exceeded",
                 _ => "transaction_cap_exceeded",
             };
-            return Err(ApiError::new(403, code, "Cap exceeded (forced by test mode)").into());
+            let e = ApiError::new(403, code, "Cap exceeded (forced by test mode)");
+            return Err(before_body(e, req.headers()));
         }
         let upload = matches!(route, Route::UploadFile { .. } | Route::UploadPart { .. });
         // B2 signals a busy upload pod with 503, not 429 (and clients do not retry uploads
@@ -375,7 +426,7 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
             Counters::bump(&sh.stats.too_many_requests);
             let mut e = ApiError::new(429, "too_many_requests", "Too many requests (injected)");
             e.retry_after = Some(f.faults.retry_after_secs);
-            return Err(e.into());
+            return Err(before_body(e, req.headers()));
         }
     }
     match route {
@@ -418,19 +469,43 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     }
 }
 
-/// Largest JSON request body accepted.
-const MAX_JSON_BODY: usize = 4 << 20;
+/// Largest JSON request body accepted (larger: 400 and the connection is closed).
+pub(crate) const MAX_JSON_BODY: usize = 4 << 20;
+
+/// The next frame of a request body, or `Err(Outcome::Abort)` (the connection is dropped)
+/// when none arrives within the body timeout: a client that stops sending half-way does not
+/// hold a connection, an upload URL and a task for ever.
+pub(crate) async fn next_frame(
+    sh: &Shared,
+    body: &mut Incoming,
+) -> Result<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>, Outcome> {
+    match tokio::time::timeout(sh.cfg.body_timeout, body.frame()).await {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            Counters::bump(&sh.stats.body_timeouts);
+            Err(Outcome::Abort)
+        }
+    }
+}
 
 /// Reads a whole (small) body.
-pub(crate) async fn read_small_body(body: Incoming, max: usize) -> ApiResult<Vec<u8>> {
+pub(crate) async fn read_small_body(
+    sh: &Shared,
+    body: Incoming,
+    max: usize,
+) -> Result<Vec<u8>, Outcome> {
     let mut body = body;
     let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(sh, &mut body).await? {
         let frame = frame.map_err(|e| ApiError::bad_request(format!("reading body: {e}")))?;
         if let Ok(d) = frame.into_data() {
             out.extend_from_slice(&d);
             if out.len() > max {
-                return Err(ApiError::bad_request("request body too large"));
+                let mut e = ApiError::bad_request(format!(
+                    "request body too large (JSON bodies are at most {max} bytes)"
+                ));
+                e.close = true;
+                return Err(e.into());
             }
         }
     }
@@ -461,7 +536,8 @@ async fn json_call(
     mode: Option<&str>,
 ) -> Result<Response<SimBody>, Outcome> {
     let Some(handler) = api::lookup(call) else {
-        return Err(ApiError::not_found(format!("unknown call {call}")).into());
+        let e = ApiError::not_found(format!("unknown call {call}"));
+        return Err(before_body(e, req.headers()));
     };
     let (parts, body) = req.into_parts();
     let args: Value = if parts.method == Method::GET {
@@ -475,7 +551,7 @@ async fn json_call(
         }
         Value::Object(m)
     } else if parts.method == Method::POST {
-        let bytes = read_small_body(body, MAX_JSON_BODY).await?;
+        let bytes = read_small_body(sh, body, MAX_JSON_BODY).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(serde_json::Map::new())
         } else {
@@ -514,6 +590,9 @@ async fn json_call(
         sh.persist(&mut st)?;
     }
     drop(st);
+    if matches!(call, "b2_finish_large_file" | "b2_copy_file") && sh.lose_answer() {
+        return Err(Outcome::Abort);
+    }
     let mut r = json_response(&out);
     if let Some(n) = sh.faults().faults.json_content_length_override {
         *r.body_mut() = SimBody::Unsized(Some(out.to_string().into()));

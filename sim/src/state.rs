@@ -53,9 +53,14 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// True if the key has `cap`.
+    pub fn has(&self, cap: &str) -> bool {
+        self.capabilities.iter().any(|c| c == cap)
+    }
+
     /// 401 `unauthorized` unless the key has `cap`.
     pub fn require(&self, cap: &str) -> ApiResult<()> {
-        if self.capabilities.iter().any(|c| c == cap) {
+        if self.has(cap) {
             Ok(())
         } else {
             Err(ApiError::unauthorized(format!(
@@ -206,6 +211,16 @@ pub(crate) struct State {
     pub journal_gen: u64,
     #[serde(skip)]
     pub index: HashMap<String, BTreeSet<IndexKey>>,
+    /// Ids of file versions (and their parts) changed since they were last saved; see `db`.
+    #[serde(skip)]
+    pub dirty: HashSet<String>,
+    /// True when changes are saved (a data directory): only then is `dirty` kept.
+    #[serde(skip)]
+    pub track_dirty: bool,
+    /// How many segments of file versions and parts refer to each blob, so a delete knows
+    /// at once whether a blob is still used (no scan of every version).
+    #[serde(skip)]
+    pub blob_refs: HashMap<u64, u32>,
 }
 
 impl State {
@@ -220,27 +235,89 @@ impl State {
         (f.name.clone(), u64::MAX - f.seq, f.id.clone())
     }
 
+    /// Marks a file version (and its parts) as changed, to be saved (see `db`).
+    pub fn mark_dirty(&mut self, id: &str) {
+        if self.track_dirty {
+            self.dirty.insert(id.to_string());
+        }
+    }
+
+    fn add_refs(&mut self, content: &[Segment]) {
+        for seg in content {
+            *self.blob_refs.entry(seg.blob.id).or_default() += 1;
+        }
+    }
+
+    fn drop_refs(&mut self, content: &[Segment]) {
+        for seg in content {
+            if let Some(n) = self.blob_refs.get_mut(&seg.blob.id) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.blob_refs.remove(&seg.blob.id);
+                }
+            }
+        }
+    }
+
+    /// True if any file version or part still refers to the blob.
+    pub fn blob_in_use(&self, id: u64) -> bool {
+        self.blob_refs.contains_key(&id)
+    }
+
+    /// Stores part `part.number` of unfinished large file `file_id`; returns the part it
+    /// replaces, if any.
+    pub fn put_part(&mut self, file_id: &str, part: Part) -> Option<Part> {
+        self.add_refs(&part.content);
+        let old = self
+            .parts
+            .entry(file_id.to_string())
+            .or_default()
+            .insert(part.number, part);
+        if let Some(old) = &old {
+            self.drop_refs(&old.content);
+        }
+        old
+    }
+
     /// Adds a file version.
     pub fn insert_file(&mut self, f: FileVersion) {
+        self.add_refs(&f.content);
         self.index
             .entry(f.bucket_id.clone())
             .or_default()
             .insert(Self::index_key(&f));
+        self.mark_dirty(&f.id);
         self.files.insert(f.id.clone(), f);
     }
 
     /// Removes a file version (and its parts, if unfinished).
     pub fn remove_file(&mut self, id: &str) -> Option<FileVersion> {
         let f = self.files.remove(id)?;
+        self.mark_dirty(&f.id);
         if let Some(ix) = self.index.get_mut(&f.bucket_id) {
             ix.remove(&Self::index_key(&f));
         }
-        self.parts.remove(id);
+        self.drop_refs(&f.content);
+        if let Some(parts) = self.parts.remove(id) {
+            for p in parts.values() {
+                self.drop_refs(&p.content);
+            }
+        }
         Some(f)
     }
 
-    /// Rebuilds the listing index after loading.
+    /// Rebuilds the listing index and the blob reference counts after loading.
     pub fn rebuild_index(&mut self) {
+        let mut refs: HashMap<u64, u32> = HashMap::new();
+        let segments = self.files.values().flat_map(|f| f.content.iter()).chain(
+            self.parts
+                .values()
+                .flat_map(|ps| ps.values().flat_map(|p| p.content.iter())),
+        );
+        for seg in segments {
+            *refs.entry(seg.blob.id).or_default() += 1;
+        }
+        self.blob_refs = refs;
         self.index.clear();
         let keys: Vec<(String, IndexKey)> = self
             .files
@@ -283,5 +360,76 @@ impl State {
     /// True if the bucket holds any version or unfinished large file.
     pub fn bucket_has_files(&self, bucket_id: &str) -> bool {
         self.index.get(bucket_id).is_some_and(|ix| !ix.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Blob;
+
+    fn seg(blob: u64) -> Segment {
+        Segment {
+            blob: Blob {
+                id: blob,
+                len: 10,
+                mem: None,
+            },
+            offset: 0,
+            len: 10,
+        }
+    }
+
+    fn version(id: &str, seq: u64, blobs: &[u64]) -> FileVersion {
+        FileVersion {
+            id: id.into(),
+            bucket_id: "b".into(),
+            account_id: "a".into(),
+            name: "n".into(),
+            action: Action::Upload,
+            content_type: "a/b".into(),
+            sha1: "none".into(),
+            length: 10,
+            info: Default::default(),
+            timestamp: 0,
+            seq,
+            large: false,
+            content: blobs.iter().map(|b| seg(*b)).collect(),
+        }
+    }
+
+    fn part(n: u32, blob: u64) -> Part {
+        Part {
+            number: n,
+            length: 10,
+            sha1: "x".into(),
+            timestamp: 0,
+            content: vec![seg(blob)],
+        }
+    }
+
+    #[test]
+    fn blob_references_are_counted_not_scanned() {
+        let mut st = State::default();
+        st.insert_file(version("f1", 1, &[1]));
+        st.insert_file(version("copy", 2, &[1])); // a copy shares the blob
+        st.remove_file("f1");
+        assert!(st.blob_in_use(1), "the copy still uses it");
+        st.remove_file("copy");
+        assert!(!st.blob_in_use(1));
+        // Parts: a replaced part's blob is free, an unfinished file's parts go with it.
+        st.insert_file(version("large", 3, &[]));
+        assert!(st.put_part("large", part(1, 7)).is_none());
+        assert!(st.put_part("large", part(1, 8)).is_some());
+        assert!(!st.blob_in_use(7) && st.blob_in_use(8));
+        st.remove_file("large");
+        assert!(!st.blob_in_use(8));
+        // Rebuilding after a load counts the same.
+        st.insert_file(version("a", 4, &[2, 3]));
+        st.insert_file(version("b", 5, &[3]));
+        let before = st.blob_refs.clone();
+        st.rebuild_index();
+        assert_eq!(st.blob_refs, before);
+        assert_eq!(st.blob_refs.get(&3), Some(&2));
     }
 }

@@ -154,7 +154,7 @@ impl Storage {
     /// In memory (`dir` None) or under `dir/blobs`.
     pub fn new(dir: Option<PathBuf>) -> io::Result<Self> {
         if let Some(d) = &dir {
-            fs::create_dir_all(d.join("blobs"))?;
+            create_private_dir(&d.join("blobs"))?;
         }
         Ok(Storage {
             dir,
@@ -183,7 +183,7 @@ impl Storage {
     pub fn writer(&self, size_hint: u64) -> io::Result<BlobWriter> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let sink = match self.path(id) {
-            Some(p) => Sink::Disk(File::create(&p)?, p),
+            Some(p) => Sink::Disk(create_private(&p)?, p),
             None => Sink::Mem(MemSink {
                 done: Vec::with_capacity(
                     usize::try_from(size_hint / BLOCK as u64 + 1)
@@ -509,14 +509,37 @@ impl Drop for BlobWriter {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, then rename).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
+/// Creates (or truncates) a file only its owner may read or write (0600 on Unix): the data
+/// directory holds application keys, tokens and file contents.
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+}
+
+/// Options that create files with mode 0600 on Unix.
+pub(crate) fn private_options() -> fs::OpenOptions {
+    let mut o = fs::OpenOptions::new();
+    #[cfg(unix)]
     {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
     }
-    fs::rename(tmp, path)
+    o
+}
+
+/// Creates `dir` and its missing parents, the new ones owner-only (0700 on Unix).
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
 }
 
 #[cfg(test)]

@@ -188,8 +188,124 @@ scenario() { # LABEL
     check "[$label] bucket gone" sh -c "! '$B2_BIN' bucket list | grep -q ' $bucket\$'"
 }
 
+# --- answers shaped like B2's (issue 16): SSE-B2 default, file ids, error bodies, keys ---------
+# raw_call CALL JSON: authorizes with the master key (or RAW_KEY_ID / RAW_KEY) and makes one
+# JSON call with urllib (bypassing the tool, which refuses some inputs itself); prints
+# "STATUS BODY".
+raw_call() {
+    py '
+import base64, json, os, sys, urllib.request as u, urllib.error as e
+url = os.environ["B2_ENVIRONMENT"]
+kid = os.environ.get("RAW_KEY_ID") or os.environ["B2_APPLICATION_KEY_ID"]
+key = os.environ.get("RAW_KEY") or os.environ["B2_APPLICATION_KEY"]
+basic = base64.b64encode((kid + ":" + key).encode()).decode()
+auth = json.load(u.urlopen(u.Request(url + "/b2api/v4/b2_authorize_account", headers={"Authorization": "Basic " + basic})))
+args = json.loads(sys.argv[2])
+args.setdefault("accountId", auth["accountId"])
+req = u.Request(url + "/b2api/v4/" + sys.argv[1], data=json.dumps(args).encode(),
+                headers={"Authorization": auth["authorizationToken"]})
+try:
+    r = u.urlopen(req); print(r.status, r.read().decode())
+except e.HTTPError as x:
+    print(x.code, x.read().decode())
+' "$1" "$2"
+}
+json_path() { # FILE a.b.c: prints that field
+    py "import json,sys; v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'): v=v[k]
+print(v)" "$1" "$2"
+}
+has_sse_b2() { # FILE [PREFIX]: JSON at PREFIX is {algorithm: AES256, mode: SSE-B2}
+    [ "$(json_path "$1" "$2.mode")" = SSE-B2 ] && [ "$(json_path "$1" "$2.algorithm")" = AES256 ]
+}
+id_shape() { # FILE TYPE: fileId has B2's 83-character shape with that type digit
+    py "import json,re,sys; i=json.load(open(sys.argv[1]))['fileId']
+sys.exit(0 if len(i)==83 and re.fullmatch(r'4_z[0-9a-f]{24}_f'+sys.argv[2]+r'[0-9a-f]{15}_d\d{8}_m\d{6}_c\d{3}_v\d{7}_t\d{4}', i) else 1)" "$1" "$2"
+}
+raw_is() { # EXPECTED_STATUS EXPECTED_SUBSTRING CALL JSON
+    local out
+    out=$(raw_call "$3" "$4") || return 1
+    echo "$out"
+    [ "${out%% *}" = "$1" ] && case "$out" in *"$2"*) true ;; *) false ;; esac
+}
+raw_is_as() { # KEYFILE EXPECTED_STATUS EXPECTED_SUBSTRING CALL JSON: raw_is as that key
+    (
+        export RAW_KEY_ID RAW_KEY
+        read -r RAW_KEY_ID RAW_KEY <"$1"
+        raw_is "${@:2}"
+    )
+}
+as_key() { # KEYFILE ARGS...: runs the tool authorized as the key in KEYFILE
+    # (without the master key's environment variables, which the tool would prefer)
+    local info="$WORK/acct-$(basename "$1")" id key
+    read -r id key <"$1"
+    env -u B2_APPLICATION_KEY_ID -u B2_APPLICATION_KEY B2_ACCOUNT_INFO="$info" \
+        "$B2_BIN" account authorize "$id" "$key" >/dev/null &&
+        env -u B2_APPLICATION_KEY_ID -u B2_APPLICATION_KEY B2_ACCOUNT_INFO="$info" "$B2_BIN" "${@:2}"
+}
+fails_with() { # TEXT COMMAND...: the command fails and its output contains TEXT
+    local text=$1 out
+    shift
+    if out=$("$@" 2>&1); then echo "succeeded: $out"; return 1; fi
+    echo "$out"
+    case "$out" in *"$text"*) true ;; *) false ;; esac
+}
+
+fidelity() {
+    local bucket=fidelity-bucket d="$WORK/fidelity"
+    mkdir -p "$d"
+    B2_ACCOUNT_INFO="$WORK/account-fidelity.sqlite"
+    b2 account authorize "$B2_APPLICATION_KEY_ID" "$B2_APPLICATION_KEY" >/dev/null
+    head -c 5000 /dev/urandom >"$d/small.bin"
+    head -c 7000000 /dev/urandom >"$d/large.bin"
+    check "[fidelity] bucket create without encryption settings" b2 bucket create "$bucket" allPrivate
+    b2 bucket get "$bucket" >"$d/bucket.json" 2>/dev/null
+    local bucket_id
+    bucket_id=$(json_field "$d/bucket.json" bucketId 2>/dev/null)
+    check "[fidelity] new bucket's default encryption is SSE-B2" has_sse_b2 "$d/bucket.json" defaultServerSideEncryption
+    check "[fidelity] upload" upload_json "$bucket" "$d/small.bin" small.bin "$d/small.json"
+    check "[fidelity] upload is SSE-B2" has_sse_b2 "$d/small.json" serverSideEncryption
+    check "[fidelity] large upload" upload_json "$bucket" "$d/large.bin" large.bin "$d/large.json"
+    b2 file info "b2://$bucket/large.bin" >"$d/large-info.json" 2>/dev/null
+    check "[fidelity] large file is SSE-B2" has_sse_b2 "$d/large-info.json" serverSideEncryption
+    check "[fidelity] server-side copy" sh -c "'$B2_BIN' file server-side-copy b2://$bucket/small.bin b2://$bucket/copy.bin >'$d/copy.json'"
+    check "[fidelity] copy is SSE-B2" has_sse_b2 "$d/copy.json" serverSideEncryption
+    check "[fidelity] small file id: 83 characters, type 1" id_shape "$d/small.json" 1
+    check "[fidelity] large file id: 83 characters, type 2" id_shape "$d/large-info.json" 2
+    check "[fidelity] copy id: 83 characters, type 1" id_shape "$d/copy.json" 1
+    check "[fidelity] download by the long id" download_cmp "b2id://$(json_field "$d/small.json" fileId)" "$d/small.bin"
+    check "[fidelity] {mode: null} resets to SSE-B2" raw_is 200 '"mode":"SSE-B2"' b2_update_bucket \
+        "{\"bucketId\": \"$bucket_id\", \"defaultServerSideEncryption\": {\"mode\": null}}"
+    check "[fidelity] explicit none refused with 400" raw_is 400 '"code":"bad_request"' b2_update_bucket \
+        "{\"bucketId\": \"$bucket_id\", \"defaultServerSideEncryption\": {\"mode\": \"none\"}}"
+    check "[fidelity] file lock refused, not ignored" raw_is 400 'does not implement' b2_create_bucket \
+        '{"bucketName": "fidelity-locked", "bucketType": "allPrivate", "fileLockEnabled": true}'
+    check "[fidelity] notification rules refused, not 404" raw_is 400 'does not implement' \
+        b2_get_bucket_notification_rules "{\"bucketId\": \"$bucket_id\"}"
+    check "[fidelity] key create listBuckets,listFiles" key_create fidelity-reader listBuckets,listFiles "$d/reader.txt"
+    check "[fidelity] missing capability: B2's 401 body" raw_is_as "$d/reader.txt" 401 \
+        '{"code":"unauthorized","message":"","status":401}' b2_create_bucket \
+        '{"bucketName": "fidelity-denied", "bucketType": "allPrivate"}'
+    # The tool parses the 401 as B2's (empty message): "unauthorized for application key ...".
+    check "[fidelity] tool reports the missing capability as on B2" fails_with \
+        "ERROR: unauthorized for application key with capabilities 'listBuckets,listFiles'" \
+        as_key "$d/reader.txt" bucket create fidelity-denied allPrivate
+    # Keys never escalate.
+    check "[fidelity] bucket key with writeKeys refused" fails_with "cannot have the writeKeys capability" \
+        b2 key create --bucket "$bucket" fidelity-bucket-admin writeKeys,listFiles
+    check "[fidelity] key create minter (writeKeys, 1 h)" sh -c "'$B2_BIN' key create --duration 3600 fidelity-minter writeKeys,listBuckets,listFiles >'$d/minter.txt'"
+    check "[fidelity] minter cannot grant readFiles" fails_with "unauthorized" \
+        as_key "$d/minter.txt" key create --duration 60 fidelity-child listFiles,readFiles
+    check "[fidelity] minter cannot create a key that outlives it" fails_with "unauthorized" \
+        as_key "$d/minter.txt" key create fidelity-child listFiles
+    check "[fidelity] minter can create a weaker key" as_key "$d/minter.txt" key create --duration 60 fidelity-child listFiles
+    check "[fidelity] remove all versions" b2 rm --versions -r --no-progress "b2://$bucket"
+    check "[fidelity] bucket delete" b2 bucket delete "$bucket"
+}
+
 start_sim clean
 scenario clean
+fidelity
 stop_sim
 
 start_sim faults --fail-uploads-every 3 --reset-uploads-every 5 --too-many-every 11 \

@@ -47,12 +47,8 @@ pub(crate) fn authorize(
     if key.expires_ms.is_some_and(|e| e <= now) {
         return Err(ApiError::unauthorized("The application key has expired"));
     }
-    if ver < 4 && key.bucket_ids.as_ref().is_some_and(|b| b.len() > 1) {
-        return Err(ApiError::new(
-            401,
-            "unsupported",
-            "This key covers several buckets; use b2api v4",
-        ));
+    if ver < 4 && is_multi_bucket(&key) {
+        return Err(multi_bucket_refused(ver));
     }
     st.tokens.retain(|_, t| t.expires_ms > now);
     let token = format!("4_{}_{}_acct", key.account_id, sh.random_hex(40));
@@ -144,6 +140,19 @@ fn authorize_answer(sh: &Shared, st: &State, key: &Key, token: &str, ver: u8) ->
         "recommendedPartSize": rec,
         "allowed": allowed,
     })
+}
+
+/// True for a Multi-Bucket Application Key (restricted to more than one bucket).
+pub(crate) fn is_multi_bucket(key: &Key) -> bool {
+    key.bucket_ids.as_ref().is_some_and(|b| b.len() > 1)
+}
+
+/// B2's answer when a Multi-Bucket Application Key is used below v4 ("These keys can only be
+/// used with a v4 b2_authorize_account"): 400 `bad_request`.
+pub(crate) fn multi_bucket_refused(ver: u8) -> ApiError {
+    ApiError::bad_request(format!(
+        "Multi-Bucket Application Keys are not currently supported on API version number {ver}; use v4"
+    ))
 }
 
 /// The raw `Authorization` header value.

@@ -5,13 +5,32 @@ use serde_json::{json, Value};
 use super::{bucket_for, check_account, opt_str, opt_u64, req_str, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::names::validate_bucket_name;
-use crate::state::{Bucket, State};
+use crate::state::{Bucket, Key, State};
 
 /// Most buckets per account.
 pub(crate) const MAX_BUCKETS: usize = 100;
 
-/// The JSON B2 uses for a bucket.
-pub(crate) fn bucket_json(b: &Bucket) -> Value {
+/// The JSON B2 uses for a bucket, as `key` may see it: `defaultServerSideEncryption`,
+/// `fileLockConfiguration` and `replicationConfiguration` are wrapped in
+/// `{isClientAuthorizedToRead, value}` and carry their value only for keys with
+/// `readBucketEncryption`, `readBucketRetentions` and `readBucketReplications`.
+pub(crate) fn bucket_json(b: &Bucket, key: &Key) -> Value {
+    // Every bucket's effective default is SSE-B2 (B2's default since 2026; see features).
+    let sse = if key.has("readBucketEncryption") {
+        json!({"isClientAuthorizedToRead": true, "value": super::features::sse_b2()})
+    } else {
+        json!({"isClientAuthorizedToRead": false})
+    };
+    let lock = if key.has("readBucketRetentions") {
+        json!({
+            "isClientAuthorizedToRead": true,
+            "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false},
+        })
+    } else {
+        json!({"isClientAuthorizedToRead": false, "value": null})
+    };
+    let replication =
+        json!({"isClientAuthorizedToRead": key.has("readBucketReplications"), "value": null});
     json!({
         "accountId": b.account_id,
         "bucketId": b.id,
@@ -22,12 +41,9 @@ pub(crate) fn bucket_json(b: &Bucket) -> Value {
         "lifecycleRules": b.lifecycle_rules,
         "options": ["s3"],
         "revision": b.revision,
-        "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
-        "fileLockConfiguration": {
-            "isClientAuthorizedToRead": true,
-            "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false},
-        },
-        "replicationConfiguration": {"isClientAuthorizedToRead": true, "value": null},
+        "defaultServerSideEncryption": sse,
+        "fileLockConfiguration": lock,
+        "replicationConfiguration": replication,
     })
 }
 
@@ -78,6 +94,8 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     let bucket_type = req_str(args, "bucketType")?;
     validate_bucket_name(name)?;
     check_type(bucket_type)?;
+    super::features::check_bucket_default_sse(ctx, args)?;
+    super::features::check_bucket_unimplemented(args)?;
     let info = json_field(args, "bucketInfo", json!({}))?;
     check_bucket_info(&info)?;
     let cors_rules = json_field(args, "corsRules", json!([]))?;
@@ -111,7 +129,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         lifecycle_rules,
         revision: 1,
     };
-    let out = bucket_json(&b);
+    let out = bucket_json(&b, ctx.key);
     st.buckets.insert(b.id.clone(), b);
     Ok(out)
 }
@@ -157,7 +175,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
                 .as_ref()
                 .is_none_or(|t| t.iter().any(|t| t == "all" || *t == b.bucket_type))
         })
-        .map(bucket_json)
+        .map(|b| bucket_json(b, ctx.key))
         .collect();
     Ok(json!({ "buckets": buckets }))
 }
@@ -172,6 +190,8 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     if let Some(t) = new_type {
         check_type(t)?;
     }
+    super::features::check_bucket_default_sse(ctx, args)?;
+    super::features::check_bucket_unimplemented(args)?;
     let info = args.get("bucketInfo").filter(|v| !v.is_null());
     if let Some(i) = info {
         if !i.is_object() {
@@ -212,7 +232,7 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         b.lifecycle_rules = l.clone();
     }
     b.revision += 1;
-    Ok(bucket_json(b))
+    Ok(bucket_json(b, ctx.key))
 }
 
 /// `b2_delete_bucket`.
@@ -235,5 +255,5 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     st.index.remove(&id);
     st.upload_tokens.retain(|_, t| t.bucket_id != id);
     st.download_tokens.retain(|_, t| t.bucket_id != id);
-    Ok(bucket_json(&b))
+    Ok(bucket_json(&b, ctx.key))
 }

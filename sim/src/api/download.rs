@@ -90,6 +90,7 @@ fn check_account_read(st: &State, token: &str, f: &FileVersion, now: u64) -> Api
 
 /// `GET|HEAD /b2api/vN/b2_download_file_by_id?fileId=...`.
 pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Response<SimBody>> {
+    super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
     let file_id = query
         .iter()
@@ -124,6 +125,7 @@ pub(crate) fn by_name(
     bucket_name: &str,
     name: &str,
 ) -> ApiResult<Response<SimBody>> {
+    super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
     let now = now_ms();
     let st = sh.lock();
@@ -236,6 +238,8 @@ fn answer(
     };
     set(&mut resp, "x-bz-content-sha1", &sha1);
     set(&mut resp, "x-bz-upload-timestamp", &f.timestamp.to_string());
+    // Every stored file is SSE-B2 (B2's default).
+    set(&mut resp, "x-bz-server-side-encryption", "AES256");
     for (k, v) in &f.info {
         let lower = k.to_ascii_lowercase();
         if let Some((_, header)) = B2_INFO_KEYS.iter().find(|(n, _)| *n == lower) {

@@ -60,6 +60,7 @@ fn folder_json(name: &str) -> Value {
 
 /// Runs a listing: (entries, next name, next id).
 fn run_listing(
+    who: &crate::state::Key,
     st: &State,
     bucket_id: &str,
     l: &Listing<'_>,
@@ -111,7 +112,7 @@ fn run_listing(
                         None => break 'outer,
                     }
                 }
-                None => out.push(file_json(f)),
+                None => out.push(file_json(f, who)),
             }
         }
         break;
@@ -162,7 +163,7 @@ pub(crate) fn list_names(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResu
         max,
         versions: false,
     };
-    let (files, next, _) = run_listing(st, &bucket_id, &l);
+    let (files, next, _) = run_listing(ctx.key, st, &bucket_id, &l);
     Ok(json!({ "files": files, "nextFileName": next }))
 }
 
@@ -185,7 +186,7 @@ pub(crate) fn list_versions(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiR
         max,
         versions: true,
     };
-    let (files, next_name, next_id) = run_listing(st, &bucket_id, &l);
+    let (files, next_name, next_id) = run_listing(ctx.key, st, &bucket_id, &l);
     Ok(json!({ "files": files, "nextFileName": next_name, "nextFileId": next_id }))
 }
 
@@ -193,7 +194,7 @@ pub(crate) fn list_versions(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiR
 pub(crate) fn get_info(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
     ctx.key.require("readFiles")?;
     let id = req_str(args, "fileId")?;
-    Ok(file_json(file_for(ctx, st, id)?))
+    Ok(file_json(file_for(ctx, st, id)?, ctx.key))
 }
 
 /// `b2_hide_file`.
@@ -223,7 +224,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     }
     let seq = st.next_seq();
     let f = FileVersion {
-        id: new_file_id(ctx.sh, &bucket_id, seq),
+        id: new_file_id(&bucket_id, seq, false, ctx.now),
         bucket_id,
         account_id: ctx.key.account_id.clone(),
         name,
@@ -237,7 +238,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         large: false,
         content: Vec::new(),
     };
-    let out = file_json(&f);
+    let out = file_json(&f, ctx.key);
     st.insert_file(f);
     Ok(out)
 }
@@ -293,6 +294,9 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     let info = opt_info(args, "fileInfo")?;
     validate_file_name(&name)?;
     ctx.key.require_name(&name)?;
+    super::features::check_write_sse(args, "destinationServerSideEncryption")?;
+    super::features::check_source_sse(args)?;
+    super::features::check_no_file_lock_args(args)?;
     let src_bucket = st
         .files
         .get(&source_id)
@@ -348,7 +352,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     };
     let seq = st.next_seq();
     let f = FileVersion {
-        id: new_file_id(ctx.sh, &dest_bucket, seq),
+        id: new_file_id(&dest_bucket, seq, false, ctx.now),
         bucket_id: dest_bucket,
         account_id: ctx.key.account_id.clone(),
         name,
@@ -362,7 +366,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         large: false,
         content,
     };
-    let out = file_json(&f);
+    let out = file_json(&f, ctx.key);
     st.insert_file(f);
     Ok(out)
 }

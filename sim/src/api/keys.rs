@@ -9,6 +9,78 @@ use crate::state::{Key, State, ALL_CAPABILITIES};
 /// Longest key lifetime B2 accepts (1000 days).
 pub(crate) const MAX_KEY_DURATION_SECS: u64 = 1000 * 86_400;
 
+/// The only capabilities a bucket-restricted key may hold. B2's `b2_create_key` docs: "When
+/// set, only these capabilities can be specified: listAllBucketNames, listBuckets, readBuckets,
+/// readBucketEncryption, writeBucketEncryption, readBucketRetentions, writeBucketRetentions,
+/// listFiles, readFiles, shareFiles, writeFiles, deleteFiles, readFileLegalHolds,
+/// writeFileLegalHolds, readFileRetentions, writeFileRetentions, and bypassGovernance"; the
+/// bucket-level capabilities added since (replications, notifications) are allowed too. So
+/// the account-level ones (`listKeys`, `writeKeys`, `deleteKeys`, `writeBuckets`,
+/// `deleteBuckets`) are refused.
+pub(crate) const BUCKET_KEY_CAPABILITIES: [&str; 21] = [
+    "listAllBucketNames",
+    "listBuckets",
+    "readBuckets",
+    "readBucketEncryption",
+    "writeBucketEncryption",
+    "readBucketRetentions",
+    "writeBucketRetentions",
+    "listFiles",
+    "readFiles",
+    "shareFiles",
+    "writeFiles",
+    "deleteFiles",
+    "readFileLegalHolds",
+    "writeFileLegalHolds",
+    "readFileRetentions",
+    "writeFileRetentions",
+    "bypassGovernance",
+    "readBucketReplications",
+    "writeBucketReplications",
+    "readBucketNotifications",
+    "writeBucketNotifications",
+];
+
+/// A key never creates a key with more rights than itself: every capability, bucket, name
+/// prefix and expiry of the new key must be within the creator's. (B2's docs warn that
+/// `writeKeys` effectively grants the whole account; b2-sim is deliberately stricter, so a
+/// leaked restricted key cannot mint an unrestricted one.)
+fn check_within_creator(
+    creator: &Key,
+    caps: &[String],
+    bucket_ids: Option<&Vec<String>>,
+    name_prefix: Option<&str>,
+    expires_ms: Option<u64>,
+) -> ApiResult<()> {
+    if let Some(bad) = caps.iter().find(|c| !creator.capabilities.contains(c)) {
+        return Err(ApiError::unauthorized(format!(
+            "The key cannot grant {bad}, which it does not have"
+        )));
+    }
+    if let Some(mine) = &creator.bucket_ids {
+        if !bucket_ids.is_some_and(|ids| ids.iter().all(|i| mine.contains(i))) {
+            return Err(ApiError::unauthorized(
+                "A bucket-restricted key cannot create a key for other buckets or for all buckets",
+            ));
+        }
+    }
+    if let Some(mine) = &creator.name_prefix {
+        if !name_prefix.is_some_and(|p| p.starts_with(mine.as_str())) {
+            return Err(ApiError::unauthorized(format!(
+                "A key restricted to names starting with {mine} cannot create a key without that prefix"
+            )));
+        }
+    }
+    if let Some(mine) = creator.expires_ms {
+        if expires_ms.is_none_or(|e| e > mine) {
+            return Err(ApiError::unauthorized(
+                "A key cannot create a key that outlives it (give validDurationInSeconds)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The JSON B2 uses for a key (never the secret).
 pub(crate) fn key_json(k: &Key, ver: u8) -> Value {
     let mut v = json!({
@@ -107,22 +179,24 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
             "namePrefix needs a bucket restriction",
         ));
     }
-    // A restricted key may only hand out what it has.
-    if let Some(mine) = &ctx.key.bucket_ids {
-        let within = bucket_ids
-            .as_ref()
-            .is_some_and(|ids| ids.iter().all(|i| mine.contains(i)));
-        if !within {
-            return Err(ApiError::unauthorized(
-                "A restricted key cannot create a key for other buckets",
-            ));
+    if bucket_ids.is_some() {
+        if let Some(bad) = caps
+            .iter()
+            .find(|c| !BUCKET_KEY_CAPABILITIES.contains(&c.as_str()))
+        {
+            return Err(ApiError::bad_request(format!(
+                "A key restricted to buckets cannot have the {bad} capability"
+            )));
         }
     }
-    if let Some(bad) = caps.iter().find(|c| !ctx.key.capabilities.contains(c)) {
-        return Err(ApiError::unauthorized(format!(
-            "The key cannot grant {bad}, which it does not have"
-        )));
-    }
+    let expires_ms = duration.map(|d| ctx.now + d * 1000);
+    check_within_creator(
+        ctx.key,
+        &caps,
+        bucket_ids.as_ref(),
+        name_prefix.as_deref(),
+        expires_ms,
+    )?;
     let key = Key {
         id: format!("00{}{}", ctx.key.account_id, ctx.sh.random_hex(11)),
         secret: format!("K00{}", ctx.sh.random_hex(28)),
@@ -131,7 +205,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         capabilities: caps,
         bucket_ids,
         name_prefix,
-        expires_ms: duration.map(|d| ctx.now + d * 1000),
+        expires_ms,
         master: false,
     };
     let mut out = key_json(&key, ctx.ver);
@@ -153,7 +227,9 @@ pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         .keys
         .range(start.to_string()..)
         .map(|(_, k)| k)
-        .filter(|k| k.account_id == ctx.key.account_id && !k.master);
+        .filter(|k| k.account_id == ctx.key.account_id && !k.master)
+        // Below v4, B2 lists only keys that are not Multi-Bucket Application Keys.
+        .filter(|k| ctx.ver >= 4 || !super::auth::is_multi_bucket(k));
     let mut keys = Vec::new();
     for k in it.by_ref() {
         keys.push(key_json(k, ctx.ver));
@@ -170,7 +246,11 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     ctx.key.require("deleteKeys")?;
     let id = req_str(args, "applicationKeyId")?;
     match st.keys.get(id) {
-        Some(k) if k.account_id == ctx.key.account_id && !k.master => {}
+        Some(k) if k.account_id == ctx.key.account_id && !k.master => {
+            if ctx.ver < 4 && super::auth::is_multi_bucket(k) {
+                return Err(super::auth::multi_bucket_refused(ctx.ver));
+            }
+        }
         Some(k) if k.account_id == ctx.key.account_id => {
             return Err(ApiError::bad_request("The master key cannot be deleted"))
         }
@@ -187,4 +267,108 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     st.tokens.retain(|_, t| t.key_id != key.id);
     st.upload_tokens.retain(|_, t| t.key_id != key.id);
     Ok(key_json(&key, ctx.ver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(caps: &[&str], buckets: Option<&[&str]>, prefix: Option<&str>, exp: Option<u64>) -> Key {
+        Key {
+            id: "k".into(),
+            secret: "s".into(),
+            account_id: "a".into(),
+            name: "n".into(),
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            bucket_ids: buckets.map(|b| b.iter().map(|x| x.to_string()).collect()),
+            name_prefix: prefix.map(str::to_string),
+            expires_ms: exp,
+            master: false,
+        }
+    }
+
+    fn caps(c: &[&str]) -> Vec<String> {
+        c.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_key_never_grants_more_than_it_has() {
+        // Keys like this can no longer be created (bucket keys may not hold writeKeys), but a
+        // data directory written by an older b2-sim may hold one: it still cannot escalate.
+        let creator = key(
+            &["writeKeys", "readFiles"],
+            Some(&["b1"]),
+            Some("pub/"),
+            Some(1_000),
+        );
+        let b1 = vec!["b1".to_string()];
+        let ok = check_within_creator(
+            &creator,
+            &caps(&["readFiles"]),
+            Some(&b1),
+            Some("pub/x"),
+            Some(999),
+        );
+        assert!(ok.is_ok());
+        let cases = [
+            check_within_creator(
+                &creator,
+                &caps(&["deleteFiles"]),
+                Some(&b1),
+                Some("pub/"),
+                Some(999),
+            ),
+            check_within_creator(
+                &creator,
+                &caps(&["readFiles"]),
+                None,
+                Some("pub/"),
+                Some(999),
+            ),
+            check_within_creator(
+                &creator,
+                &caps(&["readFiles"]),
+                Some(&vec!["b2".into()]),
+                Some("pub/"),
+                Some(999),
+            ),
+            check_within_creator(&creator, &caps(&["readFiles"]), Some(&b1), None, Some(999)),
+            check_within_creator(
+                &creator,
+                &caps(&["readFiles"]),
+                Some(&b1),
+                Some("priv/"),
+                Some(999),
+            ),
+            check_within_creator(
+                &creator,
+                &caps(&["readFiles"]),
+                Some(&b1),
+                Some("pub/"),
+                None,
+            ),
+            check_within_creator(
+                &creator,
+                &caps(&["readFiles"]),
+                Some(&b1),
+                Some("pub/"),
+                Some(1_001),
+            ),
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let e = c.as_ref().expect_err(&format!("case {i} must be refused"));
+            assert_eq!((e.status, e.code), (401, "unauthorized"), "case {i}");
+        }
+        // An unrestricted, unexpiring key may hand out restrictions and expiries freely.
+        let master = key(&["writeKeys", "readFiles"], None, None, None);
+        assert!(check_within_creator(
+            &master,
+            &caps(&["readFiles"]),
+            Some(&b1),
+            Some("p/"),
+            Some(5)
+        )
+        .is_ok());
+        assert!(check_within_creator(&master, &caps(&["readFiles"]), None, None, None).is_ok());
+    }
 }

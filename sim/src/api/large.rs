@@ -24,6 +24,8 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
     let ct = req_str(args, "contentType")?;
     let info = opt_info(args, "fileInfo")?.unwrap_or_default();
     bucket_for(ctx, st, &bucket_id)?;
+    super::features::check_write_sse(args, "serverSideEncryption")?;
+    super::features::check_no_file_lock_args(args)?;
     validate_file_name(&name)?;
     validate_info(&name, &info)?;
     ctx.key.require_name(&name)?;
@@ -34,7 +36,7 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
     };
     let seq = st.next_seq();
     let f = FileVersion {
-        id: new_file_id(ctx.sh, &bucket_id, seq),
+        id: new_file_id(&bucket_id, seq, true, ctx.now),
         bucket_id,
         account_id: ctx.key.account_id.clone(),
         name,
@@ -48,7 +50,7 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
         large: true,
         content: Vec::new(),
     };
-    let out = file_json(&f);
+    let out = file_json(&f, ctx.key);
     st.parts.insert(f.id.clone(), Default::default());
     st.insert_file(f);
     Ok(out)
@@ -135,6 +137,7 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     let content: Vec<Segment> = parts.values().flat_map(|p| p.content.clone()).collect();
     let length = content_len(&content);
     st.parts.remove(&file_id);
+    st.mark_dirty(&file_id);
     let f = st
         .files
         .get_mut(&file_id)
@@ -143,7 +146,7 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     f.length = length;
     f.content = content;
     f.sha1 = "none".into();
-    Ok(file_json(f))
+    Ok(file_json(f, ctx.key))
 }
 
 /// `b2_cancel_large_file`.
@@ -246,7 +249,7 @@ pub(crate) fn list_unfinished(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> Ap
                 next = Some(f.id.clone());
                 break;
             }
-            files.push(file_json(f));
+            files.push(file_json(f, ctx.key));
         }
     }
     Ok(json!({ "files": files, "nextFileId": next }))
@@ -300,6 +303,8 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
     }
     let number = u32::try_from(number).unwrap_or(1);
     let range = opt_str(args, "range")?;
+    super::features::check_write_sse(args, "destinationServerSideEncryption")?;
+    super::features::check_source_sse(args)?;
     let dest_bucket = unfinished(ctx, st, &large_id)?.bucket_id.clone();
     let (_, content, _) = source_range(ctx, st, &source_id, range, &dest_bucket)?;
     let length = content_len(&content);
@@ -323,7 +328,8 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
         content,
     };
     let out = part_json(&large_id, &p);
-    let old = st.parts.entry(large_id).or_default().insert(number, p);
+    st.mark_dirty(&large_id);
+    let old = st.put_part(&large_id, p);
     if let Some(old) = old {
         let ids = old.content.iter().map(|s| s.blob.id).collect();
         ctx.sh.collect_garbage(st, ids);

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod buckets;
 pub(crate) mod download;
+pub(crate) mod features;
 pub(crate) mod files;
 pub(crate) mod keys;
 pub(crate) mod large;
@@ -59,6 +60,13 @@ pub(crate) fn lookup(call: &str) -> Option<Handler> {
         "b2_delete_file_version" => (files::delete_version, true),
         "b2_copy_file" => (files::copy, true),
         "b2_get_download_authorization" => (download::get_download_authorization, true),
+        // B2 calls b2-sim does not implement: a clear 400, never a silent 200 or a 404.
+        "b2_update_file_retention" | "b2_update_file_legal_hold" => {
+            (features::file_lock_call, false)
+        }
+        "b2_set_bucket_notification_rules" | "b2_get_bucket_notification_rules" => {
+            (features::notification_call, false)
+        }
         _ => return None,
     };
     Some(Handler { run, mutating })
@@ -154,13 +162,22 @@ pub(crate) fn check_account(ctx: &Ctx<'_>, args: &Value, required: bool) -> ApiR
     }
 }
 
-/// The JSON B2 uses for a file version.
-pub(crate) fn file_json(f: &FileVersion) -> Value {
+/// The JSON B2 uses for a file version, as `key` may see it: `fileRetention` and
+/// `legalHold` carry their value only for keys with `readFileRetentions` /
+/// `readFileLegalHolds` (else `isClientAuthorizedToRead: false` and a null value).
+pub(crate) fn file_json(f: &FileVersion, key: &Key) -> Value {
     let (length, sha1) = match f.action {
         Action::Start => (0, "none".to_string()),
         _ => (f.length, f.sha1.clone()),
     };
-    json!({
+    let retention = if key.has("readFileRetentions") {
+        json!({"isClientAuthorizedToRead": true, "value": {"mode": null, "retainUntilTimestamp": null}})
+    } else {
+        json!({"isClientAuthorizedToRead": false, "value": null})
+    };
+    let legal_hold =
+        json!({"isClientAuthorizedToRead": key.has("readFileLegalHolds"), "value": null});
+    let mut v = json!({
         "accountId": f.account_id,
         "action": f.action.as_str(),
         "bucketId": f.bucket_id,
@@ -172,11 +189,16 @@ pub(crate) fn file_json(f: &FileVersion) -> Value {
         "fileInfo": f.info,
         "fileName": f.name,
         "uploadTimestamp": f.timestamp,
-        "serverSideEncryption": {"mode": null},
-        "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null, "retainUntilTimestamp": null}},
-        "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+        "fileRetention": retention,
+        "legalHold": legal_hold,
         "replicationStatus": null,
-    })
+    });
+    // Uploads, copies and large files are SSE-B2 (B2's default); a hide marker holds no
+    // data and, like an unencrypted file on B2, has no serverSideEncryption.
+    if f.action != Action::Hide {
+        v["serverSideEncryption"] = features::sse_b2();
+    }
+    v
 }
 
 /// The JSON B2 uses for a part.
@@ -188,7 +210,7 @@ pub(crate) fn part_json(file_id: &str, p: &Part) -> Value {
         "contentSha1": p.sha1,
         "contentMd5": null,
         "uploadTimestamp": p.timestamp,
-        "serverSideEncryption": {"mode": null},
+        "serverSideEncryption": features::sse_b2(),
     })
 }
 
@@ -225,9 +247,35 @@ pub(crate) fn file_for<'s>(
     Ok(f)
 }
 
-/// A new file id in a bucket.
-pub(crate) fn new_file_id(sh: &Shared, bucket_id: &str, seq: u64) -> String {
-    format!("4_z{bucket_id}_f1{seq:015x}_s{}", sh.random_hex(8))
+/// A new file id in a bucket, in B2's 83-character form
+/// `4_z<bucket id>_f<type><15 hex>_d<yyyymmdd>_m<hhmmss>_c<dc>_v<vault>_t<nnnn>`: type 1
+/// for a small file (or hide marker), 2 for a large file; the 15 hex digits are the
+/// version's sequence number, so ids are unique; date and time are `now_ms` in UTC.
+pub(crate) fn new_file_id(bucket_id: &str, seq: u64, large: bool, now_ms: u64) -> String {
+    let kind = if large { 2 } else { 1 };
+    let secs = now_ms / 1000;
+    let (y, mo, d) = civil_from_days(secs / 86_400);
+    let t = secs % 86_400;
+    let (h, mi, s) = (t / 3600, t / 60 % 60, t % 60);
+    format!(
+        "4_z{bucket_id}_f{kind}{:015x}_d{y:04}{mo:02}{d:02}_m{h:02}{mi:02}{s:02}_c000_v0001000_t{:04}",
+        seq & 0xfff_ffff_ffff_ffff,
+        seq % 10_000
+    )
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
 }
 
 /// Parses `bytes=a-b` into (first, last), inclusive, against a length.
@@ -268,6 +316,26 @@ pub(crate) fn parse_range(spec: &str, len: u64) -> Result<Option<(u64, u64)>, ()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_ids_have_b2s_form() {
+        let bucket = "1a2b3c4d5e6f7a8b9c0d1e2f";
+        // 2026-12-01 15:04:05 UTC
+        let id = new_file_id(bucket, 0x1f, false, 1_796_137_445_000);
+        assert_eq!(id.len(), 83, "{id}");
+        assert_eq!(
+            id,
+            "4_z1a2b3c4d5e6f7a8b9c0d1e2f_f100000000000001f_d20261201_m150405_c000_v0001000_t0031"
+        );
+        let large = new_file_id(bucket, 7, true, 0);
+        assert_eq!(large.len(), 83);
+        assert!(
+            large.contains("_f2000000000000007_d19700101_m000000_"),
+            "{large}"
+        );
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
 
     #[test]
     fn ranges() {

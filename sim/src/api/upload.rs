@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use hyper::{Request, Response};
@@ -23,7 +22,7 @@ use crate::names::{
     guess_content_type, is_sha1_hex, percent_decode, validate_file_name, validate_info,
 };
 use crate::server::{json_response, now_ms, Counters, Outcome, Shared};
-use crate::state::{Action, FileVersion, Part, State, UploadToken};
+use crate::state::{Action, FileVersion, Key, Part, State, UploadToken};
 use crate::store::{hex, Blob, BlobWriter, Segment};
 
 /// Largest small file (and largest part).
@@ -138,7 +137,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// What an accepted upload will do once its body is in.
 struct Plan {
     token: String,
-    key_account: String,
+    key: Key,
     bucket_id: String,
     content_len: u64,
     sha1: Sha1Mode,
@@ -283,6 +282,7 @@ fn prepare(
     }
     let content_len = content_length(headers)?;
     let sha1 = sha1_mode(headers)?;
+    super::features::check_upload_headers(headers)?;
     let extra = if sha1 == Sha1Mode::AtEnd { 40 } else { 0 };
     if sha1 == Sha1Mode::AtEnd && content_len < 40 {
         return Err(ApiError::bad_request(
@@ -349,7 +349,7 @@ fn prepare(
     Ok((
         Plan {
             token,
-            key_account: key.account_id,
+            key,
             bucket_id: t.bucket_id,
             content_len,
             sha1,
@@ -360,9 +360,9 @@ fn prepare(
     ))
 }
 
-async fn drain(body: &mut Incoming, limit: u64) {
+async fn drain(sh: &Shared, body: &mut Incoming, limit: u64) {
     let mut seen = 0u64;
-    while let Some(Ok(frame)) = body.frame().await {
+    while let Ok(Some(Ok(frame))) = crate::server::next_frame(sh, body).await {
         if let Ok(d) = frame.into_data() {
             seen += d.len() as u64;
             if seen > limit {
@@ -496,7 +496,7 @@ async fn ingest(
     };
     let mut trailer = Vec::new();
     let mut pos = 0u64;
-    'frames: while let Some(frame) = body.frame().await {
+    'frames: while let Some(frame) = crate::server::next_frame(sh, body).await? {
         let Ok(frame) = frame else {
             // The client went away or sent a broken body.
             return Err(Outcome::Abort);
@@ -596,8 +596,11 @@ pub(crate) async fn upload(
         Err(e) => {
             // Read a small (or chunked) body first so the client gets to see the answer.
             let small = content_length(&parts.headers).map_or(true, |n| n <= DRAIN_LIMIT);
+            let mut e = e;
             if small {
-                drain(&mut body, DRAIN_LIMIT).await;
+                drain(sh, &mut body, DRAIN_LIMIT).await;
+            } else {
+                e.close = true;
             }
             return Err(e.into());
         }
@@ -610,7 +613,16 @@ pub(crate) async fn upload(
         Outcome::Api(e)
     };
     let reset_after = match plan.fault {
-        UploadFault::FailBefore => return Err(unavailable(sh)),
+        UploadFault::FailBefore => {
+            // The body is never read, so the connection cannot serve another request: say
+            // so (`Connection: close`), or a client may send its next request on it and
+            // find it closed.
+            let mut e = unavailable(sh);
+            if let Outcome::Api(e) = &mut e {
+                e.close = true;
+            }
+            return Err(e);
+        }
         UploadFault::Reset => Some((plan.content_len / 2).max(1)),
         _ => None,
     };
@@ -639,7 +651,11 @@ pub(crate) async fn upload(
     let out = commit(sh, &plan, got.blob, stored_sha1);
     drop(busy);
     let _ = &plan.token;
-    Ok(json_response(&out?))
+    let out = out?;
+    if sh.lose_answer() {
+        return Err(Outcome::Abort);
+    }
+    Ok(json_response(&out))
 }
 
 fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<Value> {
@@ -666,9 +682,9 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
             } else {
                 let seq = st.next_seq();
                 let f = FileVersion {
-                    id: new_file_id(sh, &plan.bucket_id, seq),
+                    id: new_file_id(&plan.bucket_id, seq, false, now),
                     bucket_id: plan.bucket_id.clone(),
-                    account_id: plan.key_account.clone(),
+                    account_id: plan.key.account_id.clone(),
                     name: name.clone(),
                     action: Action::Upload,
                     content_type: content_type.clone(),
@@ -680,7 +696,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     large: false,
                     content,
                 };
-                let out = file_json(&f);
+                let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));
                 st.insert_file(f);
                 Ok((out, change, Vec::new()))
@@ -708,11 +724,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     file_id: file_id.clone(),
                     part: p.clone(),
                 });
-                let old = st
-                    .parts
-                    .entry(file_id.clone())
-                    .or_default()
-                    .insert(*number, p);
+                let old = st.put_part(file_id, p);
                 let replaced = old
                     .map(|old| old.content.iter().map(|s| s.blob.id).collect())
                     .unwrap_or_default();

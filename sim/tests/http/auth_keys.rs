@@ -266,7 +266,29 @@ fn bucket_and_prefix_restrictions() {
         k2["applicationKey"].as_str().unwrap(),
         3,
     );
-    assert_eq!((a.status, a.code().as_str()), (401, "unsupported"));
+    assert_eq!((a.status, a.code().as_str()), (400, "bad_request"));
+    assert!(a.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("version number 3"));
+    // Below v4, b2_list_keys leaves it out and b2_delete_key refuses it.
+    let k2_id = k2["applicationKeyId"].as_str().unwrap();
+    let listed = |v: &serde_json::Value| {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["applicationKeyId"] == k2_id)
+    };
+    assert!(!listed(
+        &c3.ok("b2_list_keys", json!({"accountId": c.account_id}))
+    ));
+    assert!(listed(
+        &c.ok("b2_list_keys", json!({"accountId": c.account_id}))
+    ));
+    let a = c3.call("b2_delete_key", json!({"applicationKeyId": k2_id}));
+    assert_eq!((a.status, a.code().as_str()), (400, "bad_request"));
+    c.ok("b2_delete_key", json!({"applicationKeyId": k2_id}));
 }
 
 #[test]

@@ -1,4 +1,3 @@
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use b2_sim::Sim;
@@ -105,24 +104,13 @@ fn data_dir_survives_restart() {
 }
 
 #[test]
-fn uploads_are_journaled_and_replayed() {
-    let dir = fresh_dir("journal");
+fn uploads_are_rows_and_survive_restart() {
+    let dir = fresh_dir("rows");
     let start = || start_in(&dir);
-    let journals = || -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("journal-"))
-            .collect();
-        v.sort();
-        v
-    };
     let s = start();
     let c = Client::new(&s);
     let b = c.create_bucket("journal-bucket", "allPrivate");
     let id = c.start_large(&b, "large");
-    let snapshot = std::fs::read(dir.join("state.json")).unwrap();
     for i in 0..20u8 {
         c.upload(&b, &format!("f{i}"), &data(100 + usize::from(i), i));
     }
@@ -130,20 +118,9 @@ fn uploads_are_journaled_and_replayed() {
     assert_eq!(c.upload_part(&id, 1, &p1).status, 200);
     assert_eq!(c.upload_part(&id, 1, &p1b).status, 200, "part 1 again");
     assert_eq!(c.upload_part(&id, 2, &p2).status, 200);
-    // Uploads append to the journal and leave the snapshot alone.
-    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), snapshot);
-    let js = journals();
-    assert_eq!(js.len(), 1, "{js:?}");
-    let journal = dir.join(&js[0]);
-    let lines = std::fs::read_to_string(&journal).unwrap().lines().count();
-    assert_eq!(lines, 23);
-    // A crash in the middle of a line leaves a torn last line.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal)
-        .unwrap()
-        .write_all(b"{\"File\":{\"id\":\"4_z")
-        .unwrap();
+    // The metadata is in the database; no JSON snapshot or journal any more.
+    assert!(dir.join("b2-sim.sqlite").exists());
+    assert!(!dir.join("state.json").exists());
     s.stop();
 
     let s = start();
@@ -171,8 +148,7 @@ fn uploads_are_journaled_and_replayed() {
         "b2_finish_large_file",
         json!({"fileId": id, "partSha1Array": [sha1_hex(&p1b), sha1_hex(&p2)]}),
     );
-    assert!(journals().is_empty(), "folded into the snapshot on start");
-    // A deletion (a snapshot) after journaled uploads is not undone by them.
+    // A deletion after uploads is not undone by them.
     let gone = c.upload(&b, "gone", b"bye");
     c.ok(
         "b2_delete_file_version",
