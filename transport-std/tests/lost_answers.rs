@@ -33,7 +33,10 @@ fn data(n: usize, seed: u32) -> Vec<u8> {
 fn versions(c: &Client, bucket: &str, name: &str) -> usize {
     c.ls(bucket, name, true, true)
         .expect("ls")
-        .filter(|v| v.as_ref().is_ok_and(|v| v.file_name == name && v.action != "start"))
+        .filter(|v| {
+            v.as_ref()
+                .is_ok_and(|v| v.file_name == name && v.action != "start")
+        })
         .count()
 }
 
@@ -78,7 +81,10 @@ fn parts_and_finishes_whose_answers_are_lost_are_stored_once() {
     for name in ["a.bin", "b.bin"] {
         c.upload_path("lost-large", &path, name, &o)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(sim.file_bytes("lost-large", name).as_deref(), Some(&bytes[..]));
+        assert_eq!(
+            sim.file_bytes("lost-large", name).as_deref(),
+            Some(&bytes[..])
+        );
         assert_eq!(versions(&c, "lost-large", name), 1, "{name}: one version");
     }
     // A stream too: its parts are in memory, and a lost answer is still looked up.

@@ -20,9 +20,10 @@ use super::hashing::{hash_file, hash_range, read_at};
 use super::lock::UploadLock;
 use super::{Client, ClientError, FileVersion, Progress, Result};
 
-/// Upload URLs tried for one part of a stream before giving up. A stream cannot be read
-/// again, so its parts get the data budget of the official SDKs (20) instead of 5.
-const STREAM_UPLOAD_URLS: u8 = 20;
+/// Upload URLs tried for one part of a stream, and tries (and re-authorizations) of each
+/// of its JSON calls, before giving up. A stream cannot be read again, so it gets the data budget of the official SDKs
+/// (20) instead of 5: a busy service (503s, 429s, expired tokens at once) must not lose it.
+const STREAM_TRIES: u8 = 20;
 
 /// Buffer for the coordinator's JSON calls (list pages, start, finish answers).
 const PHASE_BUF: usize = 256 * 1024;
@@ -487,7 +488,9 @@ impl Client {
         let mut s = self.session();
         let mut digests = vec![[0u8; 20]; validate::MAX_PARTS as usize];
         let mut policy = self.retry_policy();
-        policy.max_upload_urls = policy.max_upload_urls.max(STREAM_UPLOAD_URLS);
+        policy.max_upload_urls = policy.max_upload_urls.max(STREAM_TRIES);
+        policy.max_json_tries = policy.max_json_tries.max(STREAM_TRIES);
+        policy.max_reauthorizations = policy.max_reauthorizations.max(STREAM_TRIES);
         let mut lf = LargeFile::stream(&s, params, part_size, &mut digests)?.with_policy(policy);
         let mut buf = vec![0u8; PHASE_BUF];
         let r = self.run(&mut lf.prepare(&mut s, &mut buf));
