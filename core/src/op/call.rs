@@ -103,6 +103,16 @@ impl AnswerState {
         }
     }
 
+    /// Ends the body: `Ok(true)` when complete, `Ok(false)` when fewer bytes than announced
+    /// arrived (a broken connection, to retry), `Err` for a malformed answer (final).
+    pub fn end_or_broken(&mut self) -> Result<bool, Error> {
+        match self.end() {
+            Ok(()) => Ok(true),
+            Err(Error::BadAnswer(BadAnswer::Truncated)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The error this (non-success) answer carries.
     pub fn api_error(&self, buf: &[u8]) -> ApiError {
         let body = buf.get(..self.len).unwrap_or(&[]);
@@ -404,10 +414,9 @@ impl CallState {
         buf: &[u8],
         policy: &RetryPolicy,
     ) -> Result<(), Abort> {
-        match self.answer.end() {
-            Ok(()) => {}
-            Err(Error::BadAnswer(BadAnswer::Truncated)) => {
-                // A truncated answer is a broken connection.
+        match self.answer.end_or_broken() {
+            Ok(true) => {}
+            Ok(false) => {
                 self.transport_failed(TransportError::Receive, policy);
                 return Ok(());
             }

@@ -292,14 +292,7 @@ impl UploadState {
                     // check: the upload is sent again, as before this check existed.
                     Err(Error::Api(e)) if e.status == 401 => {
                         let _ = e;
-                        if let Some((verdict, err, ra)) = self.pending.take() {
-                            self.phase = Phase::AwaitUpload;
-                            self.on_verdict(verdict, err, ra, policy);
-                            if let Some(e) = self.error.take() {
-                                self.phase = Phase::Failed;
-                                return Err(e);
-                            }
-                        }
+                        self.act_on_pending(policy)?;
                     }
                     Err(e) => return Err(e),
                     Ok(CallPoll::Answered) => {
@@ -308,13 +301,8 @@ impl UploadState {
                             self.pending = None;
                             self.url = None;
                             self.phase = Phase::Done;
-                        } else if let Some((verdict, err, ra)) = self.pending.take() {
-                            self.phase = Phase::AwaitUpload;
-                            self.on_verdict(verdict, err, ra, policy);
-                            if let Some(e) = self.error.take() {
-                                self.phase = Phase::Failed;
-                                return Err(e);
-                            }
+                        } else {
+                            self.act_on_pending(policy)?;
                         }
                     }
                     Ok(other) => return Ok(other),
@@ -518,14 +506,12 @@ impl UploadState {
         if self.in_json_call() {
             return self.url_call.response_end(session, buf, policy);
         }
-        match self.answer.end() {
-            Ok(()) => {}
-            // Fewer bytes than announced: the connection broke.
-            Err(Error::BadAnswer(BadAnswer::Truncated)) => {
+        match self.answer.end_or_broken() {
+            Ok(true) => {}
+            Ok(false) => {
                 self.transport_failed(TransportError::Receive, policy);
                 return Ok(());
             }
-            // A malformed answer (e.g. more bytes than announced) is final.
             Err(e) => {
                 self.error = Some(e);
                 return Err(Abort);
@@ -562,6 +548,19 @@ impl UploadState {
             return Ok(());
         }
         self.on_verdict(verdict, Error::Api(err), ra, policy);
+        Ok(())
+    }
+
+    /// The check found nothing (or could not look): act on the verdict it held back.
+    fn act_on_pending(&mut self, policy: &RetryPolicy) -> Result<(), Error> {
+        if let Some((verdict, err, ra)) = self.pending.take() {
+            self.phase = Phase::AwaitUpload;
+            self.on_verdict(verdict, err, ra, policy);
+            if let Some(e) = self.error.take() {
+                self.phase = Phase::Failed;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 

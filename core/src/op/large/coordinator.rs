@@ -723,6 +723,10 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                 Ok(CallPoll::Send) => return Ok(Some(Step::Send)),
                 Ok(CallPoll::Wait(t)) => return Ok(Some(Step::Wait { until_ms: t })),
                 Ok(CallPoll::Answered) => {}
+                // 400 to a checkpoint's list_parts: not an unfinished file any more (finished
+                // before a crash, or gone). 400 to a finish: B2 answers that when the file is
+                // already finished (an earlier finish whose answer was lost). Either way
+                // b2_get_file_info tells; if it is not finished, this error stands.
                 Err(Error::Api(e))
                     if e.status == 400
                         && matches!(
@@ -730,22 +734,9 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                             Stage::ListParts {
                                 checkpoint: true,
                                 ..
-                            }
+                            } | Stage::Finish { .. }
                         ) =>
                 {
-                    // Not an unfinished file any more: finished before a crash, or gone.
-                    self.stage = Stage::CheckFinished {
-                        then_finish: false,
-                        failed: Some(Error::Api(e)),
-                    };
-                    self.call.restart_next();
-                    continue;
-                }
-                Err(Error::Api(e))
-                    if e.status == 400 && matches!(self.stage, Stage::Finish { .. }) =>
-                {
-                    // B2 answers 400 when the file is already finished (an earlier finish
-                    // whose answer was lost): b2_get_file_info tells.
                     self.stage = Stage::CheckFinished {
                         then_finish: false,
                         failed: Some(Error::Api(e)),
