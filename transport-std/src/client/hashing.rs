@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_source_shorter_than_its_plan_is_an_error() {
-        let data = vec![1u8; 100];
+        let data = [1u8; 100];
         let plan = b2_core::validate::part_plan(300, 100, 1).expect("plan");
         assert!(hash_file(&|| &data[..], &plan, true).is_err());
         assert!(hash_file(&|| &data[..], &plan, false).is_err());
