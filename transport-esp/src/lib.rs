@@ -37,8 +37,21 @@
 //!     Ok(session)
 //! }
 //! ```
+//!
+//! ## Stream transports (bare metal)
+//!
+//! [`StreamTransport`] speaks HTTP/1.1 itself over any blocking byte stream (a smoltcp TCP
+//! socket, a TLS session, `std::net::TcpStream`) through a [`Connector`]; with the `async`
+//! feature, [`asynch::AsyncTransport`] does the same over `embedded-io-async` streams made
+//! by an `embedded-nal-async` `TcpConnect` (embassy-net), for [`b2_core::driver_async`].
+//! Both share the sans-IO codec in [`http1`].
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod http1;
+pub mod stream;
+pub use stream::{Connector, StreamTransport};
 
 use b2_core::http::{Headers, Method, TransportError, MAX_HEADERS};
 use b2_core::op::Exchange;
