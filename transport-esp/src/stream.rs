@@ -28,6 +28,15 @@ pub trait Connector: Read + Write {
     fn close(&mut self);
 }
 
+impl<C: Connector + ?Sized> Connector for &mut C {
+    fn connect(&mut self, host: &str, port: u16, tls: bool) -> Result<(), TransportError> {
+        C::connect(self, host, port, tls)
+    }
+    fn close(&mut self) {
+        C::close(self)
+    }
+}
+
 /// The blocking HTTP/1.1 transport over a [`Connector`], moving every head and body through
 /// one caller-sized buffer (at least [`MIN_BUFFER`] bytes; 1–2 KiB is right: the largest
 /// answer head B2 sends, a download's, must fit).
