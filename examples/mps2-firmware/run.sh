@@ -67,7 +67,7 @@ objects=20
 CFG
 echo "b2-sim at $url (faults: $faults); device key: writeFiles,readFiles on sensor-bucket only; NAS file $size bytes"
 
-start=$(date +%s.%N)
+start=$(date +%s)
 set +e
 (cd "$work" && timeout "$limit" qemu-system-arm -M mps2-an386 -cpu cortex-m4 -nographic -monitor none \
     -semihosting-config enable=on,target=native \
@@ -75,7 +75,7 @@ set +e
     -kernel "$elf") | tee "$work/console.txt"
 rc=${PIPESTATUS[0]}
 set -e
-secs=$(echo "$(date +%s.%N) - $start" | bc)
+secs=$(( $(date +%s) - start ))
 if [ "$rc" = 124 ]; then echo "FAIL: QEMU timed out after $limit s" >&2; exit 1; fi
 if [ "$rc" != 0 ]; then echo "FAIL: firmware exited with $rc" >&2; exit 1; fi
 grep -q '^RESULT: ok' "$work/console.txt" || { echo "FAIL: no RESULT: ok" >&2; exit 1; }
@@ -88,7 +88,7 @@ stored=$(stat -c %s "$work/nas.img")
 echo "host check: b2-sim stored $stored bytes, sha1 $got (device said $want)"
 [ -n "$want" ] && [ "$got" = "$want" ] && [ "$stored" = "$size" ] || { echo "FAIL: SHA-1 or size mismatch" >&2; exit 1; }
 if [ "$faults" = 1 ]; then
-    stats=$(curl -fsS "$url/_sim/stats" 2>/dev/null || true)
+    stats=$(curl -fsS "$url/_sim/stats" 2>/dev/null || echo "(curl missing: no stats)")
     echo "b2-sim faults injected: $(echo "$stats" | grep -o '"faults":{[^}]*}' || echo "$stats")"
 fi
-echo "mps2-an386 run passed in ${secs%.*} s (QEMU + host checks)"
+echo "mps2-an386 run passed: QEMU ran ${secs} s"

@@ -8,6 +8,8 @@
 //! by `run.sh`: `key_id`, `key`, `realm`, `nas_size`, `part_size`, `objects`.
 #![no_std]
 #![no_main]
+// No alloc: errors are returned inline, as in b2-core.
+#![allow(clippy::result_large_err)]
 
 mod clock;
 mod lan9118;
@@ -32,9 +34,10 @@ use cortex_m_semihosting::{debug, hprintln};
 use sha1::{Digest, Sha1};
 
 use crate::lan9118::{Lan9118, MPS2_LAN9118_BASE};
-use crate::net::{Net, NetStorage};
+use crate::net::{Net, NetStorage, TcpBuffers};
 
 static mut NET_STORAGE: NetStorage = NetStorage::new();
+static mut TCP_BUFFERS: TcpBuffers = TcpBuffers::new();
 static mut NET: MaybeUninit<Net> = MaybeUninit::uninit();
 static mut BUFS: Buffers = Buffers::new();
 static mut BODY: [u8; BODY_BUFFER] = [0; BODY_BUFFER];
@@ -111,10 +114,11 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     clock::start(cp.SYST);
 
     // SAFETY: each static is borrowed once, here, for the rest of the run.
-    let (settings_buf, net_storage, net_slot, bufs, body) = unsafe {
+    let (settings_buf, net_storage, tcp_buffers, net_slot, bufs, body) = unsafe {
         (
             &mut *addr_of_mut!(SETTINGS),
             &mut *addr_of_mut!(NET_STORAGE),
+            &mut *addr_of_mut!(TCP_BUFFERS),
             &mut *addr_of_mut!(NET),
             &mut *addr_of_mut!(BUFS),
             &mut *addr_of_mut!(BODY),
@@ -146,7 +150,7 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     // SAFETY: the LAN9118 of mps2-an386 lives at this address and only this driver uses it.
     let dev = unsafe { Lan9118::new(MPS2_LAN9118_BASE) }
         .map_err(|e| msg(format_args!("LAN9118: {e:?}")))?;
-    let net: &'static mut Net = net_slot.write(Net::new(dev, net_storage));
+    let net: &'static mut Net = net_slot.write(Net::new(dev, net_storage, tcp_buffers));
     let mac = net.dev.mac();
     hprintln!(
         "mps2-an386: LAN9118 up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, IP {}, b2-sim via {}:80",
@@ -237,64 +241,58 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     let sdk_static = OP_BUFFER + MAX_PARTS * 20 + BODY_BUFFER;
     let sdk_stack = job_stack.max(dl_stack);
     let sdk_total = sdk_static + transport_state + sdk_stack;
-    let net_static = size_of::<NetStorage>() + size_of::<Net>();
+    let net_static = size_of::<NetStorage>() + size_of::<TcpBuffers>() + size_of::<Net>();
     hprintln!(
-        "RAM (bytes) on thumbv7em, NAS file {} bytes:",
+        "RAM on thumbv7em (bytes), NAS file {} bytes:",
         cfg.nas_file_size
     );
-    hprintln!(
-        "  SDK  operations buffer (.bss)                 {:>6}",
-        OP_BUFFER
+    let row = |who: &str, what: &str, n: usize| hprintln!("  {:<4} {:<68} {:>6}", who, what, n);
+    row(
+        "SDK",
+        "operations buffer (request heads, JSON answers; .bss)",
+        OP_BUFFER,
     );
-    hprintln!(
-        "  SDK  part digests, {} x 20 (.bss)             {:>6}",
-        MAX_PARTS,
-        MAX_PARTS * 20
+    row("SDK", "part digests, 32 parts x 20 (.bss)", MAX_PARTS * 20);
+    row("SDK", "transport body buffer (.bss)", BODY_BUFFER);
+    row("SDK", "StreamTransport state", transport_state);
+    row(
+        "SDK",
+        "stack high-water below the job's call (deepest of job, download)",
+        sdk_stack,
     );
-    hprintln!(
-        "  SDK  transport body buffer (.bss)             {:>6}",
-        BODY_BUFFER
+    row("", "  its locals include Session", ram.session);
+    row("", "  and LargeUpload", ram.large_upload);
+    row(
+        "",
+        "  and the network frames under the transport; connect+close alone",
+        net_stack,
     );
-    hprintln!(
-        "  SDK  StreamTransport state                    {:>6}",
-        transport_state
+    row("SDK", "TOTAL (budget 16384)", sdk_total);
+    row(
+        "NET",
+        "LAN9118 driver (2 frame buffers) + smoltcp Interface (.bss)",
+        size_of::<Net>(),
     );
-    hprintln!(
-        "  SDK  stack high-water below the job's call    {:>6}",
-        sdk_stack
+    row(
+        "NET",
+        "smoltcp TCP buffers, 4 KiB rx + 16 KiB tx (.bss)",
+        size_of::<TcpBuffers>(),
     );
-    hprintln!(
-        "         of which Session {} + LargeUpload {} (locals of the job)",
-        ram.session,
-        ram.large_upload
+    row(
+        "NET",
+        "smoltcp socket set storage (.data)",
+        size_of::<NetStorage>(),
     );
-    hprintln!(
-        "  SDK  total                                    {:>6}  (budget 16384)",
-        sdk_total
+    row("NET", "TOTAL static", net_static);
+    row(
+        "IMG",
+        ".data + .bss of the whole image (linker symbols)",
+        stack::static_ram(),
     );
-    hprintln!(
-        "  NET  LAN9118 driver + smoltcp Interface/SocketSet (.bss) {:>6}",
-        size_of::<Net>()
-    );
-    hprintln!(
-        "  NET  smoltcp TCP buffers + socket storage (.bss) {:>6}",
-        size_of::<NetStorage>()
-    );
-    hprintln!(
-        "  NET  stack of a connect+close from the same depth {:>6} (inside the SDK's figure above)",
-        net_stack
-    );
-    hprintln!(
-        "  NET  total static                             {:>6}",
-        net_static
-    );
-    hprintln!(
-        "  IMG  .data + .bss (linker)                    {:>6}",
-        stack::static_ram()
-    );
-    hprintln!(
-        "  IMG  boot stack high-water (settings, driver init, NAS hash) {:>6}",
-        boot_stack
+    row(
+        "IMG",
+        "stack before the job: settings, driver + smoltcp set-up, NAS hash",
+        boot_stack,
     );
     hprintln!(
         "SUMMARY nas_bytes={} parts={} sdk_ram={} sdk_stack={} job_ms={} transport_errors={} waits={}",

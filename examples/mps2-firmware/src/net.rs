@@ -31,14 +31,10 @@ pub const TCP_TX: usize = 16384;
 /// Inactivity limit of a read, a write or a connect.
 const IO_TIMEOUT_MS: u64 = 30_000;
 
-/// Storage smoltcp borrows: the socket set's slot and the TCP buffers.
+/// The socket set's storage (not all zero, so it lives in `.data`).
 pub struct NetStorage {
     /// Socket slots.
     pub sockets: [SocketStorage<'static>; 1],
-    /// TCP receive buffer.
-    pub rx: [u8; TCP_RX],
-    /// TCP send buffer.
-    pub tx: [u8; TCP_TX],
 }
 
 impl NetStorage {
@@ -46,6 +42,22 @@ impl NetStorage {
     pub const fn new() -> Self {
         NetStorage {
             sockets: [SocketStorage::EMPTY],
+        }
+    }
+}
+
+/// The TCP socket's buffers (zeroed: `.bss`).
+pub struct TcpBuffers {
+    /// Receive buffer.
+    pub rx: [u8; TCP_RX],
+    /// Send buffer.
+    pub tx: [u8; TCP_TX],
+}
+
+impl TcpBuffers {
+    /// Zeroed buffers (for a `static`).
+    pub const fn new() -> Self {
+        TcpBuffers {
             rx: [0; TCP_RX],
             tx: [0; TCP_TX],
         }
@@ -88,7 +100,11 @@ fn now() -> Instant {
 
 impl Net {
     /// Brings the interface up with a static address on QEMU's user network.
-    pub fn new(mut dev: Lan9118, storage: &'static mut NetStorage) -> Self {
+    pub fn new(
+        mut dev: Lan9118,
+        storage: &'static mut NetStorage,
+        bufs: &'static mut TcpBuffers,
+    ) -> Self {
         let mac = EthernetAddress(dev.mac());
         let mut cfg = Config::new(HardwareAddress::Ethernet(mac));
         cfg.random_seed = u64::from(clock::now_ms() as u32) ^ 0x5eed_b2b2;
@@ -97,8 +113,8 @@ impl Net {
             let _ = a.push(IpCidr::new(IpAddress::Ipv4(OWN_IP), 24));
         });
         let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
-        let NetStorage { sockets, rx, tx } = storage;
-        let mut set = SocketSet::new(&mut sockets[..]);
+        let TcpBuffers { rx, tx } = bufs;
+        let mut set = SocketSet::new(&mut storage.sockets[..]);
         let mut sock = tcp::Socket::new(
             tcp::SocketBuffer::new(&mut rx[..]),
             tcp::SocketBuffer::new(&mut tx[..]),
