@@ -49,6 +49,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(feature = "async")]
+pub mod asynch;
 pub mod http1;
 pub mod stream;
 pub use stream::{Connector, StreamTransport};
@@ -173,13 +175,15 @@ where
     E: embedded_svc::io::Error,
 {
     fn exchange_on(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
-        self.ready()?;
-        let (Some(conn), buf) = (self.conn.as_mut(), &mut *self.buf) else {
-            return Err(TransportError::Connect);
-        };
         let has_body;
         {
+            // The request first: an operation counts its tries when it hands the request
+            // out, so a connect failure before it would be retried without end.
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
+            self.ready()?;
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(TransportError::Connect);
+            };
             let method = match r.method {
                 Method::Get => embedded_svc::http::Method::Get,
                 Method::Head => embedded_svc::http::Method::Head,
@@ -207,6 +211,9 @@ where
             conn.initiate_request(method, r.url, &headers)
                 .map_err(|e| map(e.kind(), TransportError::Connect))?;
         }
+        let (Some(conn), buf) = (self.conn.as_mut(), &mut *self.buf) else {
+            return Err(TransportError::Connect);
+        };
         if has_body {
             loop {
                 let n = ex.body(buf).map_err(|_| TransportError::Aborted)?;
