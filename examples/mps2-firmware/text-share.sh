@@ -22,6 +22,9 @@ done | awk -v text="$text" '
 END {
     sdk = by["b2_core"] + by["b2_transport_esp"] + by["httparse"] + by["sha1"] + by["heapless"]
     printf "mps2-firmware .text = %d bytes (%d KiB); function symbols by crate:\n", text, (text + 1023) / 1024
-    for (c in by) printf "  %-58s %7d\n", c, by[c]
+    n = split("b2_core b2_transport_esp sha1 heapless httparse b2_sensor_logic smoltcp b2_mps2_firmware", order, " ")
+    for (i = 1; i <= n; i++) printf "  %-58s %7d\n", order[i], by[order[i]]
+    other = "other (core, compiler_builtins, cortex-m, firmware glue)"
+    printf "  %-58s %7d\n", other, by[other]
     printf "SDK share (b2_core + b2_transport_esp + httparse + sha1 + heapless) = %d bytes (%.0f %% of .text)\n", sdk, 100 * sdk / text
 }'
