@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Plain `http://` only, unless the `TcpConnect` wraps its connections in TLS itself
-//! ([`AsyncTransport::tls_by_connector`]). The connector's sockets should have a timeout
+//! ([`AsyncTransport::tls_by_connector`]); such a connector reports a server whose
+//! certificate it refuses as a connect error of kind `InvalidData` (mapped to the core's
+//! permanent `TransportError::Tls`). `examples/esp32c3-embassy` has one (embedded-tls). The connector's sockets should have a timeout
 //! (embassy-net: `TcpSocket::set_timeout`): this transport owns no timer.
 
 use core::net::{IpAddr, SocketAddr};

@@ -178,10 +178,12 @@ fn write_all<W: Write>(w: &mut W, mut data: &[u8]) -> Result<(), TransportError>
     Ok(())
 }
 
-/// Maps a stream error to the core's transport errors; `stage` is what failed.
+/// Maps a stream error to the core's transport errors; `stage` is what failed. A connect
+/// that fails with [`ErrorKind::InvalidData`] is a TLS refusal of the server (permanent).
 pub(crate) fn map(kind: ErrorKind, stage: TransportError) -> TransportError {
     match kind {
         ErrorKind::TimedOut => TransportError::Timeout,
+        ErrorKind::InvalidData if stage == TransportError::Connect => TransportError::Tls,
         _ => stage,
     }
 }
