@@ -19,7 +19,8 @@ pub const MIN_BUFFER: usize = 512;
 /// host and port, read and written as a byte stream.
 ///
 /// `connect` replaces any open connection. Read returning `Ok(0)` means the peer closed.
-/// A read or write that waits too long should fail with [`ErrorKind::TimedOut`].
+/// A read or write that waits too long should fail with [`ErrorKind::TimedOut`]. A TLS
+/// connector that refuses the server's certificate returns [`TransportError::Tls`].
 pub trait Connector: Read + Write {
     /// Opens a connection to `host:port` (wrapped in TLS when `tls`), closing any open one.
     /// A connector that cannot do TLS answers `tls` with [`TransportError::Unsupported`].
@@ -207,5 +208,30 @@ impl<C: Connector> b2_core::driver::Transport for StreamTransport<'_, C> {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_errors_map_to_retry_classes() {
+        assert_eq!(
+            map(ErrorKind::TimedOut, TransportError::Send),
+            TransportError::Timeout
+        );
+        assert_eq!(
+            map(ErrorKind::InvalidData, TransportError::Connect),
+            TransportError::Tls
+        );
+        assert_eq!(
+            map(ErrorKind::InvalidData, TransportError::Receive),
+            TransportError::Receive
+        );
+        assert_eq!(
+            map(ErrorKind::ConnectionReset, TransportError::Receive),
+            TransportError::Receive
+        );
     }
 }
