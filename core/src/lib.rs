@@ -26,6 +26,7 @@
 extern crate std;
 
 pub mod driver;
+pub mod driver_async;
 pub mod encoding;
 pub mod error;
 pub mod http;

@@ -37,8 +37,23 @@
 //!     Ok(session)
 //! }
 //! ```
+//!
+//! ## Stream transports (bare metal)
+//!
+//! [`StreamTransport`] speaks HTTP/1.1 itself over any blocking byte stream (a smoltcp TCP
+//! socket, a TLS session, `std::net::TcpStream`) through a [`Connector`]; with the `async`
+//! feature, [`asynch::AsyncTransport`] does the same over `embedded-io-async` streams made
+//! by an `embedded-nal-async` `TcpConnect` (embassy-net), for [`b2_core::driver_async`].
+//! Both share the sans-IO codec in [`http1`].
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+#[cfg(feature = "async")]
+pub mod asynch;
+pub mod http1;
+pub mod stream;
+pub use stream::{Connector, StreamTransport};
 
 use b2_core::http::{Headers, Method, TransportError, MAX_HEADERS};
 use b2_core::op::Exchange;
@@ -160,13 +175,15 @@ where
     E: embedded_svc::io::Error,
 {
     fn exchange_on(&mut self, ex: &mut dyn Exchange) -> Result<(), TransportError> {
-        self.ready()?;
-        let (Some(conn), buf) = (self.conn.as_mut(), &mut *self.buf) else {
-            return Err(TransportError::Connect);
-        };
         let has_body;
         {
+            // The request first: an operation counts its tries when it hands the request
+            // out, so a connect failure before it would be retried without end.
             let r = ex.request().map_err(|_| TransportError::Aborted)?;
+            self.ready()?;
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(TransportError::Connect);
+            };
             let method = match r.method {
                 Method::Get => embedded_svc::http::Method::Get,
                 Method::Head => embedded_svc::http::Method::Head,
@@ -194,6 +211,9 @@ where
             conn.initiate_request(method, r.url, &headers)
                 .map_err(|e| map(e.kind(), TransportError::Connect))?;
         }
+        let (Some(conn), buf) = (self.conn.as_mut(), &mut *self.buf) else {
+            return Err(TransportError::Connect);
+        };
         if has_body {
             loop {
                 let n = ex.body(buf).map_err(|_| TransportError::Aborted)?;
