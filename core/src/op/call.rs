@@ -465,7 +465,12 @@ impl CallState {
         if self.error.is_some() {
             return; // the operation aborted; its own error stands
         }
-        let auth = self.phase == Phase::AwaitAuth;
+        let auth = matches!(self.phase, Phase::AwaitAuth | Phase::SendAuth);
+        if self.phase == Phase::SendCall {
+            // The transport failed before it asked for the request: the try still counts,
+            // or a transport that cannot connect would be retried without end.
+            self.tries = self.tries.saturating_add(1);
+        }
         let kind = if auth { CallKind::Authorize } else { self.kind };
         let verdict = classify(kind, Outcome::Transport(e));
         // The session is not needed for transport failures (never a re-authorization).

@@ -672,6 +672,10 @@ impl UploadState {
         if self.error.is_some() {
             return;
         }
+        if self.phase == Phase::SendUpload {
+            // Failed before the transport asked for the request: the URL still counts.
+            self.urls_tried = self.urls_tried.saturating_add(1);
+        }
         let verdict = classify(CallKind::Upload, Outcome::Transport(e));
         if self.phase == Phase::AwaitUpload
             && self.body_complete()

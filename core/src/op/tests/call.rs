@@ -309,3 +309,51 @@ fn a_long_error_answer_is_cut_not_refused() {
     script.finish();
     assert_eq!(e.api().map(|a| a.status), Some(400));
 }
+
+/// A transport that fails before it even asks for the request (it cannot connect).
+struct Unreachable(u32);
+
+impl crate::driver::Transport for Unreachable {
+    fn exchange(
+        &mut self,
+        _ex: &mut dyn crate::op::Exchange,
+    ) -> Result<(), crate::http::TransportError> {
+        self.0 += 1;
+        assert!(self.0 < 100, "retried without end");
+        Err(crate::http::TransportError::Connect)
+    }
+}
+
+#[test]
+fn a_transport_failing_before_the_request_is_still_counted() {
+    use crate::op::{Authorize, FileParams, UploadFile, UploadUrl};
+    // A JSON call on an authorized session: five tries, then the error.
+    let mut s = answers::authorized("tok-1");
+    let mut buf = [0u8; 2048];
+    let mut op = Call::new(&mut s, &mut buf, GetFileInfo { file_id: "4_f" });
+    let mut t = Unreachable(0);
+    let e = run(&mut op, &mut t, &mut VirtualClock::default()).expect_err("unreachable");
+    assert_eq!(e, Error::Transport(crate::http::TransportError::Connect));
+    assert_eq!(t.0, 5);
+    // Authorization, the same.
+    let mut s = answers::session();
+    let mut op = Authorize::new(&mut s, &mut buf);
+    let mut t = Unreachable(0);
+    run(&mut op, &mut t, &mut VirtualClock::default()).expect_err("unreachable");
+    assert_eq!(t.0, 5);
+    // An upload with a URL in hand: five URLs, then exhausted (their replacements come
+    // from b2_get_upload_url, which fails the same way and ends it first).
+    let mut s = answers::authorized("tok-1");
+    let url = UploadUrl::new("bkt", "http://up.test/1", "up-1").expect("url");
+    let mut op = UploadFile::new(
+        &mut s,
+        &mut buf,
+        FileParams::new("bkt", "x", 1),
+        &b"x"[..],
+        Some(url),
+    )
+    .expect("new");
+    let mut t = Unreachable(0);
+    run(&mut op, &mut t, &mut VirtualClock::default()).expect_err("unreachable");
+    assert!(t.0 <= 10, "{}", t.0);
+}
