@@ -113,6 +113,10 @@ impl Default for InfoScratch {
     }
 }
 
+/// Versions listed to find the newest of a name after a lost answer (unfinished large files
+/// of the name come first when they are newer).
+const CHECK_VERSIONS: u32 = 5;
+
 /// Which upload call an [`UploadState`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Job {
@@ -353,7 +357,7 @@ impl UploadState {
                         bucket_id: for_id,
                         start_file_name: Some(file_name),
                         start_file_id: None,
-                        max_file_count: Some(1),
+                        max_file_count: Some(CHECK_VERSIONS),
                         prefix: Some(file_name),
                         delimiter: None,
                     },
@@ -606,9 +610,17 @@ impl UploadState {
             Job::File => {
                 let page = wire::file::ListFilesAnswer::parse(body).map_err(Error::BadAnswer)?;
                 let mut found = None;
-                let mut files = page.files;
-                if let Some(f) = files.next() {
+                // The newest version of the name (unfinished large files of the name are
+                // listed among versions; they are not versions, so they are skipped).
+                let mut newest = None;
+                for f in page.files {
                     let f = f.map_err(Error::BadAnswer)?;
+                    if f.action != wire::file::Action::Start {
+                        newest = Some(f);
+                        break;
+                    }
+                }
+                if let Some(f) = newest {
                     let theirs = identity(
                         f.file_name.chars(),
                         f.file_info.entries().map(|(k, v)| (k.chars(), v.chars())),
