@@ -415,3 +415,80 @@ fn demo_runs_on_the_bundled_simulator() {
     );
     assert!(text.contains("verify:   OK: 12000000 bytes"), "{text}");
 }
+
+#[test]
+fn absurd_thread_counts_are_refused() {
+    let env = Env::new("threads", Faults::default());
+    let f = env.file("t.bin", b"x");
+    for n in ["0", "10000"] {
+        let o = env.run(&["upload", "any-bucket", &f, "t.bin", "--threads", n]);
+        assert!(!o.status.success(), "--threads {n} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("1..=64") || err.contains("64"), "{err}");
+    }
+}
+
+#[test]
+fn a_plain_http_realm_elsewhere_than_loopback_is_refused_unless_allowed() {
+    let env = Env::new("http", Faults::default());
+    let mut c = env.cmd(&["bucket", "list"]);
+    c.env("B2_ENVIRONMENT", "http://192.0.2.1:9");
+    let o = c.output().expect("run");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("refusing the plain-http realm"), "{err}");
+    // Opting in by name gets as far as connecting (nothing listens there: a timeout).
+    let mut c = env.cmd(&["bucket", "list", "--allow-http", "--timeout", "1"]);
+    c.env("B2_ENVIRONMENT", "http://192.0.2.1:9");
+    let o = c.output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("refusing"), "{err}");
+}
+
+/// Temporary download files left in `dir`.
+fn temps(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".b2tmp-"))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_or_ctrl_c_during_a_download_leaves_no_temporary_file() {
+    let env = Env::new("sigterm", Faults::default());
+    env.ok(&["bucket", "create", "sig-bucket"]);
+    let f = env.file("src.bin", &data(300_000));
+    env.ok(&["upload", "sig-bucket", &f, "big.bin"]);
+    // Every answer now takes 2 s: the download sits with its temporary file open.
+    env.sim.set_faults(Faults {
+        delay: Some(Duration::from_secs(2)),
+        ..Faults::default()
+    });
+    for signal in ["-TERM", "-INT"] {
+        let mut child = env
+            .cmd(&["download", "sig-bucket", "big.bin", "out.bin"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let t0 = Instant::now();
+        while temps(&env.dir).is_empty() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no temporary file appeared"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let ok = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(130), "{signal}");
+        assert_eq!(temps(&env.dir), Vec::<PathBuf>::new(), "{signal}");
+        assert!(!env.dir.join("out.bin").exists());
+    }
+}

@@ -22,6 +22,9 @@ pub struct TransportConfig {
     pub io_timeout: Duration,
     /// Extra trusted CA certificates (PEM); when set, they are the only roots trusted.
     pub root_certs_pem: Option<Vec<u8>>,
+    /// Accept a plain `http://` realm on a host that is not loopback (default false: keys
+    /// and data would cross the network in clear).
+    pub allow_http: bool,
 }
 
 impl Default for TransportConfig {
@@ -30,6 +33,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(20),
             io_timeout: Duration::from_secs(120),
             root_certs_pem: None,
+            allow_http: false,
         }
     }
 }

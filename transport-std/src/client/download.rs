@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 
 use b2_core::embedded_io;
 use b2_core::op::{Download, Target};
@@ -223,7 +223,11 @@ impl Client {
 
     /// Downloads to `path` through a temporary file in the same folder, renamed into place
     /// only after the whole download arrived and its SHA-1 matched; on any failure nothing
-    /// is left behind.
+    /// is left behind. The temporary file has an unpredictable name and is created
+    /// exclusively (an existing file or a planted link of that name is never opened), and is
+    /// listed for [`remove_temp_files`] until it is renamed or removed. A `path` that exists
+    /// and is not a regular file (a device, a FIFO) is written to directly and never
+    /// replaced; a directory is refused.
     pub fn download_to_path(
         &self,
         target: &DownloadTarget,
@@ -231,6 +235,20 @@ impl Client {
         range: Option<(u64, u64)>,
         progress: Option<&dyn Progress>,
     ) -> Result<DownloadResult> {
+        if let Ok(m) = fs::metadata(path) {
+            if m.is_dir() {
+                return Err(ClientError::Config(format!(
+                    "{} is a directory",
+                    path.display()
+                )));
+            }
+            if !m.is_file() {
+                let w = fs::OpenOptions::new().write(true).open(path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot write to {}: {e}", path.display()))
+                })?;
+                return self.download_to_writer(target, w, range, progress);
+            }
+        }
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -238,17 +256,7 @@ impl Client {
         let base = path
             .file_name()
             .ok_or_else(|| ClientError::Config(format!("not a file path: {}", path.display())))?;
-        let tmp = dir.join(format!(
-            ".{}.b2tmp-{}",
-            base.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = fs::File::create(&tmp).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot write into {}: {e}", dir.display()),
-            )
-        })?;
+        let (tmp, file) = create_temp(&dir, &base.to_string_lossy())?;
         let r = self.download_to_file(target, &file, range, progress);
         let r = r.and_then(|r| {
             if self
@@ -269,6 +277,59 @@ impl Client {
         if r.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        forget_temp(&tmp);
         r
     }
+}
+
+/// Temporary files of downloads in progress, for [`remove_temp_files`].
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes the temporary files of the downloads in progress. Call it from a signal
+/// handler's thread (b2ctl does on Ctrl-C and SIGTERM) before exiting, so that an
+/// interrupted download leaves nothing behind.
+pub fn remove_temp_files() {
+    let mut list = TEMP_FILES.lock().unwrap_or_else(|p| p.into_inner());
+    for p in list.drain(..) {
+        let _ = fs::remove_file(p);
+    }
+}
+
+fn forget_temp(p: &Path) {
+    let mut list = TEMP_FILES.lock().unwrap_or_else(|p| p.into_inner());
+    list.retain(|q| q != p);
+}
+
+/// Creates `DIR/.BASE.b2tmp-RANDOM` exclusively (`O_CREAT | O_EXCL`: an existing file or a
+/// link of that name is an error, never followed) and lists it for [`remove_temp_files`].
+fn create_temp(dir: &Path, base: &str) -> Result<(PathBuf, fs::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = None;
+    for _ in 0..16 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let tmp = dir.join(format!(".{base}.b2tmp-{:016x}", h.finish()));
+        let mut list = TEMP_FILES.lock().unwrap_or_else(|p| p.into_inner());
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => {
+                list.push(tmp.clone());
+                return Ok((tmp, f));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot write into {}: {e}", dir.display()),
+                )
+                .into())
+            }
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::other("no free temporary name"))
+        .into())
 }

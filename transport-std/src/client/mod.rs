@@ -8,7 +8,7 @@ mod list;
 mod lock;
 mod upload;
 
-pub use download::{DownloadResult, DownloadTarget};
+pub use download::{remove_temp_files, DownloadResult, DownloadTarget};
 pub use list::FileIter;
 pub use upload::UploadOptions;
 
@@ -302,6 +302,14 @@ impl Client {
         cfg: &TransportConfig,
     ) -> Result<Self> {
         let creds = Credentials::new(key_id, key, realm)?;
+        if !cfg.allow_http && !realm_is_safe(creds.realm()) {
+            return Err(ClientError::Config(format!(
+                "refusing the plain-http realm {}: keys and data would cross the network in \
+                 clear; use https, a loopback address, or allow it by name \
+                 (TransportConfig::allow_http, b2ctl --allow-http)",
+                creds.realm()
+            )));
+        }
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
         let mut session = Session::new(creds);
         session.set_entropy(os_entropy());
@@ -793,6 +801,23 @@ fn os_entropy() -> u64 {
     h.finish()
 }
 
+/// Whether a realm URL may be used without opting in: `https://`, or `http://` to a
+/// loopback host (`localhost`, `127.x.x.x`, `[::1]`), as for a local simulator.
+fn realm_is_safe(realm: &str) -> bool {
+    let Some(rest) = realm.strip_prefix("http://") else {
+        return true; // https (Credentials accepts nothing else)
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `B2_APPLICATION_KEY_ID` and `B2_APPLICATION_KEY`, when both are set and not empty.
 pub fn env_credentials() -> Option<(String, String)> {
     let id = std::env::var("B2_APPLICATION_KEY_ID")
@@ -802,4 +827,33 @@ pub fn env_credentials() -> Option<(String, String)> {
         .ok()
         .filter(|s| !s.is_empty())?;
     Some((id, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::realm_is_safe;
+
+    #[test]
+    fn plain_http_is_safe_only_on_loopback() {
+        for ok in [
+            "https://api.backblazeb2.com",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://localhost:1",
+            "http://LOCALHOST",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(realm_is_safe(ok), "{ok}");
+        }
+        for bad in [
+            "http://192.0.2.1",
+            "http://example.com",
+            "http://127.0.0.1.example.com",
+            "http://localhost.evil",
+            "http://[::2]:1",
+            "http://10.0.0.1:80",
+        ] {
+            assert!(!realm_is_safe(bad), "{bad}");
+        }
+    }
 }

@@ -37,6 +37,14 @@ struct Creds {
     /// "production" or a URL (default: $B2_ENVIRONMENT, else production).
     #[arg(long, global = true)]
     realm: Option<String>,
+    /// Seconds to wait for a connection, and for any progress of a request or an answer,
+    /// before a try counts as failed (default: 20 to connect, 120 otherwise).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
+    /// Accept a plain-http realm on a host that is not loopback (keys and data then cross
+    /// the network in clear).
+    #[arg(long, global = true)]
+    allow_http: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,9 +79,9 @@ enum Cmd {
         /// Part size; sources longer than this go up as large files in parts of this size.
         #[arg(long)]
         part_size: Option<u64>,
-        /// Parallel part uploads.
-        #[arg(long, default_value_t = 4)]
-        threads: usize,
+        /// Parallel part uploads (1 to 64).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: u16,
     },
     /// Download a file by name to a path (or `-` for stdout).
     Download {
@@ -181,9 +189,9 @@ enum Cmd {
         /// Prefix in the bucket (e.g. `backups/`).
         #[arg(default_value = "")]
         prefix: String,
-        /// Files uploaded at once.
-        #[arg(long, default_value_t = 8)]
-        threads: usize,
+        /// Files uploaded at once (1 to 64).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: u16,
     },
 }
 
@@ -233,6 +241,13 @@ enum KeyCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C or SIGTERM in the middle of a download: remove its temporary file, then stop
+    // as the shell expects (128 + SIGINT).
+    let _ = ctrlc::set_handler(|| {
+        b2_transport_std::client::remove_temp_files();
+        eprintln!("b2ctl: interrupted");
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -272,7 +287,15 @@ fn connect(c: &Creds) -> Result<Client, ClientError> {
                 .into(),
         )
     })?;
-    Client::new(&id, &key, &realm).map_err(|e| match e {
+    let mut cfg = b2_transport_std::TransportConfig {
+        allow_http: c.allow_http,
+        ..Default::default()
+    };
+    if let Some(t) = c.timeout {
+        cfg.connect_timeout = std::time::Duration::from_secs(t);
+        cfg.io_timeout = std::time::Duration::from_secs(t);
+    }
+    Client::with_transport(&id, &key, &realm, &cfg).map_err(|e| match e {
         // Say where: a wrong realm or key is the usual cause.
         ClientError::Core(_) => ClientError::Config(format!("authorizing at {realm}: {e}")),
         e => e,
@@ -350,7 +373,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             };
             let client = connect(&cli.creds)?;
             let mut opts = UploadOptions {
-                threads: threads.max(1),
+                threads: usize::from(threads),
                 ..UploadOptions::default()
             };
             if let Some(t) = content_type {
@@ -515,7 +538,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 Path::new(&local_dir),
                 &bucket,
                 &prefix,
-                threads.max(1),
+                usize::from(threads),
             )?;
             writeln!(out, "uploaded {sent} file(s), {skipped} already up to date")?;
         }

@@ -1,0 +1,111 @@
+//! Local files handled safely: a download never replaces a target that is not a regular
+//! file (it writes into a FIFO, refuses a directory), its temporary file has a name no one
+//! can plant a link at, and a plain-http realm off loopback is refused before any I/O.
+
+use std::path::PathBuf;
+
+use b2_sim::Sim;
+use b2_transport_std::client::{Client, ClientError, DownloadTarget, UploadOptions};
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("b2-local-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+fn setup(bytes: &[u8]) -> (Sim, Client, DownloadTarget) {
+    let sim = Sim::builder().start().expect("sim");
+    let (id, key) = sim.master_key();
+    let c = Client::new(id, key, sim.url()).expect("client");
+    c.create_bucket("local-bucket", false).expect("bucket");
+    c.upload_reader("local-bucket", bytes, "f.bin", &UploadOptions::default())
+        .expect("up");
+    let t = DownloadTarget::ByName {
+        bucket: "local-bucket".into(),
+        name: "f.bin".into(),
+    };
+    (sim, c, t)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_target_is_written_to_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let (_sim, c, t) = setup(&bytes);
+    let dir = tmpdir("fifo");
+    let fifo = dir.join("pipe");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(ok.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            std::fs::File::open(fifo)
+                .and_then(|mut f| f.read_to_end(&mut v))
+                .expect("read fifo");
+            v
+        })
+    };
+    let r = c.download_to_path(&t, &fifo, None, None).expect("download");
+    assert!(r.verified);
+    assert_eq!(reader.join().expect("reader"), bytes);
+    let m = std::fs::symlink_metadata(&fifo).expect("still there");
+    assert!(m.file_type().is_fifo(), "the FIFO was replaced");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_directory_target_is_refused() {
+    let (_sim, c, t) = setup(b"abc");
+    let dir = tmpdir("dir");
+    let e = c
+        .download_to_path(&t, &dir, None, None)
+        .expect_err("a directory");
+    assert!(matches!(e, ClientError::Config(_)), "{e:?}");
+    assert!(dir.is_dir());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn temporary_names_are_unpredictable_and_never_follow_a_link() {
+    let (_sim, c, t) = setup(b"payload");
+    let dir = tmpdir("links");
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, b"keep me").expect("victim");
+    // The name the SDK used to use (DIR/.NAME.b2tmp-PID), planted as a link to another file.
+    let planted = dir.join(format!(".out.bin.b2tmp-{}", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).expect("plant");
+    let out = dir.join("out.bin");
+    c.download_to_path(&t, &out, None, None).expect("download");
+    assert_eq!(std::fs::read(&out).expect("out"), b"payload");
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"keep me");
+    // Nothing else left behind but the planted link itself.
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".b2tmp-") && !planted.ends_with(n))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_plain_http_realm_off_loopback_is_refused_before_any_io() {
+    for realm in ["http://192.0.2.1:9", "http://b2.example.invalid"] {
+        let e = Client::new("id", "key", realm).expect_err("refused");
+        assert!(
+            matches!(&e, ClientError::Config(m) if m.contains("plain-http")),
+            "{e:?}"
+        );
+    }
+    // Loopback (a local simulator) is allowed: the unit tests of `realm_is_safe` show it, and
+    // every other test here runs against `http://127.0.0.1:PORT`.
+}
