@@ -272,3 +272,200 @@ mod tests {
         );
     }
 }
+
+/// The two slots on NOR flash (`embedded-storage`): slot `n` is the `slot_len` bytes at
+/// `base + n * slot_len`, each a whole number of erase sectors. A save erases its slot's
+/// sectors and programs the record (padded with `0xFF` to the write size); erased flash
+/// reads as a record whose length runs past the slot, which is refused like a torn one.
+#[cfg(feature = "embedded-storage")]
+#[derive(Debug)]
+pub struct NorFlashSlots<F> {
+    flash: F,
+    base: u32,
+    slot_len: u32,
+}
+
+/// Why a [`NorFlashSlots`] is refused.
+#[cfg(feature = "embedded-storage")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashLayoutError {
+    /// `base` or `slot_len` is not a multiple of the erase size, or `slot_len` is 0.
+    Unaligned,
+    /// The two slots do not fit in the flash.
+    TooLarge,
+    /// The flash's write size is above [`MAX_WRITE_SIZE`].
+    WriteSize,
+}
+
+/// Largest flash write size [`NorFlashSlots`] supports (it programs from a 64-byte chunk).
+#[cfg(feature = "embedded-storage")]
+pub const MAX_WRITE_SIZE: usize = 64;
+
+#[cfg(feature = "embedded-storage")]
+impl<F: embedded_storage::nor_flash::NorFlash> NorFlashSlots<F> {
+    /// Two slots of `slot_len` bytes from `base` (at least [`crate::CHECKPOINT_BUFFER`]
+    /// rounded up to the erase size, for the device job).
+    pub fn new(flash: F, base: u32, slot_len: u32) -> Result<Self, FlashLayoutError> {
+        if F::WRITE_SIZE > MAX_WRITE_SIZE {
+            return Err(FlashLayoutError::WriteSize);
+        }
+        let erase = F::ERASE_SIZE as u32;
+        if slot_len == 0 || !base.is_multiple_of(erase) || !slot_len.is_multiple_of(erase) {
+            return Err(FlashLayoutError::Unaligned);
+        }
+        let end = slot_len
+            .checked_mul(2)
+            .and_then(|n| n.checked_add(base))
+            .ok_or(FlashLayoutError::TooLarge)?;
+        if end as usize > flash.capacity() {
+            return Err(FlashLayoutError::TooLarge);
+        }
+        Ok(NorFlashSlots {
+            flash,
+            base,
+            slot_len,
+        })
+    }
+
+    /// The flash back.
+    pub fn into_inner(self) -> F {
+        self.flash
+    }
+
+    fn start(&self, slot: u8) -> u32 {
+        self.base + u32::from(slot.min(1)) * self.slot_len
+    }
+}
+
+#[cfg(feature = "embedded-storage")]
+impl<F: embedded_storage::nor_flash::NorFlash> SlotStorage for NorFlashSlots<F> {
+    type Error = F::Error;
+
+    fn read_slot(&mut self, slot: u8, buf: &mut [u8]) -> Result<usize, F::Error> {
+        let n = buf.len().min(self.slot_len as usize);
+        let n = n - n % F::READ_SIZE.max(1);
+        let start = self.start(slot);
+        let into = buf.get_mut(..n).unwrap_or(&mut []);
+        self.flash.read(start, into)?;
+        Ok(n)
+    }
+
+    fn write_slot(&mut self, slot: u8, bytes: &[u8]) -> Result<(), F::Error> {
+        let start = self.start(slot);
+        self.flash.erase(start, start + self.slot_len)?;
+        // Program in chunks padded to the write size (`0xFF` leaves erased bits as they are).
+        let ws = F::WRITE_SIZE.max(1);
+        let mut chunk = [0xFFu8; MAX_WRITE_SIZE];
+        let step = (chunk.len() / ws).max(1) * ws;
+        let bytes = bytes.get(..self.slot_len as usize).unwrap_or(bytes);
+        for (i, part) in bytes.chunks(step).enumerate() {
+            let padded = part.len().div_ceil(ws) * ws;
+            let Some(dst) = chunk.get_mut(..padded) else {
+                break; // unreachable: `new` refuses a write size above the chunk
+            };
+            dst.fill(0xFF);
+            dst[..part.len()].copy_from_slice(part);
+            self.flash.write(start + (i * step) as u32, dst)?;
+        }
+        Ok(())
+    }
+
+    fn erase_slot(&mut self, slot: u8) -> Result<(), F::Error> {
+        let start = self.start(slot);
+        self.flash.erase(start, start + self.slot_len)
+    }
+}
+
+#[cfg(all(test, feature = "embedded-storage"))]
+mod flash_tests {
+    use super::*;
+    use embedded_storage::nor_flash::{
+        ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+    };
+
+    /// NOR flash in RAM with its rules: erase sets a sector to 0xFF, programming can only
+    /// clear bits, offsets and lengths must be aligned.
+    struct RamFlash {
+        mem: [u8; 4096],
+    }
+
+    #[derive(Debug)]
+    struct Misaligned;
+    impl NorFlashError for Misaligned {
+        fn kind(&self) -> NorFlashErrorKind {
+            NorFlashErrorKind::NotAligned
+        }
+    }
+    impl ErrorType for RamFlash {
+        type Error = Misaligned;
+    }
+    impl ReadNorFlash for RamFlash {
+        const READ_SIZE: usize = 1;
+        fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Misaligned> {
+            let o = offset as usize;
+            bytes.copy_from_slice(self.mem.get(o..o + bytes.len()).ok_or(Misaligned)?);
+            Ok(())
+        }
+        fn capacity(&self) -> usize {
+            self.mem.len()
+        }
+    }
+    impl NorFlash for RamFlash {
+        const WRITE_SIZE: usize = 4;
+        const ERASE_SIZE: usize = 1024;
+        fn erase(&mut self, from: u32, to: u32) -> Result<(), Misaligned> {
+            if !from.is_multiple_of(1024) || !to.is_multiple_of(1024) {
+                return Err(Misaligned);
+            }
+            self.mem
+                .get_mut(from as usize..to as usize)
+                .ok_or(Misaligned)?
+                .fill(0xFF);
+            Ok(())
+        }
+        fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Misaligned> {
+            if !offset.is_multiple_of(4) || !bytes.len().is_multiple_of(4) {
+                return Err(Misaligned);
+            }
+            let o = offset as usize;
+            let dst = self.mem.get_mut(o..o + bytes.len()).ok_or(Misaligned)?;
+            for (d, s) in dst.iter_mut().zip(bytes) {
+                *d &= *s;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn slots_on_nor_flash_keep_the_newest_record_and_refuse_erased_sectors() {
+        let flash = RamFlash { mem: [0; 4096] };
+        assert_eq!(
+            NorFlashSlots::new(RamFlash { mem: [0; 4096] }, 512, 1024).err(),
+            Some(FlashLayoutError::Unaligned)
+        );
+        assert_eq!(
+            NorFlashSlots::new(RamFlash { mem: [0; 4096] }, 2048, 2048).err(),
+            Some(FlashLayoutError::TooLarge)
+        );
+        let mut slots =
+            CheckpointSlots::new(NorFlashSlots::new(flash, 1024, 1024).expect("layout"));
+        let mut buf = [0u8; 1024];
+        // Never-written flash (zeros here) and erased flash both hold no record.
+        assert_eq!(slots.load(&mut buf), None);
+        slots.clear().expect("erase");
+        assert_eq!(slots.load(&mut buf), None);
+        for text in [&b"one part done"[..], b"two parts done!", b"three parts"] {
+            let mut room = [0u8; 128];
+            slots
+                .save(&mut room, |out| {
+                    out[..text.len()].copy_from_slice(text);
+                    Ok(text.len())
+                })
+                .expect("save");
+        }
+        let n = slots.load(&mut buf).expect("record");
+        assert_eq!(&buf[..n], b"three parts");
+        slots.clear().expect("clear");
+        assert_eq!(slots.load(&mut buf), None);
+    }
+}
