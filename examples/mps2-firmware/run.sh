@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the device job on QEMU's mps2-an386 (Cortex-M4) against b2-sim on 127.0.0.1.
 # Usage: examples/mps2-firmware/run.sh [--size BYTES] [--faults] [--timeout SECS]
-#                                      [--kill-resume [--kill-after PARTS]]
+#                                      [--kill-resume [--kill-after PARTS] [--reboot-part-size BYTES]]
 # Fails on a non-zero exit of the firmware, a SHA-1 mismatch, or a timeout.
 # --kill-resume: kills QEMU (SIGKILL) while the NAS file's next part is streaming, once the
 # device has saved a checkpoint with PARTS parts done (default 2), boots it again, and fails
 # unless the second boot continues the same large file without sending any part the
 # checkpoint had again (part uploads counted by b2-sim's /_sim/stats).
+# --reboot-part-size: boot 2 runs with another part size, so the checkpoint is for other
+# parameters: it must be refused, its unfinished file cancelled and the file sent anew.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -15,6 +17,7 @@ faults=0
 limit=180
 kill_resume=0
 kill_after=2
+reboot_part_size=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size="$2"; shift 2 ;;
@@ -22,6 +25,7 @@ while [ $# -gt 0 ]; do
         --timeout) limit="$2"; shift 2 ;;
         --kill-resume) kill_resume=1; shift ;;
         --kill-after) kill_after="$2"; shift 2 ;;
+        --reboot-part-size) reboot_part_size="$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -116,7 +120,12 @@ if [ "$kill_resume" = 1 ]; then
     if [ "$parts_before" != "$checkpointed" ]; then
         echo "FAIL: b2-sim stored $parts_before parts but the checkpoint had $checkpointed: the kill came after the next part was stored (timing), not mid-part" >&2; exit 1
     fi
-    echo "--- boot 2 ---"
+    if [ -n "$reboot_part_size" ]; then
+        sed -i "s/^part_size=.*/part_size=$reboot_part_size/" "$work/b2-device.cfg"
+        echo "--- boot 2, part size now $reboot_part_size: the checkpoint is for other parameters ---"
+    else
+        echo "--- boot 2 ---"
+    fi
 fi
 
 start=$(date +%s)
@@ -140,11 +149,18 @@ if [ "$kill_resume" = 1 ]; then
     read -r n_objects object_bytes <<<"$objects"
     parts_after=$(( $(sim_stat uploads) - parts_before - n_objects ))
     bytes_resent=$(( $(sim_stat bytesIngested) - size - object_bytes ))
-    echo "kill-resume: $parts parts; before the kill $parts_before sent and stored ($checkpointed checkpointed); after the reboot $skipped skipped, $sent sent (b2-sim stored $parts_after); bytes received twice by b2-sim: $bytes_resent (the part cut by the kill); checkpoint $(field checkpoint_bytes) bytes ($(field record_bytes) a slot record)"
-    [ "$(field resumed)" = true ] || { echo "FAIL: the second boot did not continue the checkpoint's file" >&2; exit 1; }
-    [ "$skipped" = "$checkpointed" ] || { echo "FAIL: skipped $skipped parts, the checkpoint had $checkpointed" >&2; exit 1; }
-    [ "$sent" = $(( parts - skipped )) ] && [ "$parts_after" = "$sent" ] || { echo "FAIL: part uploads after the reboot: device $sent, b2-sim $parts_after, expected $(( parts - skipped ))" >&2; exit 1; }
-    [ $(( parts_before + parts_after )) = "$parts" ] || { echo "FAIL: b2-sim stored $(( parts_before + parts_after )) parts for a $parts-part file: a stored part was sent again" >&2; exit 1; }
+    resent_what="the part cut by the kill"
+    [ -z "$reboot_part_size" ] || resent_what="the cancelled file's parts and the part cut by the kill"
+    echo "kill-resume: $parts parts; before the kill $parts_before sent and stored ($checkpointed checkpointed); after the reboot $skipped skipped, $sent sent (b2-sim stored $parts_after); bytes received twice by b2-sim: $bytes_resent ($resent_what); checkpoint $(field checkpoint_bytes) bytes ($(field record_bytes) a slot record)"
+    if [ -n "$reboot_part_size" ]; then
+        grep -q '^resume: checkpoint for other parameters: its file cancelled, new file' "$work/console.txt" || { echo "FAIL: the checkpoint for other parameters was not refused with its file cancelled" >&2; exit 1; }
+        [ "$(field resumed)" = false ] && [ "$skipped" = 0 ] && [ "$sent" = "$parts" ] && [ "$parts_after" = "$parts" ] || { echo "FAIL: expected all $parts parts of the new file sent (device $sent, b2-sim $parts_after, skipped $skipped)" >&2; exit 1; }
+    else
+        [ "$(field resumed)" = true ] || { echo "FAIL: the second boot did not continue the checkpoint's file" >&2; exit 1; }
+        [ "$skipped" = "$checkpointed" ] || { echo "FAIL: skipped $skipped parts, the checkpoint had $checkpointed" >&2; exit 1; }
+        [ "$sent" = $(( parts - skipped )) ] && [ "$parts_after" = "$sent" ] || { echo "FAIL: part uploads after the reboot: device $sent, b2-sim $parts_after, expected $(( parts - skipped ))" >&2; exit 1; }
+        [ $(( parts_before + parts_after )) = "$parts" ] || { echo "FAIL: b2-sim stored $(( parts_before + parts_after )) parts for a $parts-part file: a stored part was sent again" >&2; exit 1; }
+    fi
     [ -z "$("$b2ctl" "${admin[@]}" unfinished sensor-bucket)" ] || { echo "FAIL: an unfinished large file is left" >&2; exit 1; }
 fi
 

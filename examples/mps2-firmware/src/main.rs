@@ -221,8 +221,10 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
         "resume: {}; parts skipped (B2 had them, checkpoint vouched) {}, parts sent {}, bytes resent within this boot {}; checkpoint saved {} times ({} failed), {} bytes ({} bytes a slot record, 2 slots), cleared after the finish",
         if rs.resumed {
             "continued the checkpoint's file"
+        } else if rs.cancelled_stale {
+            "checkpoint for other parameters: its file cancelled, new file"
         } else if rs.refused {
-            "checkpoint refused (damaged or other parameters), new file"
+            "checkpoint refused (damaged, or its file not cancelled), new file"
         } else {
             "no checkpoint, new file"
         },

@@ -16,14 +16,15 @@
 use core::fmt::Write as _;
 use core::mem::size_of;
 
-use b2_core::driver::{run, Clock, RunStats, Transport};
+use b2_core::driver::{run, run_counted, Clock, RunStats, Transport};
 use b2_core::http::{Headers, Request, TransportError};
 use b2_core::op::large::Checkpoint;
 use b2_core::op::{
-    Abort, Authorize, Exchange, FileParams, LargeUpload, Operation, Resume, Source, Step,
+    Abort, Authorize, Call, Exchange, FileParams, LargeUpload, Operation, Resume, Source, Step,
     UploadFile, UploadUrl,
 };
 use b2_core::session::{Credentials, Session};
+use b2_core::wire::large::CancelLargeFile;
 use b2_core::{Error, InvalidInput};
 
 pub mod checkpoint;
@@ -136,6 +137,9 @@ pub struct ResumeReport {
     pub resumed: bool,
     /// A checkpoint was found but refused (damaged, or for other parameters): new file.
     pub refused: bool,
+    /// The refused checkpoint was for other parameters and its unfinished large file was
+    /// cancelled (`b2_cancel_large_file`, which needs only `writeFiles`).
+    pub cancelled_stale: bool,
     /// Parts B2 had with the checkpoint's SHA-1, neither read nor sent again.
     pub parts_skipped: u32,
     /// Parts sent in this run.
@@ -229,7 +233,8 @@ pub fn run_device<T: Transport, C: Clock>(
 /// (`record` is the room to encode it in, [`CHECKPOINT_BUFFER`] bytes). On entry a valid
 /// checkpoint for the same file parameters is continued with [`Resume::Checkpoint`]: the
 /// parts B2 has with the checkpoint's SHA-1 are neither read nor sent again. A damaged
-/// checkpoint, or one for other parameters, is ignored and a new file started. After the
+/// checkpoint is ignored and a new file started; one for other parameters too, after its
+/// unfinished file is cancelled (best effort). After the
 /// file is finished the checkpoint is cleared.
 pub fn run_device_resumable<T: Transport, C: Clock, S: SlotStorage>(
     cfg: &Config<'_>,
@@ -299,7 +304,24 @@ fn job<T: Transport, C: Clock, S: SlotStorage>(
                     resume = Resume::Checkpoint(head);
                     report.resume.resumed = true;
                 }
-                _ => report.resume.refused = true,
+                // For other parameters (the settings changed): that file can never be
+                // finished by this job, so cancel it rather than leave its parts stored.
+                // Best effort: it may be gone already.
+                Ok(head) => {
+                    report.resume.refused = true;
+                    let mut cancel = Call::new(
+                        &mut session,
+                        &mut bufs.op,
+                        CancelLargeFile {
+                            file_id: &head.file_id,
+                        },
+                    );
+                    let mut st = RunStats::default();
+                    report.resume.cancelled_stale =
+                        run_counted(&mut cancel, transport, clock, &mut st).is_ok();
+                    report.stats.add(&st);
+                }
+                Err(_) => report.resume.refused = true,
             }
         }
     }
