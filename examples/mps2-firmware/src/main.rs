@@ -24,9 +24,10 @@ use core::ptr::addr_of_mut;
 use b2_core::driver::run;
 use b2_core::op::{Authorize, Download, Target};
 use b2_core::session::{Credentials, Session};
+use b2_sensor_logic::checkpoint::{CheckpointSlots, RECORD_OVERHEAD};
 use b2_sensor_logic::{
-    nas_byte, object_content, object_name, run_device, Buffers, Config, BODY_BUFFER, MAX_PARTS,
-    OP_BUFFER,
+    nas_byte, object_content, object_name, run_device_resumable, Buffers, Config, BODY_BUFFER,
+    CHECKPOINT_BUFFER, MAX_PARTS, OP_BUFFER,
 };
 use b2_transport_esp::StreamTransport;
 use cortex_m_rt::entry;
@@ -42,6 +43,7 @@ static mut NET: MaybeUninit<Net> = MaybeUninit::uninit();
 static mut BUFS: Buffers = Buffers::new();
 static mut BODY: [u8; BODY_BUFFER] = [0; BODY_BUFFER];
 static mut SETTINGS: [u8; 512] = [0; 512];
+static mut CHECKPOINT: [u8; CHECKPOINT_BUFFER] = [0; CHECKPOINT_BUFFER];
 
 #[entry]
 fn main() -> ! {
@@ -114,7 +116,7 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     clock::start(cp.SYST);
 
     // SAFETY: each static is borrowed once, here, for the rest of the run.
-    let (settings_buf, net_storage, tcp_buffers, net_slot, bufs, body) = unsafe {
+    let (settings_buf, net_storage, tcp_buffers, net_slot, bufs, body, record) = unsafe {
         (
             &mut *addr_of_mut!(SETTINGS),
             &mut *addr_of_mut!(NET_STORAGE),
@@ -122,6 +124,7 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
             &mut *addr_of_mut!(NET),
             &mut *addr_of_mut!(BUFS),
             &mut *addr_of_mut!(BODY),
+            &mut *addr_of_mut!(CHECKPOINT),
         )
     };
     let n = semi::read_file(b"b2-device.cfg\0", settings_buf).ok_or_else(|| {
@@ -182,14 +185,18 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     // The job, with the stack painted below its call.
     let mut transport = StreamTransport::new(&mut *net, &mut body[..]);
     let transport_state = size_of::<StreamTransport<'_, &mut Net>>();
+    // The NAS file's checkpoint survives a reset in two host files (semi::SemiSlots).
+    let mut slots = CheckpointSlots::new(semi::SemiSlots { saves: 0 });
     let painted = stack::paint_below_sp();
     let t1 = clock::now_ms();
-    let report = run_device(
+    let report = run_device_resumable(
         &cfg,
         &mut transport,
         transport_state + BODY_BUFFER,
         &mut clock::SysClock,
         bufs,
+        &mut slots,
+        &mut record[..],
     )
     .map_err(|e| msg(format_args!("device job: {e}")))?;
     let job_ms = clock::now_ms() - t1;
@@ -209,6 +216,26 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
         connects
     );
     let _ = exchanges;
+    let rs = report.resume;
+    hprintln!(
+        "resume: {}; parts skipped (B2 had them, checkpoint vouched) {}, parts sent {}, bytes resent within this boot {}; checkpoint saved {} times ({} failed), {} bytes ({} bytes a slot record, 2 slots), cleared after the finish",
+        if rs.resumed {
+            "continued the checkpoint's file"
+        } else if rs.cancelled_stale {
+            "checkpoint for other parameters: its file cancelled, new file"
+        } else if rs.refused {
+            "checkpoint refused (damaged, or its file not cancelled), new file"
+        } else {
+            "no checkpoint, new file"
+        },
+        rs.parts_skipped,
+        rs.parts_sent,
+        rs.resent_bytes,
+        rs.saves,
+        rs.save_errors,
+        rs.checkpoint_bytes,
+        rs.record_bytes
+    );
 
     // Download one sensor object back and check its SHA-1 against what was generated.
     let painted_dl = stack::paint_below_sp();
@@ -238,7 +265,7 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     let net_stack = painted_net.used();
 
     let ram = report.ram;
-    let sdk_static = OP_BUFFER + MAX_PARTS * 20 + BODY_BUFFER;
+    let sdk_static = OP_BUFFER + MAX_PARTS * 20 + BODY_BUFFER + CHECKPOINT_BUFFER;
     let sdk_stack = job_stack.max(dl_stack);
     let sdk_total = sdk_static + transport_state + sdk_stack;
     let net_static = size_of::<NetStorage>() + size_of::<TcpBuffers>() + size_of::<Net>();
@@ -254,6 +281,11 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
     );
     row("SDK", "part digests, 32 parts x 20 (.bss)", MAX_PARTS * 20);
     row("SDK", "transport body buffer (.bss)", BODY_BUFFER);
+    row(
+        "SDK",
+        "checkpoint record buffer, room for 32 parts + 255-byte id (.bss)",
+        CHECKPOINT_BUFFER,
+    );
     row("SDK", "StreamTransport state", transport_state);
     row(
         "SDK",
@@ -295,14 +327,28 @@ fn job(boot: stack::Painted) -> Result<(), Msg> {
         boot_stack,
     );
     hprintln!(
-        "SUMMARY nas_bytes={} parts={} sdk_ram={} sdk_stack={} job_ms={} transport_errors={} waits={}",
+        "checkpoint cost: RAM {} bytes (.bss record buffer; the slot logic is in the stack figure), storage 2 x {} bytes for this file ({} + {} record bytes; at most 2 x {})",
+        CHECKPOINT_BUFFER,
+        rs.record_bytes,
+        rs.checkpoint_bytes,
+        RECORD_OVERHEAD,
+        CHECKPOINT_BUFFER
+    );
+    hprintln!(
+        "SUMMARY nas_bytes={} parts={} sdk_ram={} sdk_stack={} job_ms={} transport_errors={} waits={} resumed={} parts_skipped={} parts_sent={} checkpoint_bytes={} record_bytes={} checkpoint_saves={}",
         report.nas_bytes,
         report.nas_parts,
         sdk_total,
         sdk_stack,
         job_ms,
         report.stats.transport_errors,
-        report.stats.waits
+        report.stats.waits,
+        rs.resumed,
+        rs.parts_skipped,
+        rs.parts_sent,
+        rs.checkpoint_bytes,
+        rs.record_bytes,
+        rs.saves
     );
     if sdk_total > 16 * 1024 {
         return Err(msg(format_args!(

@@ -1,6 +1,6 @@
 //! The run's settings, read from a host file through semihosting (`SYS_OPEN`/`SYS_READ`).
 
-use cortex_m_semihosting::syscall;
+use cortex_m_semihosting::{hprintln, syscall};
 
 /// Reads the host file `name` (NUL-terminated) into `buf`; returns the bytes read.
 pub fn read_file(name: &[u8], buf: &mut [u8]) -> Option<usize> {
@@ -40,4 +40,91 @@ impl<'a> Settings<'a> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     }
+}
+
+/// The checkpoint's two slots as host files `b2-ckpt-0.bin` and `b2-ckpt-1.bin` in QEMU's
+/// working directory. A save opens its slot's file with mode `wb` (truncated), writes the
+/// record in one `SYS_WRITE` and closes it: a reset in the middle leaves that file empty or
+/// short, which the record's CRC-32 refuses, and the other file untouched. Each save is
+/// printed (`checkpoint: save N ...`), which `run.sh --kill-resume` watches.
+pub struct SemiSlots {
+    /// Saves so far in this boot.
+    pub saves: u32,
+}
+
+const SLOT_NAMES: [&[u8]; 2] = [b"b2-ckpt-0.bin\0", b"b2-ckpt-1.bin\0"];
+
+/// Semihosting `SYS_OPEN` modes.
+const MODE_RB: usize = 1;
+const MODE_WB: usize = 5;
+
+fn open(slot: u8, mode: usize) -> Result<usize, ()> {
+    let name = SLOT_NAMES.get(usize::from(slot)).ok_or(())?;
+    // SAFETY: a NUL-terminated name and its length without the NUL; QEMU is the debugger.
+    let fd = unsafe { syscall!(OPEN, name.as_ptr(), mode, name.len() - 1) } as isize;
+    if fd < 0 {
+        Err(())
+    } else {
+        Ok(fd as usize)
+    }
+}
+
+impl b2_sensor_logic::checkpoint::SlotStorage for SemiSlots {
+    type Error = ();
+
+    fn read_slot(&mut self, slot: u8, buf: &mut [u8]) -> Result<usize, ()> {
+        let Ok(fd) = open(slot, MODE_RB) else {
+            return Ok(0); // no file yet: an empty slot
+        };
+        // SAFETY: `buf` is valid for `buf.len()` bytes.
+        let left = unsafe {
+            let left = syscall!(READ, fd, buf.as_mut_ptr(), buf.len());
+            syscall!(CLOSE, fd);
+            left
+        };
+        buf.len().checked_sub(left).ok_or(())
+    }
+
+    fn write_slot(&mut self, slot: u8, bytes: &[u8]) -> Result<(), ()> {
+        let fd = open(slot, MODE_WB)?;
+        // SAFETY: `bytes` is valid for `bytes.len()` bytes.
+        let left = unsafe {
+            let left = syscall!(WRITE, fd, bytes.as_ptr(), bytes.len());
+            syscall!(CLOSE, fd);
+            left
+        };
+        if left != 0 {
+            return Err(());
+        }
+        self.saves += 1;
+        hprintln!(
+            "checkpoint: save {} to slot {}, {} bytes, {} parts done",
+            self.saves,
+            slot,
+            bytes.len(),
+            parts_in_record(bytes)
+        );
+        Ok(())
+    }
+
+    fn erase_slot(&mut self, slot: u8) -> Result<(), ()> {
+        let fd = open(slot, MODE_WB)?;
+        // SAFETY: closing the descriptor just opened.
+        unsafe { syscall!(CLOSE, fd) };
+        Ok(())
+    }
+}
+
+/// Parts recorded as done in a slot record (for the console): the non-zero digests of the
+/// core's checkpoint inside it (record head 6 bytes; checkpoint: magic 4, version 1,
+/// fingerprint 8, id length 1, id, part size 8, size 8, count 4, digests, sum 4).
+fn parts_in_record(rec: &[u8]) -> usize {
+    let Some(&id_len) = rec.get(6 + 13) else {
+        return 0;
+    };
+    let digests = 6 + 14 + usize::from(id_len) + 20;
+    let end = rec.len().saturating_sub(8);
+    rec.get(digests..end)
+        .map(|d| d.chunks(20).filter(|c| c.iter().any(|&b| b != 0)).count())
+        .unwrap_or(0)
 }

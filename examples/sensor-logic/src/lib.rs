@@ -4,6 +4,10 @@
 //! objects. Fixed buffers only; no std, no allocation. The transport and the clock come from
 //! the caller (`b2-transport-esp` over `EspHttpConnection` on the device, over a TCP
 //! connection on the host).
+//!
+//! [`run_device_resumable`] also saves the NAS file's large-file checkpoint after each part
+//! to storage that survives a reset ([`checkpoint::SlotStorage`]) and, on the next boot,
+//! continues that file instead of starting a new one.
 #![no_std]
 #![forbid(unsafe_code)]
 // No alloc: the engine's error is returned inline (see b2-core).
@@ -12,10 +16,19 @@
 use core::fmt::Write as _;
 use core::mem::size_of;
 
-use b2_core::driver::{run, Clock, RunStats, Transport};
-use b2_core::op::{Authorize, FileParams, LargeUpload, Source, UploadFile, UploadUrl};
+use b2_core::driver::{run, run_counted, Clock, RunStats, Transport};
+use b2_core::http::{Headers, Request, TransportError};
+use b2_core::op::large::Checkpoint;
+use b2_core::op::{
+    Abort, Authorize, Call, Exchange, FileParams, LargeUpload, Operation, Resume, Source, Step,
+    UploadFile, UploadUrl,
+};
 use b2_core::session::{Credentials, Session};
-use b2_core::Error;
+use b2_core::wire::large::CancelLargeFile;
+use b2_core::{Error, InvalidInput};
+
+pub mod checkpoint;
+use checkpoint::{CheckpointSlots, NoStorage, SlotStorage, RECORD_OVERHEAD};
 
 /// Most parts of the NAS file (its digests are kept in [`Buffers::digests`]).
 pub const MAX_PARTS: usize = 32;
@@ -23,6 +36,10 @@ pub const MAX_PARTS: usize = 32;
 pub const OP_BUFFER: usize = 2048;
 /// Size of the transport's body buffer the caller should give `EspTransport`.
 pub const BODY_BUFFER: usize = 1024;
+/// Room for one checkpoint record of the NAS file: the core's checkpoint (38 bytes, the
+/// file id of up to 255 bytes, 20 bytes a part for [`MAX_PARTS`] parts) plus the slot
+/// record's [`RECORD_OVERHEAD`].
+pub const CHECKPOINT_BUFFER: usize = 38 + 255 + 20 * MAX_PARTS + RECORD_OVERHEAD;
 
 /// What to do.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +126,34 @@ pub struct Report {
     pub stats: RunStats,
     /// RAM used.
     pub ram: Ram,
+    /// What the checkpoint did (all zero without resume).
+    pub resume: ResumeReport,
+}
+
+/// The NAS file's checkpoint: what was found on boot and saved during the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// A valid checkpoint for the same file parameters was found and the file continued.
+    pub resumed: bool,
+    /// A checkpoint was found but refused (damaged, or for other parameters): new file.
+    pub refused: bool,
+    /// The refused checkpoint was for other parameters and its unfinished large file was
+    /// cancelled (`b2_cancel_large_file`, which needs only `writeFiles`).
+    pub cancelled_stale: bool,
+    /// Parts B2 had with the checkpoint's SHA-1, neither read nor sent again.
+    pub parts_skipped: u32,
+    /// Parts sent in this run.
+    pub parts_sent: u32,
+    /// Checkpoints saved (after the file started and after each part).
+    pub saves: u32,
+    /// Saves that failed (the upload goes on; a reset then resumes from an older one).
+    pub save_errors: u32,
+    /// Bytes of the last checkpoint (the core's encoding, without the slot record).
+    pub checkpoint_bytes: usize,
+    /// Bytes of the last slot record written.
+    pub record_bytes: usize,
+    /// Bytes of parts sent more than once within this run (retries of a failed part).
+    pub resent_bytes: u64,
 }
 
 /// The generated "NAS file": byte `i` is [`nas_byte`]`(i)`, re-readable at any offset.
@@ -174,6 +219,50 @@ pub fn run_device<T: Transport, C: Clock>(
     clock: &mut C,
     bufs: &mut Buffers,
 ) -> Result<Report, Error> {
+    job(
+        cfg,
+        transport,
+        transport_bytes,
+        clock,
+        bufs,
+        None::<(&mut CheckpointSlots<NoStorage>, &mut [u8])>,
+    )
+}
+
+/// As [`run_device`], saving the NAS file's checkpoint after each part into `slots`
+/// (`record` is the room to encode it in, [`CHECKPOINT_BUFFER`] bytes). On entry a valid
+/// checkpoint for the same file parameters is continued with [`Resume::Checkpoint`]: the
+/// parts B2 has with the checkpoint's SHA-1 are neither read nor sent again. A damaged
+/// checkpoint is ignored and a new file started; one for other parameters too, after its
+/// unfinished file is cancelled (best effort). After the
+/// file is finished the checkpoint is cleared.
+pub fn run_device_resumable<T: Transport, C: Clock, S: SlotStorage>(
+    cfg: &Config<'_>,
+    transport: &mut T,
+    transport_bytes: usize,
+    clock: &mut C,
+    bufs: &mut Buffers,
+    slots: &mut CheckpointSlots<S>,
+    record: &mut [u8],
+) -> Result<Report, Error> {
+    job(
+        cfg,
+        transport,
+        transport_bytes,
+        clock,
+        bufs,
+        Some((slots, record)),
+    )
+}
+
+fn job<T: Transport, C: Clock, S: SlotStorage>(
+    cfg: &Config<'_>,
+    transport: &mut T,
+    transport_bytes: usize,
+    clock: &mut C,
+    bufs: &mut Buffers,
+    mut store: Option<(&mut CheckpointSlots<S>, &mut [u8])>,
+) -> Result<Report, Error> {
     let mut report = Report::default();
     let mut session = Session::new(Credentials::new(cfg.key_id, cfg.key, cfg.realm)?);
     let st = run(
@@ -193,17 +282,82 @@ pub fn run_device<T: Transport, C: Clock>(
     let source = NasFile {
         size: cfg.nas_file_size,
     };
-    let mut up = LargeUpload::new(
+    let mut resume = Resume::No;
+    if let Some((slots, record)) = store.as_mut() {
+        if let Some(n) = slots.load(record) {
+            let decoded = record
+                .get(..n)
+                .ok_or(InvalidInput::Checkpoint)
+                .and_then(|b| Checkpoint::decode(b, &mut bufs.digests));
+            match decoded {
+                // Is it for these parameters? (The coordinator checks the fingerprint.)
+                Ok(head)
+                    if b2_core::op::LargeFile::new(
+                        &session,
+                        params,
+                        cfg.part_size,
+                        &mut bufs.digests,
+                        Resume::Checkpoint(head.clone()),
+                    )
+                    .is_ok() =>
+                {
+                    resume = Resume::Checkpoint(head);
+                    report.resume.resumed = true;
+                }
+                // For other parameters (the settings changed): that file can never be
+                // finished by this job, so cancel it rather than leave its parts stored.
+                // Best effort: it may be gone already.
+                Ok(head) => {
+                    report.resume.refused = true;
+                    let mut cancel = Call::new(
+                        &mut session,
+                        &mut bufs.op,
+                        CancelLargeFile {
+                            file_id: &head.file_id,
+                        },
+                    );
+                    let mut st = RunStats::default();
+                    report.resume.cancelled_stale =
+                        run_counted(&mut cancel, transport, clock, &mut st).is_ok();
+                    report.stats.add(&st);
+                }
+                Err(_) => report.resume.refused = true,
+            }
+        }
+    }
+    let mut up = LargeUpload::with_resume(
         &mut session,
         &mut bufs.op,
         params,
         cfg.part_size,
         source,
         &mut bufs.digests,
+        resume,
     )?;
     let parts = up.plan().count;
-    let st = run(&mut up, transport, clock)?;
+    let st = match store {
+        Some((slots, record)) => {
+            let mut op = Saving {
+                up: &mut up,
+                slots,
+                record,
+                saved: None,
+                report: &mut report.resume,
+            };
+            let st = run(&mut op, transport, clock)?;
+            // Finished: nothing left to resume. A failure to clear is only reported; the
+            // next boot finds the file finished.
+            if op.slots.clear().is_err() {
+                op.report.save_errors += 1;
+            }
+            st
+        }
+        None => run(&mut up, transport, clock)?,
+    };
     report.stats.add(&st);
+    report.resume.parts_skipped = up.skipped_parts();
+    report.resume.parts_sent = parts.saturating_sub(up.skipped_parts());
+    report.resume.resent_bytes = up.resent_bytes();
     report.nas_bytes = cfg.nas_file_size;
     report.nas_parts = parts;
     report.ram = Ram {
@@ -238,4 +392,74 @@ pub fn run_device<T: Transport, C: Clock>(
         report.object_bytes += content.len() as u64;
     }
     Ok(report)
+}
+
+/// The large upload, saving its checkpoint whenever the file has started or a part is done
+/// (checked after each poll, so before the next part is sent).
+struct Saving<'a, 's, 'b, 'p, 'd, 'k, S: SlotStorage> {
+    up: &'a mut LargeUpload<'s, 'b, 'p, 'd, NasFile>,
+    slots: &'k mut CheckpointSlots<S>,
+    record: &'k mut [u8],
+    /// Parts done at the last save (`None`: nothing saved yet).
+    saved: Option<u32>,
+    report: &'k mut ResumeReport,
+}
+
+impl<S: SlotStorage> Saving<'_, '_, '_, '_, '_, '_, S> {
+    fn save_if_progressed(&mut self) {
+        let done = self.up.parts_done();
+        if self.up.file_id().is_empty() || self.saved.is_some_and(|s| s >= done) {
+            return;
+        }
+        let up = &*self.up;
+        let mut len = 0;
+        let r = self.slots.save(self.record, |out| {
+            let n = up.write_checkpoint(out)?;
+            len = n;
+            Ok(n)
+        });
+        match r {
+            Ok(n) => {
+                self.report.saves += 1;
+                self.report.checkpoint_bytes = len;
+                self.report.record_bytes = n;
+            }
+            Err(_) => self.report.save_errors += 1,
+        }
+        self.saved = Some(done);
+    }
+}
+
+impl<S: SlotStorage> Exchange for Saving<'_, '_, '_, '_, '_, '_, S> {
+    fn request(&mut self) -> Result<Request<'_>, Abort> {
+        self.up.request()
+    }
+    fn body(&mut self, buf: &mut [u8]) -> Result<usize, Abort> {
+        self.up.body(buf)
+    }
+    fn response(&mut self, status: u16, headers: &dyn Headers) -> Result<(), Abort> {
+        self.up.response(status, headers)
+    }
+    fn response_body(&mut self, chunk: &[u8]) -> Result<(), Abort> {
+        self.up.response_body(chunk)
+    }
+    fn response_end(&mut self) -> Result<(), Abort> {
+        self.up.response_end()
+    }
+}
+
+impl<S: SlotStorage> Operation for Saving<'_, '_, '_, '_, '_, '_, S> {
+    fn poll(&mut self, now_ms: u64) -> Result<Step, Error> {
+        let step = self.up.poll(now_ms)?;
+        if step != Step::Done {
+            self.save_if_progressed();
+        }
+        Ok(step)
+    }
+    fn transport_failed(&mut self, error: TransportError, now_ms: u64) {
+        self.up.transport_failed(error, now_ms);
+    }
+    fn as_exchange(&mut self) -> &mut dyn Exchange {
+        self
+    }
 }
