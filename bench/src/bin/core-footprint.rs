@@ -159,7 +159,7 @@ fn main() {
         "Session + LargeUpload (coordinator inside): {state} bytes (budget 8192){}",
         if state <= 8192 { "" } else { "  OVER BUDGET" }
     );
-    // A checkpoint: 42 bytes + the file id (83 bytes on B2) + 20 bytes a part.
+    // A checkpoint: 38 bytes + the file id (83 bytes on B2) + 20 bytes a part.
     let id = "4_z27c88f1d182b150646ff0b16_f200ec6b8f7a2bd36_d20261201_m120000_c002_v0001094_t0001";
     for parts in [11u32, 164, 10_000] {
         println!(
