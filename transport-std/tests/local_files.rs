@@ -109,3 +109,47 @@ fn a_plain_http_realm_off_loopback_is_refused_before_any_io() {
     // Loopback (a local simulator) is allowed: the unit tests of `realm_is_safe` show it, and
     // every other test here runs against `http://127.0.0.1:PORT`.
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_source_is_read_as_a_stream() {
+    use std::io::Write;
+    let (sim, c, _) = setup(b"x");
+    let dir = tmpdir("fifo-src");
+    let fifo = dir.join("in");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(ok.success());
+    let bytes: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+    let writer = {
+        let (fifo, bytes) = (fifo.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            // The writer comes late: the upload waits for it.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(fifo)
+                .and_then(|mut f| f.write_all(&bytes))
+                .expect("write fifo");
+        })
+    };
+    let f = c
+        .upload_path(
+            "local-bucket",
+            &fifo,
+            "from-fifo",
+            &UploadOptions::default(),
+        )
+        .expect("upload from a FIFO");
+    writer.join().expect("writer");
+    assert_eq!(f.size, bytes.len() as u64);
+    assert_eq!(sim.file_bytes("local-bucket", "from-fifo"), Some(bytes));
+    // A directory is refused, not opened.
+    let e = c
+        .upload_path("local-bucket", &dir, "dir", &UploadOptions::default())
+        .expect_err("a directory");
+    assert!(matches!(e, ClientError::Config(_)), "{e:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

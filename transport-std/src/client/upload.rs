@@ -187,7 +187,9 @@ impl Client {
     /// upload the file is read once to compute its SHA-1 (kept as `large_file_sha1`, so
     /// downloads verify it) and every part's SHA-1 (sent in each part's header). Uploading
     /// the same file again after an interruption resumes the unfinished large file (core's
-    /// resume rule), sending only the parts B2 lacks.
+    /// resume rule), sending only the parts B2 lacks. A path that is not a regular file (a
+    /// FIFO, a device) is read as a stream, as [`Client::upload_reader`] does; opening a FIFO
+    /// waits for its writer.
     pub fn upload_path(
         &self,
         bucket: &str,
@@ -196,13 +198,28 @@ impl Client {
         opts: &UploadOptions,
     ) -> Result<FileVersion> {
         validate::file_name(remote)?;
-        let file = fs::File::open(local).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             std::io::Error::new(e.kind(), format!("cannot read {}: {e}", local.display()))
-        })?;
+        };
+        // Looked at before opening: opening a FIFO waits for its writer.
+        let meta = fs::metadata(local).map_err(cannot)?;
+        if meta.is_dir() {
+            return Err(ClientError::Config(format!(
+                "{} is a directory",
+                local.display()
+            )));
+        }
+        if !meta.is_file() {
+            // A FIFO, a character device, a socket: read as a stream of unknown length
+            // (opening a FIFO waits until something writes into it).
+            let reader = fs::File::open(local).map_err(cannot)?;
+            return self.upload_reader(bucket, reader, remote, opts);
+        }
+        let file = fs::File::open(local).map_err(cannot)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(ClientError::Config(format!(
-                "not a file: {}",
+                "{} changed while being opened",
                 local.display()
             )));
         }

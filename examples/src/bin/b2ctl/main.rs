@@ -394,7 +394,12 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
             } else {
                 opts.progress = Some(bar(len));
-                client.upload_path(&bucket, Path::new(&local), &remote, &opts)?
+                let path = Path::new(&local);
+                if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    // Opening a FIFO blocks until something writes into it: say so.
+                    eprintln!("b2ctl: {local} is not a regular file: reading it as a stream (a FIFO waits for its writer)");
+                }
+                client.upload_path(&bucket, path, &remote, &opts)?
             };
             writeln!(out, "{}", f.file_id)?;
         }
