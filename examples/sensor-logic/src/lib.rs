@@ -277,11 +277,16 @@ fn job<T: Transport, C: Clock, S: SlotStorage>(
         .clone()
         .ok_or(Error::Misuse("the key must be restricted to one bucket"))?;
 
-    // (a) The NAS file, streamed part by part from its re-readable source.
-    let params = FileParams::new(&bucket, cfg.nas_file_name, cfg.nas_file_size);
-    let source = NasFile {
+    // (a) The NAS file, streamed part by part from its re-readable source. It is read once
+    // first for its SHA-1, which B2 keeps as `large_file_sha1`: every download of the file
+    // is then verified end to end.
+    let mut source = NasFile {
         size: cfg.nas_file_size,
     };
+    let (whole, _) =
+        b2_core::op::source::sha1_range(&mut source, 0, cfg.nas_file_size, &mut bufs.op)?;
+    let mut params = FileParams::new(&bucket, cfg.nas_file_name, cfg.nas_file_size);
+    params.sha1 = Some(whole);
     let mut resume = Resume::No;
     if let Some((slots, record)) = store.as_mut() {
         if let Some(n) = slots.load(record) {

@@ -1,8 +1,6 @@
 //! The sequential driver of a [`LargeFile`]: one part after another on one upload URL, the
 //! way a device uploads. The host client runs the same coordinator on N threads.
 
-use sha1::{Digest, Sha1};
-
 use crate::error::Error;
 use crate::http::{Headers, Request, TransportError};
 use crate::op::call::CallPoll;
@@ -176,22 +174,7 @@ impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
     /// SHA-1 and length of up to `max` bytes of the source from `offset` (the buffer is
     /// scratch space).
     fn hash_range(&mut self, offset: u64, max: u64) -> Result<([u8; 20], u64), Error> {
-        let mut h = Sha1::new();
-        let mut done = 0u64;
-        while done < max {
-            let want = (max - done).min(self.buf.len() as u64) as usize;
-            let dst = self.buf.get_mut(..want).unwrap_or(&mut []);
-            let got = self
-                .source
-                .read_at(offset + done, dst)
-                .map_err(Error::Source)?;
-            if got == 0 {
-                break;
-            }
-            h.update(dst.get(..got.min(want)).unwrap_or(&[]));
-            done += got.min(want) as u64;
-        }
-        Ok((h.finalize().into(), done))
+        crate::op::source::sha1_range(&mut self.source, offset, max, self.buf)
     }
 
     /// Starts sending `job`, or settles it without sending (a verified part).
