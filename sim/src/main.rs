@@ -9,6 +9,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
+/// mimalloc gives freed memory back to the system on its own (glibc's allocator keeps most
+/// of what a long-running server frees), so the process shrinks after files are deleted.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A local Backblaze B2 server (native API v1-v4) for tests, demos and benchmarks.
 #[derive(Debug, Parser)]
 #[command(name = "b2-sim", version, about)]

@@ -303,6 +303,11 @@ impl State {
                 self.drop_refs(&p.content);
             }
         }
+        // Maps never shrink on their own: give back the room of deleted entries once most
+        // of it is unused (halving at a quarter keeps this amortized constant per delete).
+        shrink(&mut self.files);
+        shrink(&mut self.blob_refs);
+        shrink(&mut self.parts);
         Some(f)
     }
 
@@ -360,6 +365,13 @@ impl State {
     /// True if the bucket holds any version or unfinished large file.
     pub fn bucket_has_files(&self, bucket_id: &str) -> bool {
         self.index.get(bucket_id).is_some_and(|ix| !ix.is_empty())
+    }
+}
+
+/// Halves a map's room once it is under a quarter used.
+fn shrink<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+    if m.capacity() > 64 && m.len() * 4 < m.capacity() {
+        m.shrink_to(m.len() * 2);
     }
 }
 
