@@ -1,6 +1,7 @@
 //! Answer bodies: empty, one buffer, or stored content streamed piece by piece.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -25,6 +26,10 @@ pub(crate) enum SimBody {
         pieces: VecDeque<Piece>,
         reader: PieceReader,
         remaining: u64,
+        /// When the pieces end before `remaining` does (a truncated download): a short
+        /// wait, so the bytes sent so far leave the server, then an error that cuts the
+        /// connection.
+        cut: Option<Pin<Box<tokio::time::Sleep>>>,
     },
 }
 
@@ -40,6 +45,7 @@ impl SimBody {
             pieces,
             reader: PieceReader::default(),
             remaining: len,
+            cut: None,
         }
     }
 }
@@ -50,7 +56,7 @@ impl Body for SimBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             SimBody::Empty => Poll::Ready(None),
@@ -61,10 +67,26 @@ impl Body for SimBody {
                 pieces,
                 reader,
                 remaining,
+                cut,
             } => match reader.next_chunk(pieces) {
                 Ok(Some(b)) => {
                     *remaining = remaining.saturating_sub(b.len() as u64);
                     Poll::Ready(Some(Ok(Frame::data(b))))
+                }
+                // Fewer bytes than announced (a truncated download): once what was sent
+                // is flushed, an error, so the connection is cut instead of the answer
+                // looking complete.
+                Ok(None) if *remaining > 0 => {
+                    let sleep = cut.get_or_insert_with(|| {
+                        Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50)))
+                    });
+                    match sleep.as_mut().poll(cx) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "answer cut short",
+                        )))),
+                    }
                 }
                 Ok(None) => Poll::Ready(None),
                 Err(e) => Poll::Ready(Some(Err(e))),

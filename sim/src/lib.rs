@@ -35,6 +35,7 @@
 
 mod api;
 mod body;
+pub mod costs;
 mod db;
 mod error;
 mod faults;
@@ -54,6 +55,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
+pub use costs::{Costs, Tally};
 pub use faults::Faults;
 
 use faults::FaultState;
@@ -84,7 +86,7 @@ pub struct Stats {
 /// Injected faults, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultStats {
-    /// 503 answers to uploads.
+    /// 503 answers (failed uploads and 503 storms).
     pub service_unavailable: u64,
     /// 401 `expired_auth_token` answers.
     pub expired_tokens: u64,
@@ -98,6 +100,8 @@ pub struct FaultStats {
     pub delayed: u64,
     /// Stores carried out whose answer was then dropped (`lose_answer_every`).
     pub lost_answers: u64,
+    /// Downloads cut halfway ([`Faults::truncate_download_every`]).
+    pub truncated_downloads: u64,
 }
 
 /// Settings for a [`Sim`]; make one with [`Sim::builder`].
@@ -374,6 +378,12 @@ impl Sim {
     /// Counters since start.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// What the calls so far would cost on B2: transactions by class and bytes in and out,
+    /// in total, per key and per bucket (also `GET /_sim/costs`).
+    pub fn costs(&self) -> Costs {
+        self.shared.costs.snapshot()
     }
 
     /// The stored bytes of the latest version of a file (None if missing or hidden).

@@ -71,6 +71,13 @@ struct Args {
     /// connection without answering (an ambiguous outcome).
     #[arg(long, value_name = "N")]
     lose_answers_every: Option<u32>,
+    /// Cut every Nth download halfway (full Content-Length announced, half the bytes sent).
+    #[arg(long, value_name = "N")]
+    truncate_downloads_every: Option<u32>,
+    /// A "no tomes available" storm: the first N requests (not authorize) answer 503
+    /// service_unavailable with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    storm_503: u32,
     /// Seed for random fault choices.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
@@ -94,6 +101,8 @@ fn main() {
         delay: a.delay_ms.map(Duration::from_millis),
         force_cap_exceeded: a.force_cap_exceeded,
         lose_answer_every: a.lose_answers_every,
+        truncate_download_every: a.truncate_downloads_every,
+        storm_503: a.storm_503,
         ..Default::default()
     };
     let mut b = b2_sim::Sim::builder()
@@ -123,7 +132,42 @@ fn main() {
     let _ = writeln!(out, "READY {}", sim.url());
     let _ = out.flush();
     drop(out);
-    loop {
-        std::thread::park();
-    }
+    wait_for_signal();
+    // What the run would have cost on B2, on stderr (stdout keeps its two lines).
+    eprint!("{}", sim.costs().report());
+    sim.stop();
+}
+
+/// Blocks until SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
+fn wait_for_signal() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(_) => loop {
+            std::thread::park();
+        },
+    };
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                std::future::poll_fn(|cx| {
+                    if term.poll_recv(cx).is_ready() || int.poll_recv(cx).is_ready() {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    });
 }

@@ -46,6 +46,7 @@ pub(crate) struct Counters {
     pub cap_exceeded: AtomicU64,
     pub delayed: AtomicU64,
     pub lost_answers: AtomicU64,
+    pub truncated_downloads: AtomicU64,
     pub body_timeouts: AtomicU64,
 }
 
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     pub stats: Counters,
     pub storage: Storage,
     pub persistence: Persistence,
+    /// Transactions and bytes, per key and per bucket.
+    pub costs: crate::costs::Ledger,
     rng: Mutex<u64>,
 }
 
@@ -94,6 +97,7 @@ impl Shared {
             stats: Counters::default(),
             storage,
             persistence,
+            costs: crate::costs::Ledger::default(),
             rng: Mutex::new(seed),
         }
     }
@@ -143,6 +147,7 @@ impl Shared {
                 cap_exceeded: g(&c.cap_exceeded),
                 delayed: g(&c.delayed),
                 lost_answers: g(&c.lost_answers),
+                truncated_downloads: g(&c.truncated_downloads),
             },
         }
     }
@@ -166,6 +171,7 @@ impl Shared {
                 "capExceeded": f.cap_exceeded,
                 "delayed": f.delayed,
                 "lostAnswers": f.lost_answers,
+                "truncatedDownloads": f.truncated_downloads,
             },
         })
     }
@@ -232,6 +238,8 @@ pub(crate) enum Route {
     },
     /// `GET /_sim/stats`: the simulator's counters as JSON (not a B2 call).
     Stats,
+    /// `GET /_sim/costs`: transactions by class and bytes, per key and bucket (not B2).
+    Costs,
     NotFound,
 }
 
@@ -239,6 +247,9 @@ pub(crate) enum Route {
 pub(crate) fn route(path: &str) -> Route {
     if path == "/_sim/stats" {
         return Route::Stats;
+    }
+    if path == "/_sim/costs" {
+        return Route::Costs;
     }
     if let Some(rest) = path.strip_prefix("/file/") {
         let Some((bucket, name)) = rest.split_once('/') else {
@@ -401,6 +412,9 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     if route == Route::Stats {
         return Ok(json_response(&sh.stats_json()));
     }
+    if route == Route::Costs {
+        return Ok(json_response(&sh.costs.snapshot().to_json()));
+    }
     if let Route::Authorize(ver) = route {
         return api::auth::authorize(sh, ver, req.headers())
             .map_err(|e| before_body(e, req.headers()));
@@ -417,6 +431,12 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
                 _ => "transaction_cap_exceeded",
             };
             let e = ApiError::new(403, code, "Cap exceeded (forced by test mode)");
+            return Err(before_body(e, req.headers()));
+        }
+        if f.in_storm() {
+            Counters::bump(&sh.stats.service_unavailable);
+            let mut e = ApiError::new(503, "service_unavailable", "no tomes available");
+            e.retry_after = Some(f.faults.retry_after_secs);
             return Err(before_body(e, req.headers()));
         }
         let upload = matches!(route, Route::UploadFile { .. } | Route::UploadPart { .. });
@@ -463,7 +483,7 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
             Ok(api::download::by_name(sh, &req, &bucket, &name)?)
         }
         Route::Json { ver, call } => json_call(sh, ver, &call, req, mode.as_deref()).await,
-        Route::Authorize(_) | Route::Stats | Route::NotFound => {
+        Route::Authorize(_) | Route::Stats | Route::Costs | Route::NotFound => {
             Err(ApiError::not_found("no such path").into())
         }
     }
@@ -590,6 +610,17 @@ async fn json_call(
         sh.persist(&mut st)?;
     }
     drop(st);
+    let bucket = args
+        .get("bucketId")
+        .and_then(Value::as_str)
+        .or_else(|| out.get("bucketId").and_then(Value::as_str))
+        .or_else(|| {
+            ["fileId", "sourceFileId", "largeFileId"]
+                .iter()
+                .find_map(|k| args.get(*k).and_then(Value::as_str))
+                .and_then(crate::costs::bucket_of_file_id)
+        });
+    sh.costs.charge(call, Some(&key.id), bucket, 0, 0);
     if matches!(call, "b2_finish_large_file" | "b2_copy_file") && sh.lose_answer() {
         return Err(Outcome::Abort);
     }

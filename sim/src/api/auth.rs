@@ -62,6 +62,9 @@ pub(crate) fn authorize(
     );
     let answer = authorize_answer(sh, &st, &key, &token, ver);
     sh.persist(&mut st)?;
+    drop(st);
+    sh.costs
+        .charge("b2_authorize_account", Some(&key.id), None, 0, 0);
     Ok(json_response(&answer))
 }
 

@@ -740,6 +740,12 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
             // Only once the new part is saved may the part it replaced go.
             sh.collect_garbage(&st, replaced);
             drop(st);
+            let call = match plan.kind {
+                PlanKind::File { .. } => "b2_upload_file",
+                PlanKind::Part { .. } => "b2_upload_part",
+            };
+            sh.costs
+                .charge(call, Some(&plan.key.id), Some(&plan.bucket_id), len, 0);
             Counters::bump(&sh.stats.uploads);
             if plan.sha1 == Sha1Mode::AtEnd {
                 Counters::bump(&sh.stats.uploads_sha1_at_end);
