@@ -14,9 +14,32 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How to point B2 clients at a running b2-sim (shown by `--help`).
+const CLIENTS: &str = "\
+b2-sim prints `KEY <keyId> <key>` and `READY <url>`; use them as below (URL is the READY url).
+
+Pointing clients at it:
+  official b2 tool:  B2_ENVIRONMENT=URL B2_APPLICATION_KEY_ID=<keyId> B2_APPLICATION_KEY=<key> b2 bucket list
+  b2sdk (Python):    B2Api(InMemoryAccountInfo()).authorize_account(URL, keyId, key)
+                     b2sdk's own test suite: B2_TEST_ENVIRONMENT=URL B2_TEST_APPLICATION_KEY_ID=<keyId>
+                     B2_TEST_APPLICATION_KEY=<key> (a realm name or a URL)
+  rclone:            rclone lsd :b2: --b2-account <keyId> --b2-key <key> --b2-endpoint URL
+  restic / rustic:   their B2 backends have no endpoint setting (restic's talks to
+                     api.backblazeb2.com; rustic uses OpenDAL's b2 service, which has none);
+                     go through rclone: rclone serve restic :b2:BUCKET --b2-account <keyId>
+                     --b2-key <key> --b2-endpoint URL, then restic -r rest:http://127.0.0.1:8080/
+  this SDK (Rust):   b2_transport_std::client::Client::new(keyId, key, URL), or Client::from_env()
+                     with the B2_* variables of the official tool; b2ctl --realm URL
+  in-process tests:  b2_sim::Sim::builder().start() (see the b2_sim crate docs)
+
+Admin endpoints (not B2 calls): GET /_sim/stats (counters), GET /_sim/costs (class A/B/C
+transactions and bytes in/out per key and bucket; also printed on stderr at SIGINT/SIGTERM),
+GET /_sim/clock, POST /_sim/clock?advanceSeconds=N (move the test clock ahead: tokens and
+keys expire as if that time had passed).";
+
 /// A local Backblaze B2 server (native API v1-v4) for tests, demos and benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = "b2-sim", version, about)]
+#[command(name = "b2-sim", version, about, after_help = CLIENTS)]
 struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]

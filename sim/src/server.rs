@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     pub persistence: Persistence,
     /// Transactions and bytes, per key and per bucket.
     pub costs: crate::costs::Ledger,
+    /// Milliseconds the test clock has been moved ahead of the real one.
+    pub clock_offset_ms: AtomicU64,
     rng: Mutex<u64>,
 }
 
@@ -98,8 +100,25 @@ impl Shared {
             storage,
             persistence,
             costs: crate::costs::Ledger::default(),
+            clock_offset_ms: AtomicU64::new(0),
             rng: Mutex::new(seed),
         }
+    }
+
+    /// The simulator's clock, in milliseconds since the Unix epoch: the real time plus
+    /// however far the test clock was advanced (tokens, keys and uploads all use it).
+    pub fn now_ms(&self) -> u64 {
+        now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the test clock ahead; returns the new time.
+    pub fn advance_clock(&self, ms: u64) -> u64 {
+        let _ = self
+            .clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
+        self.now_ms()
     }
 
     /// The state, even if a handler panicked while holding it.
@@ -240,6 +259,8 @@ pub(crate) enum Route {
     Stats,
     /// `GET /_sim/costs`: transactions by class and bytes, per key and bucket (not B2).
     Costs,
+    /// `POST /_sim/clock?advanceSeconds=N` (or `GET /_sim/clock`): the test clock.
+    Clock,
     NotFound,
 }
 
@@ -250,6 +271,9 @@ pub(crate) fn route(path: &str) -> Route {
     }
     if path == "/_sim/costs" {
         return Route::Costs;
+    }
+    if path == "/_sim/clock" {
+        return Route::Clock;
     }
     if let Some(rest) = path.strip_prefix("/file/") {
         let Some((bucket, name)) = rest.split_once('/') else {
@@ -415,6 +439,9 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     if route == Route::Costs {
         return Ok(json_response(&sh.costs.snapshot().to_json()));
     }
+    if route == Route::Clock {
+        return clock(sh, &req).map_err(|e| before_body(e, req.headers()));
+    }
     if let Route::Authorize(ver) = route {
         return api::auth::authorize(sh, ver, req.headers())
             .map_err(|e| before_body(e, req.headers()));
@@ -483,10 +510,30 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
             Ok(api::download::by_name(sh, &req, &bucket, &name)?)
         }
         Route::Json { ver, call } => json_call(sh, ver, &call, req, mode.as_deref()).await,
-        Route::Authorize(_) | Route::Stats | Route::Costs | Route::NotFound => {
+        Route::Authorize(_) | Route::Stats | Route::Costs | Route::Clock | Route::NotFound => {
             Err(ApiError::not_found("no such path").into())
         }
     }
+}
+
+/// `/_sim/clock`: GET answers the clock; POST with `advanceSeconds=N` (query) moves it
+/// ahead by N seconds (never back) and answers the new time.
+fn clock(sh: &Shared, req: &Request<Incoming>) -> ApiResult<Response<SimBody>> {
+    if req.method() == Method::POST {
+        let secs = query_pairs(req.uri().query())
+            .into_iter()
+            .find(|(k, _)| k == "advanceSeconds")
+            .ok_or_else(|| ApiError::bad_request("advanceSeconds is missing"))?
+            .1;
+        let secs: u64 = secs.parse().map_err(|_| {
+            ApiError::bad_request("advanceSeconds must be a non-negative whole number")
+        })?;
+        sh.advance_clock(secs.saturating_mul(1000));
+    }
+    Ok(json_response(&serde_json::json!({
+        "nowMillis": sh.now_ms(),
+        "advancedMillis": sh.clock_offset_ms.load(Ordering::Relaxed),
+    })))
 }
 
 /// Largest JSON request body accepted (larger: 400 and the connection is closed).
@@ -584,7 +631,7 @@ async fn json_call(
     if !args.is_object() {
         return Err(ApiError::new(400, "bad_json", "the body must be a JSON object").into());
     }
-    let now = now_ms();
+    let now = sh.now_ms();
     let mut st = sh.lock();
     let (token, key) = api::auth::account_key(&st, &parts.headers, now)?;
     let expire = {

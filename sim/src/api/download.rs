@@ -13,7 +13,7 @@ use super::{bucket_for, opt_u64, parse_range, req_str, Ctx};
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
 use crate::names::{percent_encode, B2_INFO_KEYS};
-use crate::server::{now_ms, query_pairs, Shared};
+use crate::server::{query_pairs, Shared};
 use crate::state::{Action, DownloadToken, FileVersion, State};
 use crate::store::slice;
 
@@ -97,7 +97,7 @@ pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Resp
         .find(|(k, _)| k == "fileId")
         .map(|(_, v)| v.clone())
         .ok_or_else(|| ApiError::bad_request("required parameter fileId is missing"))?;
-    let now = now_ms();
+    let now = sh.now_ms();
     let st = sh.lock();
     let f = st
         .files
@@ -129,7 +129,7 @@ pub(crate) fn by_name(
 ) -> ApiResult<Response<SimBody>> {
     super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
-    let now = now_ms();
+    let now = sh.now_ms();
     let st = sh.lock();
     let bucket = st
         .bucket_by_name(bucket_name)

@@ -21,7 +21,7 @@ use crate::journal::Change;
 use crate::names::{
     guess_content_type, is_sha1_hex, percent_decode, validate_file_name, validate_info,
 };
-use crate::server::{json_response, now_ms, Counters, Outcome, Shared};
+use crate::server::{json_response, Counters, Outcome, Shared};
 use crate::state::{Action, FileVersion, Key, Part, State, UploadToken};
 use crate::store::{hex, Blob, BlobWriter, Segment};
 
@@ -237,7 +237,7 @@ fn prepare(
     headers: &HeaderMap,
     mode: Option<&str>,
 ) -> ApiResult<(Plan, Busy)> {
-    let now = now_ms();
+    let now = sh.now_ms();
     let token = crate::api::auth::auth_header(headers)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(401, "missing_auth_token", "Authorization header missing"))?
@@ -659,7 +659,7 @@ pub(crate) async fn upload(
 }
 
 fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<Value> {
-    let now = now_ms();
+    let now = sh.now_ms();
     let blob_id = blob.id;
     let len = blob.len;
     let content = vec![Segment {

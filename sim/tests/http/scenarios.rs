@@ -166,3 +166,79 @@ fn the_binary_prints_costs_when_stopped() {
     );
     assert!(err.contains(&format!("key {id}: class A 0, class B 0, class C 1")));
 }
+
+#[test]
+fn the_test_clock_expires_tokens_and_keys() {
+    let s = b2_sim::Sim::builder()
+        .token_lifetime(std::time::Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    let c = Client::new(&s);
+    let b = c.create_bucket("clock-bucket", "allPrivate");
+    let key = c.ok(
+        "b2_create_key",
+        json!({"accountId": c.account_id, "keyName": "short", "capabilities": ["listBuckets"],
+               "validDurationInSeconds": 7200}),
+    );
+    let (url, tok) = c.upload_url(&b);
+    let args = json!({"accountId": c.account_id});
+    assert_eq!(c.call("b2_list_buckets", args.clone()).status, 200);
+    // 59 minutes on: still valid.
+    s.advance_clock(std::time::Duration::from_secs(59 * 60));
+    assert_eq!(c.call("b2_list_buckets", args.clone()).status, 200);
+    // Over the hour (through the admin endpoint): the account and upload tokens expired.
+    let now = c
+        .agent
+        .post(format!("{}/_sim/clock?advanceSeconds=120", s.url()))
+        .send(&[] as &[u8]);
+    let v = answer(now).json();
+    assert_eq!(v["advancedMillis"], 61 * 60 * 1000);
+    let a = c.call("b2_list_buckets", args.clone());
+    assert_eq!((a.status, a.code().as_str()), (401, "expired_auth_token"));
+    let up = c.upload_with(
+        &url,
+        &tok,
+        &[
+            ("X-Bz-File-Name", "late"),
+            ("Content-Type", "a/b"),
+            ("X-Bz-Content-Sha1", "do_not_verify"),
+        ],
+        b"x",
+    );
+    assert_eq!((up.status, up.code().as_str()), (401, "expired_auth_token"));
+    // A new token works; the 2-hour key too, until the clock passes its expiry.
+    let (id, secret) = (
+        key["applicationKeyId"].as_str().unwrap(),
+        key["applicationKey"].as_str().unwrap(),
+    );
+    assert_eq!(authorize_raw(s.url(), id, secret, 4).status, 200);
+    s.advance_clock(std::time::Duration::from_secs(3600));
+    assert_eq!(authorize_raw(s.url(), id, secret, 4).status, 401);
+    let bad = c
+        .agent
+        .post(format!("{}/_sim/clock?advanceSeconds=-5", s.url()))
+        .send(&[] as &[u8]);
+    assert_eq!(answer(bad).status, 400);
+}
+
+#[test]
+fn help_shows_how_to_point_clients_at_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_b2-sim"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "B2_ENVIRONMENT=URL",
+        "B2_TEST_ENVIRONMENT=URL",
+        "--b2-endpoint URL",
+        "restic",
+        "rustic",
+        "Client::new(keyId, key, URL)",
+        "/_sim/costs",
+        "/_sim/clock?advanceSeconds=N",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+}
