@@ -26,7 +26,7 @@ pub struct Faults {
     pub retry_after_secs: u32,
     /// Every Nth upload or part upload has its connection dropped in the middle of the body.
     pub reset_upload_every: Option<u32>,
-    /// Fixed delay before every answer.
+    /// Fixed delay before every answer (a slow link's latency).
     pub delay: Option<Duration>,
     /// Every request answers 403 with a cap-exceeded code (like `force_cap_exceeded`).
     pub force_cap_exceeded: bool,
@@ -49,6 +49,10 @@ pub struct Faults {
     /// `b2_authorize_account` (JSON calls, uploads, downloads) answer 503
     /// `service_unavailable` with `Retry-After: retry_after_secs`.
     pub storm_503: u32,
+    /// A slow link: every connection carries request and answer bodies at no more than this
+    /// many bytes a second, each way (uploads are read, and downloads sent, at that pace).
+    /// Latency is [`Faults::delay`], added before every answer.
+    pub bandwidth_bytes_per_sec: Option<u64>,
 }
 
 impl Default for Faults {
@@ -67,6 +71,7 @@ impl Default for Faults {
             lose_answer_every: None,
             truncate_download_every: None,
             storm_503: 0,
+            bandwidth_bytes_per_sec: None,
         }
     }
 }

@@ -101,6 +101,10 @@ struct Args {
     /// service_unavailable with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 0)]
     storm_503: u32,
+    /// A slow link: each connection carries bodies at most this many bytes a second, each
+    /// way (with --delay-ms as its latency).
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    bandwidth: Option<u64>,
     /// Seed for random fault choices.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
@@ -126,6 +130,7 @@ fn main() {
         lose_answer_every: a.lose_answers_every,
         truncate_download_every: a.truncate_downloads_every,
         storm_503: a.storm_503,
+        bandwidth_bytes_per_sec: a.bandwidth,
         ..Default::default()
     };
     let mut b = b2_sim::Sim::builder()

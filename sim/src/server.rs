@@ -547,7 +547,22 @@ pub(crate) async fn next_frame(
     body: &mut Incoming,
 ) -> Result<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>, Outcome> {
     match tokio::time::timeout(sh.cfg.body_timeout, body.frame()).await {
-        Ok(f) => Ok(f),
+        Ok(f) => {
+            // A slow link: take the time these bytes need at the link's rate before reading
+            // more (the client is held back by TCP's flow control).
+            let rate = sh
+                .faults()
+                .faults
+                .bandwidth_bytes_per_sec
+                .filter(|r| *r > 0);
+            if let (Some(rate), Some(Ok(frame))) = (rate, &f) {
+                if let Some(d) = frame.data_ref() {
+                    let secs = (d.len() as f64 / rate as f64).min(3600.0);
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+                }
+            }
+            Ok(f)
+        }
         Err(_) => {
             Counters::bump(&sh.stats.body_timeouts);
             Err(Outcome::Abort)

@@ -217,7 +217,8 @@ fn answer(
         // A truncated answer still announces `count` bytes: the body ends early and the
         // connection is cut.
         let content = slice(&f.content, first, sent);
-        SimBody::stream(sh.storage.pieces(&content), count)
+        let rate = sh.faults().faults.bandwidth_bytes_per_sec;
+        SimBody::stream(sh.storage.pieces(&content), count).throttled(rate)
     };
     sh.costs
         .charge(call, key_id.as_deref(), Some(&f.bucket_id), 0, sent);

@@ -242,3 +242,36 @@ fn help_shows_how_to_point_clients_at_it() {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn a_slow_link_paces_uploads_and_downloads() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("slow-bucket", "allPrivate");
+    let body = data(100_000, 9);
+    s.set_faults(Faults {
+        bandwidth_bytes_per_sec: Some(400_000),
+        delay: Some(std::time::Duration::from_millis(100)),
+        ..Default::default()
+    });
+    // 100 kB at 400 kB/s: at least 0.25 s each way (less a slice's worth of slack), plus
+    // the 100 ms latency of each answer.
+    let t = std::time::Instant::now();
+    c.upload(&b, "f", &body);
+    let up = t.elapsed();
+    let t = std::time::Instant::now();
+    let got = c.get("/file/slow-bucket/f", Some(&c.token), None);
+    let down = t.elapsed();
+    assert_eq!(got.body, body);
+    assert!(up.as_millis() >= 300, "upload took {up:?}");
+    assert!(down.as_millis() >= 300, "download took {down:?}");
+    assert!(up.as_secs() < 10 && down.as_secs() < 10);
+    // Without the slow link the same download is fast.
+    s.set_faults(Faults::default());
+    let t = std::time::Instant::now();
+    assert_eq!(
+        c.get("/file/slow-bucket/f", Some(&c.token), None).body,
+        body
+    );
+    assert!(t.elapsed().as_millis() < 200, "{:?}", t.elapsed());
+}
