@@ -90,6 +90,7 @@ pub mod costs;
 mod db;
 mod error;
 mod faults;
+mod filesdb;
 mod journal;
 mod names;
 mod server;
@@ -255,8 +256,7 @@ impl SimBuilder {
             Some(mut st) => {
                 // Fold the journal into a fresh snapshot, so it never grows after a torn line.
                 persistence.snapshot(&mut st)?;
-                st.rebuild_index();
-                let used = st.referenced_blobs();
+                let used = st.referenced_blobs()?;
                 storage.reserve_ids(used.iter().copied().max().unwrap_or(0));
                 storage.remove_unreferenced(&used);
                 st
@@ -464,11 +464,7 @@ impl Sim {
 
     /// How many large files are started and neither finished nor cancelled.
     pub fn unfinished_large_files(&self) -> usize {
-        let st = self.shared.lock();
-        st.files
-            .values()
-            .filter(|f| f.action == Action::Start)
-            .count()
+        self.shared.lock().unfinished_count()
     }
 
     /// Stops serving and closes every connection. Also happens on drop.

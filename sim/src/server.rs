@@ -667,7 +667,15 @@ async fn json_call(
         ver,
         now,
     };
-    let out = (handler.run)(&ctx, &mut st, &args)?;
+    // With a data directory, the file rows a call changes are committed together.
+    if handler.mutating {
+        st.begin();
+    }
+    let out = (handler.run)(&ctx, &mut st, &args);
+    if handler.mutating {
+        st.commit().map_err(ApiError::storage)?;
+    }
+    let out = out?;
     if handler.mutating {
         sh.persist(&mut st)?;
     }

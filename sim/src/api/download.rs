@@ -100,8 +100,7 @@ pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Resp
     let now = sh.now_ms();
     let st = sh.lock();
     let f = st
-        .files
-        .get(&file_id)
+        .file(&file_id)
         .filter(|f| f.action == Action::Upload)
         .ok_or_else(|| ApiError::not_found(format!("File not present: {file_id}")))?;
     let public = st
@@ -112,10 +111,10 @@ pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Resp
     if !public {
         let token = download_token(req, &query)
             .ok_or_else(|| ApiError::unauthorized("This bucket is private; send a token"))?;
-        check_account_read(&st, &token, f, now)?;
+        check_account_read(&st, &token, &f, now)?;
         key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
     }
-    let f = f.clone();
+    let f = f.into_owned();
     drop(st);
     answer(sh, req, &f, &query, "b2_download_file_by_id", key_id)
 }
@@ -152,11 +151,11 @@ pub(crate) fn by_name(
                 ));
             }
         } else {
-            check_account_read(&st, &token, f, now)?;
+            check_account_read(&st, &token, &f, now)?;
             key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
         }
     }
-    let f = f.clone();
+    let f = f.into_owned();
     drop(st);
     answer(sh, req, &f, &query, "b2_download_file_by_name", key_id)
 }

@@ -312,7 +312,7 @@ fn prepare(
                     "Part number must be in range 1 - {MAX_PART_NUMBER}"
                 )));
             }
-            match st.files.get(file_id) {
+            match st.file(file_id) {
                 Some(f) if f.action == Action::Start => {}
                 _ => {
                     return Err(ApiError::bad_request(format!(
@@ -698,16 +698,12 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                 };
                 let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));
-                st.insert_file(f);
+                st.insert_file(f).map_err(ApiError::storage)?;
                 Ok((out, change, Vec::new()))
             }
         }
         PlanKind::Part { file_id, number } => {
-            if !st
-                .files
-                .get(file_id)
-                .is_some_and(|f| f.action == Action::Start)
-            {
+            if !st.file(file_id).is_some_and(|f| f.action == Action::Start) {
                 Err(ApiError::bad_request(format!(
                     "File {file_id} is not an unfinished large file"
                 )))
@@ -724,7 +720,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     file_id: file_id.clone(),
                     part: p.clone(),
                 });
-                let old = st.put_part(file_id, p);
+                let old = st.put_part(file_id, p).map_err(ApiError::storage)?;
                 let replaced = old
                     .map(|old| old.content.iter().map(|s| s.blob.id).collect())
                     .unwrap_or_default();
