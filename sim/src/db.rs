@@ -75,6 +75,8 @@ struct Db {
     conn: Connection,
     /// Per small table: id -> the JSON last written.
     written: HashMap<&'static str, HashMap<String, String>>,
+    /// The counters last written (`seq`, `primary_key`).
+    meta_written: Option<(u64, String)>,
 }
 
 /// Opens (creating if needed, owner-only) the database under `dir`.
@@ -169,6 +171,7 @@ impl Persistence {
         let mut db = Db {
             conn,
             written: HashMap::new(),
+            meta_written: None,
         };
         let stored: Option<String> = db
             .conn
@@ -250,6 +253,8 @@ impl Persistence {
 fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
     let mut new_written = Vec::new();
     let tx = db.conn.transaction().map_err(db_err)?;
+    // Nothing changed (most calls with the file tables in the database): no commit at all.
+    let mut wrote = !st.dirty.is_empty();
     for id in &st.dirty {
         tx.execute("DELETE FROM parts WHERE file_id = ?1", params![id])
             .map_err(db_err)?;
@@ -273,6 +278,7 @@ fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
         let before = db.written.get(table);
         for (id, json) in &now {
             if before.and_then(|b| b.get(id)) != Some(json) {
+                wrote = true;
                 tx.execute(
                     &format!("INSERT OR REPLACE INTO {table} (id, json) VALUES (?1, ?2)"),
                     params![id, json],
@@ -282,17 +288,25 @@ fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
         }
         if let Some(before) = before {
             for id in before.keys().filter(|id| !now.contains_key(*id)) {
+                wrote = true;
                 tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), params![id])
                     .map_err(db_err)?;
             }
         }
         new_written.push((table, now));
     }
-    put_meta(&tx, "seq", &st.seq.to_string())?;
-    put_meta(&tx, "primary_key", st.primary_key.as_deref().unwrap_or(""))?;
-    tx.commit().map_err(db_err)?;
+    let meta = (st.seq, st.primary_key.clone().unwrap_or_default());
+    if db.meta_written.as_ref() != Some(&meta) {
+        wrote = true;
+        put_meta(&tx, "seq", &meta.0.to_string())?;
+        put_meta(&tx, "primary_key", &meta.1)?;
+    }
+    if wrote {
+        tx.commit().map_err(db_err)?;
+    }
     st.dirty.clear();
     db.written.extend(new_written);
+    db.meta_written = Some(meta);
     Ok(())
 }
 

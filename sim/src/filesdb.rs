@@ -173,34 +173,39 @@ impl FilesDb {
     fn refs(c: &Connection, content: &[Segment], delta: i64) -> io::Result<()> {
         for s in content {
             let blob = s.blob.id as i64;
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO blob_refs (blob, n) VALUES (?1, ?2)
                  ON CONFLICT (blob) DO UPDATE SET n = n + ?2",
-                params![blob, delta],
             )
+            .and_then(|mut q| q.execute(params![blob, delta]))
             .map_err(db_err)?;
-        }
-        if delta < 0 {
-            c.execute("DELETE FROM blob_refs WHERE n <= 0", [])
-                .map_err(db_err)?;
+            if delta < 0 {
+                // By key: the row of this blob only (never a scan of the table).
+                c.prepare_cached("DELETE FROM blob_refs WHERE blob = ?1 AND n <= 0")
+                    .and_then(|mut q| q.execute(params![blob]))
+                    .map_err(db_err)?;
+            }
         }
         Ok(())
     }
 
     fn put_file(c: &Connection, f: &FileVersion) -> io::Result<()> {
-        c.execute(
+        let json = to_json(f)?;
+        c.prepare_cached(
             "INSERT OR REPLACE INTO files (id, bucket_id, name, seq, nseq, start, json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
+        )
+        .and_then(|mut q| {
+            q.execute(params![
                 f.id,
                 f.bucket_id,
                 f.name,
                 f.seq as i64,
                 -(f.seq as i64),
                 f.action == Action::Start,
-                to_json(f)?
-            ],
-        )
+                json
+            ])
+        })
         .map_err(db_err)?;
         Ok(())
     }
@@ -210,11 +215,9 @@ impl FilesDb {
         self.savepoint(|c| {
             Self::put_file(c, f)?;
             Self::refs(c, &f.content, 1)?;
-            c.execute(
-                "INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?1)",
-                params![seq.to_string()],
-            )
-            .map_err(db_err)?;
+            c.prepare_cached("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?1)")
+                .and_then(|mut q| q.execute(params![seq.to_string()]))
+                .map_err(db_err)?;
             Ok(())
         })
     }
@@ -236,9 +239,11 @@ impl FilesDb {
         };
         let parts = self.parts(id)?;
         self.savepoint(|c| {
-            c.execute("DELETE FROM files WHERE id = ?1", params![id])
+            c.prepare_cached("DELETE FROM files WHERE id = ?1")
+                .and_then(|mut q| q.execute(params![id]))
                 .map_err(db_err)?;
-            c.execute("DELETE FROM parts WHERE file_id = ?1", params![id])
+            c.prepare_cached("DELETE FROM parts WHERE file_id = ?1")
+                .and_then(|mut q| q.execute(params![id]))
                 .map_err(db_err)?;
             Self::refs(c, &f.content, -1)?;
             for p in parts.values() {
