@@ -453,3 +453,120 @@ impl<'a> Iterator for DbScan<'a> {
         self.buf.pop_front().map(Cow::Owned)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Blob;
+
+    fn version(id: &str, seq: u64, action: Action, blob: u64) -> FileVersion {
+        FileVersion {
+            id: id.into(),
+            bucket_id: "b".into(),
+            account_id: "a".into(),
+            name: format!("n{}", seq % 2),
+            action,
+            content_type: "a/b".into(),
+            sha1: "none".into(),
+            length: 10,
+            info: Default::default(),
+            timestamp: 1,
+            seq,
+            large: false,
+            content: vec![Segment {
+                blob: Blob {
+                    id: blob,
+                    len: 10,
+                    mem: None,
+                },
+                offset: 0,
+                len: 10,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_database_of_the_previous_layout_is_upgraded_once() {
+        let dir = std::env::temp_dir().join(format!("b2-sim-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("old.sqlite");
+        {
+            // The layout before the indexed columns and blob counts.
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch(
+                "CREATE TABLE files (id TEXT PRIMARY KEY, bucket_id TEXT NOT NULL,
+                   name TEXT NOT NULL, seq INTEGER NOT NULL, json TEXT NOT NULL);
+                 CREATE INDEX files_by_name ON files (bucket_id, name, seq);
+                 CREATE TABLE parts (file_id TEXT NOT NULL, number INTEGER NOT NULL,
+                   json TEXT NOT NULL, PRIMARY KEY (file_id, number));",
+            )
+            .expect("schema");
+            for f in [
+                version("up1", 1, Action::Upload, 7),
+                version("up2", 2, Action::Upload, 7),
+                version("big", 3, Action::Start, 0),
+            ] {
+                c.execute(
+                    "INSERT INTO files (id, bucket_id, name, seq, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![f.id, f.bucket_id, f.name, f.seq as i64, to_json(&f).expect("json")],
+                )
+                .expect("insert");
+            }
+        }
+        let db = FilesDb::open(&path).expect("upgrade");
+        assert_eq!(db.unfinished_count().expect("count"), 1);
+        assert_eq!(db.max_seq().expect("seq"), 3);
+        // Blob 7 has two users, blob 0 (the unfinished file's empty stand-in) one.
+        assert!(db.blob_in_use(7).expect("refs"));
+        db.remove_file("up1").expect("remove");
+        assert!(db.blob_in_use(7).expect("refs"), "up2 still uses it");
+        db.remove_file("up2").expect("remove");
+        assert!(!db.blob_in_use(7).expect("refs"));
+        // Listing order: name, then newest first; unfinished only on request.
+        let all: Vec<String> = db
+            .scan("b", (String::new(), 0, String::new()), false)
+            .map(|f| f.id.clone())
+            .collect();
+        assert_eq!(all, ["big"]);
+        drop(db);
+        // Opening again changes nothing.
+        let db = FilesDb::open(&path).expect("again");
+        assert_eq!(db.unfinished_count().expect("count"), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn listings_page_through_batches_in_order() {
+        let dir = std::env::temp_dir().join(format!("b2-sim-batches-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = FilesDb::open(&dir.join("db.sqlite")).expect("open");
+        // 700 versions of two names (n0, n1): more than two batches.
+        for seq in 1..=700u64 {
+            let action = if seq % 7 == 0 {
+                Action::Start
+            } else {
+                Action::Upload
+            };
+            db.insert_file(&version(&format!("f{seq:04}"), seq, action, seq), seq)
+                .expect("insert");
+        }
+        let got: Vec<u64> = db
+            .scan("b", (String::new(), 0, String::new()), false)
+            .map(|f| f.seq)
+            .collect();
+        let mut want: Vec<u64> = (1..=700).filter(|s| s % 2 == 0).rev().collect();
+        want.extend((1..=700).filter(|s| s % 2 == 1).rev());
+        assert_eq!(got, want);
+        // From the middle of a name's versions, and unfinished only.
+        let from = crate::state::State::index_key(&version("f0500", 500, Action::Upload, 1));
+        let tail: Vec<u64> = db.scan("b", from, false).take(3).map(|f| f.seq).collect();
+        assert_eq!(tail, [500, 498, 496]);
+        let starts = db
+            .scan("b", (String::new(), 0, String::new()), true)
+            .count();
+        assert_eq!(starts, 100);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
