@@ -232,6 +232,22 @@ impl FilesDb {
         json.map(|j| from_json(&j)).transpose()
     }
 
+    /// The newest version (upload or hide marker, not an unfinished large file) of a name.
+    pub fn latest(&self, bucket_id: &str, name: &str) -> io::Result<Option<FileVersion>> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT json FROM files WHERE bucket_id = ?1 AND name = ?2 AND start = 0
+                 ORDER BY nseq LIMIT 1",
+            )
+            .and_then(|mut q| {
+                q.query_row(params![bucket_id, name], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(db_err)?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
     /// Removes a file version and its parts; returns it.
     pub fn remove_file(&self, id: &str) -> io::Result<Option<FileVersion>> {
         let Some(f) = self.file(id)? else {

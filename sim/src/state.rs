@@ -468,6 +468,9 @@ impl State {
 
     /// The most recent version (upload or hide) of a name in a bucket.
     pub fn latest(&self, bucket_id: &str, name: &str) -> Option<FileRef<'_>> {
+        if let Some(db) = &self.db {
+            return logged(db.latest(bucket_id, name)).map(Cow::Owned);
+        }
         self.scan(bucket_id, (name.to_string(), 0, String::new()), false)
             .take_while(|f| f.name == name)
             .find(|f| f.action != Action::Start)
