@@ -1,6 +1,7 @@
 //! Answer bodies: empty, one buffer, or stored content streamed piece by piece.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -25,6 +26,16 @@ pub(crate) enum SimBody {
         pieces: VecDeque<Piece>,
         reader: PieceReader,
         remaining: u64,
+        /// When the pieces end before `remaining` does (a truncated download): a short
+        /// wait, so the bytes sent so far leave the server, then an error that cuts the
+        /// connection.
+        cut: Option<Pin<Box<tokio::time::Sleep>>>,
+        /// A slow link: at most this many bytes a second go out (see [`SimBody::throttled`]).
+        rate: Option<u64>,
+        /// Bytes read but not sent yet (a slow link sends a chunk in slices).
+        pending: Option<Bytes>,
+        /// A slow link's wait before the next slice.
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
     },
 }
 
@@ -40,7 +51,20 @@ impl SimBody {
             pieces,
             reader: PieceReader::default(),
             remaining: len,
+            cut: None,
+            rate: None,
+            pending: None,
+            pause: None,
         }
+    }
+
+    /// The same body sent at no more than `bytes_per_sec` (a slow link): slices of a 20th of
+    /// a second's worth, each followed by the time it takes at that rate.
+    pub fn throttled(mut self, bytes_per_sec: Option<u64>) -> Self {
+        if let SimBody::Stream { rate, .. } = &mut self {
+            *rate = bytes_per_sec.filter(|r| *r > 0);
+        }
+        self
     }
 }
 
@@ -50,7 +74,7 @@ impl Body for SimBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             SimBody::Empty => Poll::Ready(None),
@@ -61,14 +85,55 @@ impl Body for SimBody {
                 pieces,
                 reader,
                 remaining,
-            } => match reader.next_chunk(pieces) {
-                Ok(Some(b)) => {
-                    *remaining = remaining.saturating_sub(b.len() as u64);
-                    Poll::Ready(Some(Ok(Frame::data(b))))
+                cut,
+                rate,
+                pending,
+                pause,
+            } => {
+                if let Some(p) = pause {
+                    if p.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    *pause = None;
                 }
-                Ok(None) => Poll::Ready(None),
-                Err(e) => Poll::Ready(Some(Err(e))),
-            },
+                let next = match pending.take() {
+                    Some(b) => Ok(Some(b)),
+                    None => reader.next_chunk(pieces),
+                };
+                match next {
+                    Ok(Some(mut b)) => {
+                        if let Some(rate) = *rate {
+                            let slice = usize::try_from(rate / 20).unwrap_or(usize::MAX).max(1);
+                            if b.len() > slice {
+                                *pending = Some(b.split_off(slice));
+                            }
+                            let secs = b.len() as f64 / rate as f64;
+                            *pause = Some(Box::pin(tokio::time::sleep(
+                                std::time::Duration::from_secs_f64(secs.min(3600.0)),
+                            )));
+                        }
+                        *remaining = remaining.saturating_sub(b.len() as u64);
+                        Poll::Ready(Some(Ok(Frame::data(b))))
+                    }
+                    // Fewer bytes than announced (a truncated download): once what was sent
+                    // is flushed, an error, so the connection is cut instead of the answer
+                    // looking complete.
+                    Ok(None) if *remaining > 0 => {
+                        let sleep = cut.get_or_insert_with(|| {
+                            Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50)))
+                        });
+                        match sleep.as_mut().poll(cx) {
+                            Poll::Pending => Poll::Pending,
+                            Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "answer cut short",
+                            )))),
+                        }
+                    }
+                    Ok(None) => Poll::Ready(None),
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                }
+            }
         }
     }
 

@@ -26,6 +26,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::filesdb::FilesDb;
 use crate::journal::{legacy_load, Change};
 use crate::state::{FileVersion, Part, State};
 
@@ -74,6 +75,8 @@ struct Db {
     conn: Connection,
     /// Per small table: id -> the JSON last written.
     written: HashMap<&'static str, HashMap<String, String>>,
+    /// The counters last written (`seq`, `primary_key`).
+    meta_written: Option<(u64, String)>,
 }
 
 /// Opens (creating if needed, owner-only) the database under `dir`.
@@ -156,15 +159,19 @@ impl Persistence {
     }
 
     /// Opens the database and reads the state stored in it (or imports an older b2-sim's
-    /// `state.json`); `None` when there is nothing stored yet.
+    /// `state.json`); `None` without a data directory. File versions and parts are not
+    /// read: they stay in the database ([`State::db`]), which every lookup and listing
+    /// queries.
     pub fn load(&self) -> io::Result<Option<State>> {
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
         let conn = open(dir)?;
+        let files = FilesDb::open(&dir.join(DB_FILE))?;
         let mut db = Db {
             conn,
             written: HashMap::new(),
+            meta_written: None,
         };
         let stored: Option<String> = db
             .conn
@@ -173,23 +180,37 @@ impl Persistence {
             })
             .optional()
             .map_err(db_err)?;
-        let st = if stored.is_some() {
-            let mut st = read_state(&mut db)?;
-            st.track_dirty = true;
-            Some(st)
+        let mut st = if stored.is_some() {
+            read_state(&mut db)?
         } else if let Some(mut st) = legacy_load(dir)? {
-            // Import: every record is new to the database.
-            st.track_dirty = true;
-            st.dirty.extend(st.files.keys().cloned());
+            // Import: every file version and part goes into the database's tables.
+            let mut seq = st.seq;
+            for f in st.files.values() {
+                seq = seq.max(f.seq);
+                files.insert_file(f, seq)?;
+            }
+            for (id, parts) in &st.parts {
+                for p in parts.values() {
+                    files.put_part(id, p)?;
+                }
+            }
+            st.seq = seq;
+            st.files.clear();
+            st.parts.clear();
+            st.index.clear();
+            st.blob_refs.clear();
             write_changes(&mut db, &mut st)?;
             let _ = std::fs::rename(dir.join("state.json"), dir.join("state.json.imported"));
             crate::journal::remove_journals(dir);
-            Some(st)
+            st
         } else {
-            None
+            State::default()
         };
+        st.seq = st.seq.max(files.max_seq()?);
+        st.track_dirty = true;
+        st.db = Some(files);
         *self.db.lock().unwrap_or_else(|e| e.into_inner()) = Some(db);
-        Ok(st)
+        Ok(Some(st))
     }
 
     /// Writes every change since the last call (see the module docs), in one transaction.
@@ -207,6 +228,10 @@ impl Persistence {
         let Some(db) = g.as_mut() else {
             return Ok(());
         };
+        // With the file tables as the working copy the row is already committed.
+        if st.db.is_some() {
+            return Ok(());
+        }
         let tx = db.conn.transaction().map_err(db_err)?;
         match change {
             Change::File(f) => {
@@ -228,6 +253,8 @@ impl Persistence {
 fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
     let mut new_written = Vec::new();
     let tx = db.conn.transaction().map_err(db_err)?;
+    // Nothing changed (most calls with the file tables in the database): no commit at all.
+    let mut wrote = !st.dirty.is_empty();
     for id in &st.dirty {
         tx.execute("DELETE FROM parts WHERE file_id = ?1", params![id])
             .map_err(db_err)?;
@@ -251,6 +278,7 @@ fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
         let before = db.written.get(table);
         for (id, json) in &now {
             if before.and_then(|b| b.get(id)) != Some(json) {
+                wrote = true;
                 tx.execute(
                     &format!("INSERT OR REPLACE INTO {table} (id, json) VALUES (?1, ?2)"),
                     params![id, json],
@@ -260,17 +288,25 @@ fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
         }
         if let Some(before) = before {
             for id in before.keys().filter(|id| !now.contains_key(*id)) {
+                wrote = true;
                 tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), params![id])
                     .map_err(db_err)?;
             }
         }
         new_written.push((table, now));
     }
-    put_meta(&tx, "seq", &st.seq.to_string())?;
-    put_meta(&tx, "primary_key", st.primary_key.as_deref().unwrap_or(""))?;
-    tx.commit().map_err(db_err)?;
+    let meta = (st.seq, st.primary_key.clone().unwrap_or_default());
+    if db.meta_written.as_ref() != Some(&meta) {
+        wrote = true;
+        put_meta(&tx, "seq", &meta.0.to_string())?;
+        put_meta(&tx, "primary_key", &meta.1)?;
+    }
+    if wrote {
+        tx.commit().map_err(db_err)?;
+    }
     st.dirty.clear();
     db.written.extend(new_written);
+    db.meta_written = Some(meta);
     Ok(())
 }
 
@@ -306,33 +342,6 @@ fn read_state(db: &mut Db) -> io::Result<State> {
     st.buckets = read_table(conn, "buckets")?.into_iter().collect();
     st.tokens = read_table(conn, "tokens")?.into_iter().collect();
     st.download_tokens = read_table(conn, "download_tokens")?.into_iter().collect();
-    for (id, f) in read_table::<FileVersion>(conn, "files")? {
-        st.seq = st.seq.max(f.seq);
-        st.files.insert(id, f);
-    }
-    {
-        let mut q = conn
-            .prepare("SELECT file_id, json FROM parts")
-            .map_err(db_err)?;
-        let rows = q
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(db_err)?;
-        for row in rows {
-            let (file_id, json) = row.map_err(db_err)?;
-            let p: Part = from_json(&json)?;
-            st.parts.entry(file_id).or_default().insert(p.number, p);
-        }
-    }
-    // Unfinished large files without parts yet still have an (empty) part list.
-    let starts: Vec<String> = st
-        .files
-        .values()
-        .filter(|f| f.action == crate::state::Action::Start)
-        .map(|f| f.id.clone())
-        .collect();
-    for id in starts {
-        st.parts.entry(id).or_default();
-    }
     for table in SMALL_TABLES {
         let rows = small_rows(&st, table)?;
         db.written.insert(table, rows);
@@ -369,16 +378,20 @@ mod tests {
         d
     }
 
+    /// The ids of a bucket's versions, in listing order.
+    fn ids(st: &State) -> Vec<String> {
+        st.scan("b", (String::new(), 0, String::new()), false)
+            .map(|f| f.id.clone())
+            .collect()
+    }
+
     #[test]
-    fn changes_are_rows_and_load_back() {
+    fn files_live_in_the_database_and_load_back() {
         let dir = temp("rows");
         let p = Persistence::new(Some(dir.clone()));
-        assert!(p.load().expect("load").is_none());
-        let mut st = State {
-            track_dirty: true,
-            primary_key: Some("k1".into()),
-            ..State::default()
-        };
+        let mut st = p.load().expect("load").expect("a state");
+        assert!(st.db.is_some() && st.primary_key.is_none());
+        st.primary_key = Some("k1".into());
         st.keys.insert(
             "k1".into(),
             Key {
@@ -393,23 +406,25 @@ mod tests {
                 master: true,
             },
         );
-        st.insert_file(file("f1", 1));
-        st.insert_file(file("f2", 2));
+        st.seq = 2;
+        st.insert_file(file("f1", 1)).expect("insert");
+        st.insert_file(file("f2", 2)).expect("insert");
         p.snapshot(&mut st).expect("snapshot");
-        assert!(st.dirty.is_empty());
+        // Nothing of the files is held in memory.
+        assert!(st.files.is_empty() && st.index.is_empty() && st.blob_refs.is_empty());
+        assert_eq!(ids(&st), ["f1", "f2"]);
         st.seq = 3;
-        let f3 = file("f3", 3);
-        st.insert_file(f3.clone());
-        p.record(&mut st, &Change::File(f3)).expect("record");
-        st.remove_file("f1");
+        st.insert_file(file("f3", 3)).expect("insert");
+        assert!(st.remove_file("f1").is_some());
+        assert!(st.file("f1").is_none());
+        assert_eq!(st.file("f3").map(|f| f.seq), Some(3));
         p.snapshot(&mut st).expect("snapshot");
+        drop(st);
         drop(p);
 
         let p = Persistence::new(Some(dir.clone()));
         let back = p.load().expect("load").expect("stored");
-        let mut ids: Vec<&String> = back.files.keys().collect();
-        ids.sort();
-        assert_eq!(ids, ["f2", "f3"]);
+        assert_eq!(ids(&back), ["f2", "f3"]);
         assert_eq!(back.seq, 3);
         assert_eq!(back.primary_key.as_deref(), Some("k1"));
         assert!(back.keys.contains_key("k1"));
@@ -425,7 +440,7 @@ mod tests {
             journal_gen: 4,
             ..State::default()
         };
-        old.insert_file(file("f1", 1));
+        old.insert_file(file("f1", 1)).expect("insert");
         std::fs::write(
             dir.join("state.json"),
             serde_json::to_vec(&old).expect("json"),
@@ -440,14 +455,14 @@ mod tests {
         .expect("write");
         let p = Persistence::new(Some(dir.clone()));
         let st = p.load().expect("load").expect("imported");
-        assert_eq!(st.files.len(), 2);
+        assert_eq!(ids(&st), ["f1", "f2"]);
         assert!(!dir.join("state.json").exists());
         assert!(dir.join("state.json.imported").exists());
         assert!(!dir.join("journal-4.jsonl").exists());
         drop(p);
         let p = Persistence::new(Some(dir.clone()));
         let st = p.load().expect("load").expect("from the database");
-        assert_eq!(st.files.len(), 2);
+        assert_eq!(ids(&st), ["f1", "f2"]);
         assert_eq!(st.seq, 2);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -24,6 +24,11 @@ pub(crate) struct ApiError {
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    /// 500 `internal_error` for a failure of the data directory's database or files.
+    pub fn storage(e: std::io::Error) -> Self {
+        ApiError::new(500, "internal_error", format!("storage: {e}"))
+    }
+
     /// Any status and code.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {

@@ -26,7 +26,7 @@ pub struct Faults {
     pub retry_after_secs: u32,
     /// Every Nth upload or part upload has its connection dropped in the middle of the body.
     pub reset_upload_every: Option<u32>,
-    /// Fixed delay before every answer.
+    /// Fixed delay before every answer (a slow link's latency).
     pub delay: Option<Duration>,
     /// Every request answers 403 with a cap-exceeded code (like `force_cap_exceeded`).
     pub force_cap_exceeded: bool,
@@ -42,6 +42,17 @@ pub struct Faults {
     /// a request refused (4xx) or failed by another fault (503, reset, 429, expired token,
     /// cap exceeded) is not stored and not counted. `b2_copy_part` is not counted.
     pub lose_answer_every: Option<u32>,
+    /// Every Nth download (GET of a file, by id or by name) announces its full length,
+    /// sends the first half of the bytes and then cuts the connection.
+    pub truncate_download_every: Option<u32>,
+    /// A "no tomes available" storm: the next N requests of any kind but
+    /// `b2_authorize_account` (JSON calls, uploads, downloads) answer 503
+    /// `service_unavailable` with `Retry-After: retry_after_secs`.
+    pub storm_503: u32,
+    /// A slow link: every connection carries request and answer bodies at no more than this
+    /// many bytes a second, each way (uploads are read, and downloads sent, at that pace).
+    /// Latency is [`Faults::delay`], added before every answer.
+    pub bandwidth_bytes_per_sec: Option<u64>,
 }
 
 impl Default for Faults {
@@ -58,6 +69,9 @@ impl Default for Faults {
             force_cap_exceeded: false,
             json_content_length_override: None,
             lose_answer_every: None,
+            truncate_download_every: None,
+            storm_503: 0,
+            bandwidth_bytes_per_sec: None,
         }
     }
 }
@@ -83,18 +97,23 @@ pub(crate) struct FaultState {
     uploads: u64,
     json_calls: u64,
     stores: u64,
+    downloads: u64,
+    storm_left: u32,
     rng: u64,
 }
 
 impl FaultState {
     pub fn new(faults: Faults) -> Self {
         let rng = faults.seed ^ 0x9E37_79B9_7F4A_7C15;
+        let storm_left = faults.storm_503;
         FaultState {
             faults,
             requests: 0,
             uploads: 0,
             json_calls: 0,
             stores: 0,
+            downloads: 0,
+            storm_left,
             rng,
         }
     }
@@ -130,6 +149,22 @@ impl FaultState {
     pub fn on_store(&mut self) -> bool {
         self.stores += 1;
         hit(self.faults.lose_answer_every, self.stores)
+    }
+
+    /// Counts a download with a body; true if it must be cut halfway.
+    pub fn on_download(&mut self) -> bool {
+        self.downloads += 1;
+        hit(self.faults.truncate_download_every, self.downloads)
+    }
+
+    /// True while a 503 storm lasts (each call uses up one of its requests).
+    pub fn in_storm(&mut self) -> bool {
+        if self.storm_left > 0 {
+            self.storm_left -= 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// Counts an upload (file or part) and says what to do to it.

@@ -26,15 +26,13 @@ pub(crate) enum Change {
 
 impl Change {
     /// Applies the change to a state (on replay; handlers make it themselves).
-    fn apply(self, st: &mut State) {
+    fn apply(self, st: &mut State) -> io::Result<()> {
         match self {
             Change::File(f) => {
                 st.seq = st.seq.max(f.seq);
-                st.insert_file(f);
+                st.insert_file(f)
             }
-            Change::Part { file_id, part } => {
-                st.put_part(&file_id, part);
-            }
+            Change::Part { file_id, part } => st.put_part(&file_id, part).map(drop),
         }
     }
 }
@@ -58,7 +56,7 @@ pub(crate) fn legacy_load(dir: &Path) -> io::Result<Option<State>> {
             let Ok(change) = serde_json::from_str::<Change>(&line?) else {
                 break; // a torn last line: what follows it was never acknowledged
             };
-            change.apply(&mut st);
+            change.apply(&mut st)?;
         }
     }
     Ok(Some(st))

@@ -6,8 +6,10 @@
 //! all three forms, large files, file versions and hide markers, listings, downloads by id and
 //! by name (with ranges), copies, download authorizations, expiring tokens and B2-shaped JSON
 //! errors. Storage is in memory, or under a data directory where it survives a restart.
-//! Faults (503s, expired tokens, 429s, dropped connections, delays) can be switched on,
-//! deterministically.
+//! Faults (503s and 503 storms, expired tokens, 429s, dropped connections, truncated
+//! downloads, lost answers, delays, caps exceeded) can be switched on, deterministically; a
+//! test clock can be moved ahead ([`Sim::advance_clock`]); and every call is counted by
+//! B2's transaction class, with bytes in and out, per key and per bucket ([`Sim::costs`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -32,12 +34,63 @@
 //! sim.stop();
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Scenarios, the test clock and cost accounting from a test (any HTTP client works; this
+//! one uses `ureq`):
+//!
+//! ```
+//! use std::time::Duration;
+//! use b2_sim::{Faults, Sim};
+//! use base64::Engine;
+//!
+//! let sim = Sim::builder().token_lifetime(Duration::from_secs(3600)).start()?;
+//! let agent: ureq::Agent = ureq::Agent::config_builder()
+//!     .http_status_as_error(false)
+//!     .build()
+//!     .into();
+//! let (id, key) = sim.master_key();
+//! let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{key}"));
+//! let mut auth = agent
+//!     .get(format!("{}/b2api/v4/b2_authorize_account", sim.url()))
+//!     .header("Authorization", format!("Basic {basic}"))
+//!     .call()?;
+//! let auth: serde_json::Value = serde_json::from_slice(&auth.body_mut().read_to_vec()?)?;
+//! let token = auth["authorizationToken"].as_str().unwrap_or_default().to_string();
+//! let list = |agent: &ureq::Agent| {
+//!     agent
+//!         .get(format!("{}/b2api/v4/b2_list_buckets?accountId={}", sim.url(), auth["accountId"]
+//!             .as_str().unwrap_or_default()))
+//!         .header("Authorization", &token)
+//!         .call()
+//! };
+//!
+//! // A "no tomes available" storm: the next request answers 503 with Retry-After.
+//! sim.set_faults(Faults { storm_503: 1, retry_after_secs: 2, ..Default::default() });
+//! let storm = list(&agent)?;
+//! assert_eq!(storm.status(), 503);
+//! assert_eq!(storm.headers()["retry-after"], "2");
+//! assert_eq!(list(&agent)?.status(), 200);
+//! assert_eq!(sim.stats().faults.service_unavailable, 1);
+//!
+//! // Two hours later the account token has expired.
+//! sim.advance_clock(Duration::from_secs(2 * 3600));
+//! assert_eq!(list(&agent)?.status(), 401);
+//!
+//! // What it would have cost on B2: authorize and one listing are class C.
+//! let costs = sim.costs();
+//! assert_eq!((costs.total.class_a, costs.total.class_b, costs.total.class_c), (0, 0, 2));
+//! assert_eq!(costs.by_key[id].class_c, 2);
+//! sim.stop();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod api;
 mod body;
+pub mod costs;
 mod db;
 mod error;
 mod faults;
+mod filesdb;
 mod journal;
 mod names;
 mod server;
@@ -54,6 +107,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
+pub use costs::{Costs, Tally};
 pub use faults::Faults;
 
 use faults::FaultState;
@@ -84,7 +138,7 @@ pub struct Stats {
 /// Injected faults, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultStats {
-    /// 503 answers to uploads.
+    /// 503 answers (failed uploads and 503 storms).
     pub service_unavailable: u64,
     /// 401 `expired_auth_token` answers.
     pub expired_tokens: u64,
@@ -98,6 +152,8 @@ pub struct FaultStats {
     pub delayed: u64,
     /// Stores carried out whose answer was then dropped (`lose_answer_every`).
     pub lost_answers: u64,
+    /// Downloads cut halfway ([`Faults::truncate_download_every`]).
+    pub truncated_downloads: u64,
 }
 
 /// Settings for a [`Sim`]; make one with [`Sim::builder`].
@@ -200,8 +256,7 @@ impl SimBuilder {
             Some(mut st) => {
                 // Fold the journal into a fresh snapshot, so it never grows after a torn line.
                 persistence.snapshot(&mut st)?;
-                st.rebuild_index();
-                let used = st.referenced_blobs();
+                let used = st.referenced_blobs()?;
                 storage.reserve_ids(used.iter().copied().max().unwrap_or(0));
                 storage.remove_unreferenced(&used);
                 st
@@ -376,6 +431,22 @@ impl Sim {
         self.shared.stats()
     }
 
+    /// What the calls so far would cost on B2: transactions by class and bytes in and out,
+    /// in total, per key and per bucket (also `GET /_sim/costs`).
+    pub fn costs(&self) -> Costs {
+        self.shared.costs.snapshot()
+    }
+
+    /// Moves the simulator's clock ahead by `by` (never back), as `POST
+    /// /_sim/clock?advanceSeconds=N` does: account and upload tokens, download
+    /// authorizations and application keys then expire as if that time had passed, and new
+    /// uploads carry the later time. Returns the simulator's time now, in milliseconds since
+    /// the Unix epoch.
+    pub fn advance_clock(&self, by: Duration) -> u64 {
+        self.shared
+            .advance_clock(u64::try_from(by.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// The stored bytes of the latest version of a file (None if missing or hidden).
     /// Reads the whole file into memory.
     pub fn file_bytes(&self, bucket_name: &str, file_name: &str) -> Option<Vec<u8>> {
@@ -393,11 +464,7 @@ impl Sim {
 
     /// How many large files are started and neither finished nor cancelled.
     pub fn unfinished_large_files(&self) -> usize {
-        let st = self.shared.lock();
-        st.files
-            .values()
-            .filter(|f| f.action == Action::Start)
-            .count()
+        self.shared.lock().unfinished_count()
     }
 
     /// Stops serving and closes every connection. Also happens on drop.

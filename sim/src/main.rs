@@ -9,9 +9,37 @@ use std::time::Duration;
 
 use clap::Parser;
 
+/// mimalloc gives freed memory back to the system on its own (glibc's allocator keeps most
+/// of what a long-running server frees), so the process shrinks after files are deleted.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// How to point B2 clients at a running b2-sim (shown by `--help`).
+const CLIENTS: &str = "\
+b2-sim prints `KEY <keyId> <key>` and `READY <url>`; use them as below (URL is the READY url).
+
+Pointing clients at it:
+  official b2 tool:  B2_ENVIRONMENT=URL B2_APPLICATION_KEY_ID=<keyId> B2_APPLICATION_KEY=<key> b2 bucket list
+  b2sdk (Python):    B2Api(InMemoryAccountInfo()).authorize_account(URL, keyId, key)
+                     b2sdk's own test suite: B2_TEST_ENVIRONMENT=URL B2_TEST_APPLICATION_KEY_ID=<keyId>
+                     B2_TEST_APPLICATION_KEY=<key> (a realm name or a URL)
+  rclone:            rclone lsd :b2: --b2-account <keyId> --b2-key <key> --b2-endpoint URL
+  restic / rustic:   their B2 backends have no endpoint setting (restic's talks to
+                     api.backblazeb2.com; rustic uses OpenDAL's b2 service, which has none);
+                     go through rclone: rclone serve restic :b2:BUCKET --b2-account <keyId>
+                     --b2-key <key> --b2-endpoint URL, then restic -r rest:http://127.0.0.1:8080/
+  this SDK (Rust):   b2_transport_std::client::Client::new(keyId, key, URL), or Client::from_env()
+                     with the B2_* variables of the official tool; b2ctl --realm URL
+  in-process tests:  b2_sim::Sim::builder().start() (see the b2_sim crate docs)
+
+Admin endpoints (not B2 calls): GET /_sim/stats (counters), GET /_sim/costs (class A/B/C
+transactions and bytes in/out per key and bucket; also printed on stderr at SIGINT/SIGTERM),
+GET /_sim/clock, POST /_sim/clock?advanceSeconds=N (move the test clock ahead: tokens and
+keys expire as if that time had passed).";
+
 /// A local Backblaze B2 server (native API v1-v4) for tests, demos and benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = "b2-sim", version, about)]
+#[command(name = "b2-sim", version, about, after_help = CLIENTS)]
 struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
@@ -66,6 +94,17 @@ struct Args {
     /// connection without answering (an ambiguous outcome).
     #[arg(long, value_name = "N")]
     lose_answers_every: Option<u32>,
+    /// Cut every Nth download halfway (full Content-Length announced, half the bytes sent).
+    #[arg(long, value_name = "N")]
+    truncate_downloads_every: Option<u32>,
+    /// A "no tomes available" storm: the first N requests (not authorize) answer 503
+    /// service_unavailable with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    storm_503: u32,
+    /// A slow link: each connection carries bodies at most this many bytes a second, each
+    /// way (with --delay-ms as its latency).
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    bandwidth: Option<u64>,
     /// Seed for random fault choices.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
@@ -89,6 +128,9 @@ fn main() {
         delay: a.delay_ms.map(Duration::from_millis),
         force_cap_exceeded: a.force_cap_exceeded,
         lose_answer_every: a.lose_answers_every,
+        truncate_download_every: a.truncate_downloads_every,
+        storm_503: a.storm_503,
+        bandwidth_bytes_per_sec: a.bandwidth,
         ..Default::default()
     };
     let mut b = b2_sim::Sim::builder()
@@ -118,7 +160,42 @@ fn main() {
     let _ = writeln!(out, "READY {}", sim.url());
     let _ = out.flush();
     drop(out);
-    loop {
-        std::thread::park();
-    }
+    wait_for_signal();
+    // What the run would have cost on B2, on stderr (stdout keeps its two lines).
+    eprint!("{}", sim.costs().report());
+    sim.stop();
+}
+
+/// Blocks until SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
+fn wait_for_signal() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(_) => loop {
+            std::thread::park();
+        },
+    };
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                std::future::poll_fn(|cx| {
+                    if term.poll_recv(cx).is_ready() || int.poll_recv(cx).is_ready() {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    });
 }

@@ -46,6 +46,7 @@ pub(crate) struct Counters {
     pub cap_exceeded: AtomicU64,
     pub delayed: AtomicU64,
     pub lost_answers: AtomicU64,
+    pub truncated_downloads: AtomicU64,
     pub body_timeouts: AtomicU64,
 }
 
@@ -65,6 +66,10 @@ pub(crate) struct Shared {
     pub stats: Counters,
     pub storage: Storage,
     pub persistence: Persistence,
+    /// Transactions and bytes, per key and per bucket.
+    pub costs: crate::costs::Ledger,
+    /// Milliseconds the test clock has been moved ahead of the real one.
+    pub clock_offset_ms: AtomicU64,
     rng: Mutex<u64>,
 }
 
@@ -94,8 +99,26 @@ impl Shared {
             stats: Counters::default(),
             storage,
             persistence,
+            costs: crate::costs::Ledger::default(),
+            clock_offset_ms: AtomicU64::new(0),
             rng: Mutex::new(seed),
         }
+    }
+
+    /// The simulator's clock, in milliseconds since the Unix epoch: the real time plus
+    /// however far the test clock was advanced (tokens, keys and uploads all use it).
+    pub fn now_ms(&self) -> u64 {
+        now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the test clock ahead; returns the new time.
+    pub fn advance_clock(&self, ms: u64) -> u64 {
+        let _ = self
+            .clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
+        self.now_ms()
     }
 
     /// The state, even if a handler panicked while holding it.
@@ -143,6 +166,7 @@ impl Shared {
                 cap_exceeded: g(&c.cap_exceeded),
                 delayed: g(&c.delayed),
                 lost_answers: g(&c.lost_answers),
+                truncated_downloads: g(&c.truncated_downloads),
             },
         }
     }
@@ -166,6 +190,7 @@ impl Shared {
                 "capExceeded": f.cap_exceeded,
                 "delayed": f.delayed,
                 "lostAnswers": f.lost_answers,
+                "truncatedDownloads": f.truncated_downloads,
             },
         })
     }
@@ -232,6 +257,10 @@ pub(crate) enum Route {
     },
     /// `GET /_sim/stats`: the simulator's counters as JSON (not a B2 call).
     Stats,
+    /// `GET /_sim/costs`: transactions by class and bytes, per key and bucket (not B2).
+    Costs,
+    /// `POST /_sim/clock?advanceSeconds=N` (or `GET /_sim/clock`): the test clock.
+    Clock,
     NotFound,
 }
 
@@ -239,6 +268,12 @@ pub(crate) enum Route {
 pub(crate) fn route(path: &str) -> Route {
     if path == "/_sim/stats" {
         return Route::Stats;
+    }
+    if path == "/_sim/costs" {
+        return Route::Costs;
+    }
+    if path == "/_sim/clock" {
+        return Route::Clock;
     }
     if let Some(rest) = path.strip_prefix("/file/") {
         let Some((bucket, name)) = rest.split_once('/') else {
@@ -401,6 +436,12 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     if route == Route::Stats {
         return Ok(json_response(&sh.stats_json()));
     }
+    if route == Route::Costs {
+        return Ok(json_response(&sh.costs.snapshot().to_json()));
+    }
+    if route == Route::Clock {
+        return clock(sh, &req).map_err(|e| before_body(e, req.headers()));
+    }
     if let Route::Authorize(ver) = route {
         return api::auth::authorize(sh, ver, req.headers())
             .map_err(|e| before_body(e, req.headers()));
@@ -417,6 +458,12 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
                 _ => "transaction_cap_exceeded",
             };
             let e = ApiError::new(403, code, "Cap exceeded (forced by test mode)");
+            return Err(before_body(e, req.headers()));
+        }
+        if f.in_storm() {
+            Counters::bump(&sh.stats.service_unavailable);
+            let mut e = ApiError::new(503, "service_unavailable", "no tomes available");
+            e.retry_after = Some(f.faults.retry_after_secs);
             return Err(before_body(e, req.headers()));
         }
         let upload = matches!(route, Route::UploadFile { .. } | Route::UploadPart { .. });
@@ -463,10 +510,30 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
             Ok(api::download::by_name(sh, &req, &bucket, &name)?)
         }
         Route::Json { ver, call } => json_call(sh, ver, &call, req, mode.as_deref()).await,
-        Route::Authorize(_) | Route::Stats | Route::NotFound => {
+        Route::Authorize(_) | Route::Stats | Route::Costs | Route::Clock | Route::NotFound => {
             Err(ApiError::not_found("no such path").into())
         }
     }
+}
+
+/// `/_sim/clock`: GET answers the clock; POST with `advanceSeconds=N` (query) moves it
+/// ahead by N seconds (never back) and answers the new time.
+fn clock(sh: &Shared, req: &Request<Incoming>) -> ApiResult<Response<SimBody>> {
+    if req.method() == Method::POST {
+        let secs = query_pairs(req.uri().query())
+            .into_iter()
+            .find(|(k, _)| k == "advanceSeconds")
+            .ok_or_else(|| ApiError::bad_request("advanceSeconds is missing"))?
+            .1;
+        let secs: u64 = secs.parse().map_err(|_| {
+            ApiError::bad_request("advanceSeconds must be a non-negative whole number")
+        })?;
+        sh.advance_clock(secs.saturating_mul(1000));
+    }
+    Ok(json_response(&serde_json::json!({
+        "nowMillis": sh.now_ms(),
+        "advancedMillis": sh.clock_offset_ms.load(Ordering::Relaxed),
+    })))
 }
 
 /// Largest JSON request body accepted (larger: 400 and the connection is closed).
@@ -480,7 +547,22 @@ pub(crate) async fn next_frame(
     body: &mut Incoming,
 ) -> Result<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>, Outcome> {
     match tokio::time::timeout(sh.cfg.body_timeout, body.frame()).await {
-        Ok(f) => Ok(f),
+        Ok(f) => {
+            // A slow link: take the time these bytes need at the link's rate before reading
+            // more (the client is held back by TCP's flow control).
+            let rate = sh
+                .faults()
+                .faults
+                .bandwidth_bytes_per_sec
+                .filter(|r| *r > 0);
+            if let (Some(rate), Some(Ok(frame))) = (rate, &f) {
+                if let Some(d) = frame.data_ref() {
+                    let secs = (d.len() as f64 / rate as f64).min(3600.0);
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+                }
+            }
+            Ok(f)
+        }
         Err(_) => {
             Counters::bump(&sh.stats.body_timeouts);
             Err(Outcome::Abort)
@@ -564,7 +646,7 @@ async fn json_call(
     if !args.is_object() {
         return Err(ApiError::new(400, "bad_json", "the body must be a JSON object").into());
     }
-    let now = now_ms();
+    let now = sh.now_ms();
     let mut st = sh.lock();
     let (token, key) = api::auth::account_key(&st, &parts.headers, now)?;
     let expire = {
@@ -585,11 +667,30 @@ async fn json_call(
         ver,
         now,
     };
-    let out = (handler.run)(&ctx, &mut st, &args)?;
+    // With a data directory, the file rows a call changes are committed together.
+    if handler.mutating {
+        st.begin();
+    }
+    let out = (handler.run)(&ctx, &mut st, &args);
+    if handler.mutating {
+        st.commit().map_err(ApiError::storage)?;
+    }
+    let out = out?;
     if handler.mutating {
         sh.persist(&mut st)?;
     }
     drop(st);
+    let bucket = args
+        .get("bucketId")
+        .and_then(Value::as_str)
+        .or_else(|| out.get("bucketId").and_then(Value::as_str))
+        .or_else(|| {
+            ["fileId", "sourceFileId", "largeFileId"]
+                .iter()
+                .find_map(|k| args.get(*k).and_then(Value::as_str))
+                .and_then(crate::costs::bucket_of_file_id)
+        });
+    sh.costs.charge(call, Some(&key.id), bucket, 0, 0);
     if matches!(call, "b2_finish_large_file" | "b2_copy_file") && sh.lose_answer() {
         return Err(Outcome::Abort);
     }

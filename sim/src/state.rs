@@ -1,5 +1,6 @@
 //! The simulated service's data: accounts, keys, buckets, file versions, parts, tokens.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -221,7 +222,22 @@ pub(crate) struct State {
     /// at once whether a blob is still used (no scan of every version).
     #[serde(skip)]
     pub blob_refs: HashMap<u64, u32>,
+    /// With a data directory: the file versions, parts and blob counts live in the
+    /// database only (`files`, `parts`, `index` and `blob_refs` above stay empty).
+    #[serde(skip)]
+    pub db: Option<crate::filesdb::FilesDb>,
 }
+
+/// A database failure where the caller has no error path (logged; the call goes on).
+fn logged<T: Default>(r: std::io::Result<T>) -> T {
+    r.unwrap_or_else(|e| {
+        eprintln!("b2-sim: {e}");
+        T::default()
+    })
+}
+
+/// A file version from memory (borrowed) or from the database (owned).
+pub(crate) type FileRef<'a> = Cow<'a, FileVersion>;
 
 impl State {
     /// Next sequence number.
@@ -237,7 +253,7 @@ impl State {
 
     /// Marks a file version (and its parts) as changed, to be saved (see `db`).
     pub fn mark_dirty(&mut self, id: &str) {
-        if self.track_dirty {
+        if self.track_dirty && self.db.is_none() {
             self.dirty.insert(id.to_string());
         }
     }
@@ -261,12 +277,101 @@ impl State {
 
     /// True if any file version or part still refers to the blob.
     pub fn blob_in_use(&self, id: u64) -> bool {
-        self.blob_refs.contains_key(&id)
+        match &self.db {
+            // On a database error the blob is kept (never delete what may be used).
+            Some(db) => db.blob_in_use(id).unwrap_or(true),
+            None => self.blob_refs.contains_key(&id),
+        }
+    }
+
+    /// A file version by id.
+    pub fn file(&self, id: &str) -> Option<FileRef<'_>> {
+        match &self.db {
+            Some(db) => logged(db.file(id)).map(Cow::Owned),
+            None => self.files.get(id).map(Cow::Borrowed),
+        }
+    }
+
+    /// The parts of an unfinished large file (empty if none).
+    pub fn parts_of(&self, file_id: &str) -> BTreeMap<u32, Part> {
+        match &self.db {
+            Some(db) => logged(db.parts(file_id)),
+            None => self.parts.get(file_id).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Replaces an unfinished large file by its finished version `f` (its content being
+    /// the parts', no blob changes users); the parts go.
+    pub fn finish_large(&mut self, f: FileVersion) -> std::io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.finish_large(&f);
+        }
+        self.parts.remove(&f.id);
+        self.mark_dirty(&f.id);
+        self.files.insert(f.id.clone(), f);
+        Ok(())
+    }
+
+    /// The versions of a bucket from `from` on, in listing order (name, then newest
+    /// first); only unfinished large files with `unfinished`.
+    pub fn scan<'a>(
+        &'a self,
+        bucket_id: &str,
+        from: IndexKey,
+        unfinished: bool,
+    ) -> Box<dyn Iterator<Item = FileRef<'a>> + 'a> {
+        if let Some(db) = &self.db {
+            return Box::new(db.scan(bucket_id, from, unfinished));
+        }
+        let Some(ix) = self.index.get(bucket_id) else {
+            return Box::new(std::iter::empty());
+        };
+        Box::new(
+            ix.range(from..)
+                .filter_map(|(_, _, id)| self.files.get(id))
+                .filter(move |f| !unfinished || f.action == Action::Start)
+                .map(Cow::Borrowed),
+        )
+    }
+
+    /// Forgets a deleted bucket's (empty) listing index.
+    pub fn forget_bucket(&mut self, bucket_id: &str) {
+        self.index.remove(bucket_id);
+    }
+
+    /// How many large files are unfinished.
+    pub fn unfinished_count(&self) -> usize {
+        match &self.db {
+            Some(db) => logged(db.unfinished_count()),
+            None => self
+                .files
+                .values()
+                .filter(|f| f.action == Action::Start)
+                .count(),
+        }
+    }
+
+    /// Opens the transaction one JSON call's changes join (data directory only).
+    pub fn begin(&self) {
+        if let Some(db) = &self.db {
+            db.begin();
+        }
+    }
+
+    /// Commits what [`State::begin`] opened.
+    pub fn commit(&self) -> std::io::Result<()> {
+        match &self.db {
+            Some(db) => db.commit(),
+            None => Ok(()),
+        }
     }
 
     /// Stores part `part.number` of unfinished large file `file_id`; returns the part it
     /// replaces, if any.
-    pub fn put_part(&mut self, file_id: &str, part: Part) -> Option<Part> {
+    pub fn put_part(&mut self, file_id: &str, part: Part) -> std::io::Result<Option<Part>> {
+        if let Some(db) = &self.db {
+            return db.put_part(file_id, &part);
+        }
         self.add_refs(&part.content);
         let old = self
             .parts
@@ -276,11 +381,15 @@ impl State {
         if let Some(old) = &old {
             self.drop_refs(&old.content);
         }
-        old
+        Ok(old)
     }
 
-    /// Adds a file version.
-    pub fn insert_file(&mut self, f: FileVersion) {
+    /// Adds a file version (with a data directory: one committed row, or part of the
+    /// open transaction).
+    pub fn insert_file(&mut self, f: FileVersion) -> std::io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.insert_file(&f, self.seq);
+        }
         self.add_refs(&f.content);
         self.index
             .entry(f.bucket_id.clone())
@@ -288,10 +397,14 @@ impl State {
             .insert(Self::index_key(&f));
         self.mark_dirty(&f.id);
         self.files.insert(f.id.clone(), f);
+        Ok(())
     }
 
     /// Removes a file version (and its parts, if unfinished).
     pub fn remove_file(&mut self, id: &str) -> Option<FileVersion> {
+        if let Some(db) = &self.db {
+            return logged(db.remove_file(id));
+        }
         let f = self.files.remove(id)?;
         self.mark_dirty(&f.id);
         if let Some(ix) = self.index.get_mut(&f.bucket_id) {
@@ -303,10 +416,17 @@ impl State {
                 self.drop_refs(&p.content);
             }
         }
+        // Maps never shrink on their own: give back the room of deleted entries once most
+        // of it is unused (halving at a quarter keeps this amortized constant per delete).
+        shrink(&mut self.files);
+        shrink(&mut self.blob_refs);
+        shrink(&mut self.parts);
         Some(f)
     }
 
-    /// Rebuilds the listing index and the blob reference counts after loading.
+    /// Rebuilds the listing index and the blob reference counts (tests: they must equal
+    /// the counts kept as versions come and go).
+    #[cfg(test)]
     pub fn rebuild_index(&mut self) {
         let mut refs: HashMap<u64, u32> = HashMap::new();
         let segments = self.files.values().flat_map(|f| f.content.iter()).chain(
@@ -330,7 +450,10 @@ impl State {
     }
 
     /// Ids of every blob still in use.
-    pub fn referenced_blobs(&self) -> HashSet<u64> {
+    pub fn referenced_blobs(&self) -> std::io::Result<HashSet<u64>> {
+        if let Some(db) = &self.db {
+            return db.referenced_blobs();
+        }
         let mut set = HashSet::new();
         for f in self.files.values() {
             set.extend(f.content.iter().map(|s| s.blob.id));
@@ -340,15 +463,16 @@ impl State {
                 set.extend(p.content.iter().map(|s| s.blob.id));
             }
         }
-        set
+        Ok(set)
     }
 
     /// The most recent version (upload or hide) of a name in a bucket.
-    pub fn latest(&self, bucket_id: &str, name: &str) -> Option<&FileVersion> {
-        let ix = self.index.get(bucket_id)?;
-        ix.range((name.to_string(), 0, String::new())..)
-            .take_while(|(n, _, _)| n == name)
-            .filter_map(|(_, _, id)| self.files.get(id))
+    pub fn latest(&self, bucket_id: &str, name: &str) -> Option<FileRef<'_>> {
+        if let Some(db) = &self.db {
+            return logged(db.latest(bucket_id, name)).map(Cow::Owned);
+        }
+        self.scan(bucket_id, (name.to_string(), 0, String::new()), false)
+            .take_while(|f| f.name == name)
             .find(|f| f.action != Action::Start)
     }
 
@@ -359,7 +483,18 @@ impl State {
 
     /// True if the bucket holds any version or unfinished large file.
     pub fn bucket_has_files(&self, bucket_id: &str) -> bool {
-        self.index.get(bucket_id).is_some_and(|ix| !ix.is_empty())
+        match &self.db {
+            // On a database error the bucket counts as not empty (it is not deleted).
+            Some(db) => db.bucket_has_files(bucket_id).unwrap_or(true),
+            None => self.index.get(bucket_id).is_some_and(|ix| !ix.is_empty()),
+        }
+    }
+}
+
+/// Halves a map's room once it is under a quarter used.
+fn shrink<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+    if m.capacity() > 64 && m.len() * 4 < m.capacity() {
+        m.shrink_to(m.len() * 2);
     }
 }
 
@@ -411,22 +546,22 @@ mod tests {
     #[test]
     fn blob_references_are_counted_not_scanned() {
         let mut st = State::default();
-        st.insert_file(version("f1", 1, &[1]));
-        st.insert_file(version("copy", 2, &[1])); // a copy shares the blob
+        st.insert_file(version("f1", 1, &[1])).expect("insert");
+        st.insert_file(version("copy", 2, &[1])).expect("insert"); // a copy shares the blob
         st.remove_file("f1");
         assert!(st.blob_in_use(1), "the copy still uses it");
         st.remove_file("copy");
         assert!(!st.blob_in_use(1));
         // Parts: a replaced part's blob is free, an unfinished file's parts go with it.
-        st.insert_file(version("large", 3, &[]));
-        assert!(st.put_part("large", part(1, 7)).is_none());
-        assert!(st.put_part("large", part(1, 8)).is_some());
+        st.insert_file(version("large", 3, &[])).expect("insert");
+        assert!(st.put_part("large", part(1, 7)).expect("part").is_none());
+        assert!(st.put_part("large", part(1, 8)).expect("part").is_some());
         assert!(!st.blob_in_use(7) && st.blob_in_use(8));
         st.remove_file("large");
         assert!(!st.blob_in_use(8));
         // Rebuilding after a load counts the same.
-        st.insert_file(version("a", 4, &[2, 3]));
-        st.insert_file(version("b", 5, &[3]));
+        st.insert_file(version("a", 4, &[2, 3])).expect("insert");
+        st.insert_file(version("b", 5, &[3])).expect("insert");
         let before = st.blob_refs.clone();
         st.rebuild_index();
         assert_eq!(st.blob_refs, before);

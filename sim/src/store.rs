@@ -11,6 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -88,33 +89,66 @@ pub(crate) enum Piece {
 const BLOCK: usize = 1 << 20;
 /// Most memory kept in the pool for reuse (blocks of deleted blobs beyond it are freed).
 const POOL_KEEP: usize = 1 << 30;
+/// How long the pool keeps blocks nobody takes: after this long without an upload taking a
+/// block, every pooled block is freed.
+pub(crate) const POOL_IDLE: Duration = Duration::from_secs(1);
 
-/// Blocks of deleted in-memory blobs, kept for new uploads. Reusing memory the process
-/// already has spares the kernel faulting in and zeroing fresh pages, which on a small VM
-/// costs as much as hashing the same bytes. The pool only ever holds blocks that stored
-/// data before, so it never grows past the largest amount stored at once (and `POOL_KEEP`).
+/// Blocks of deleted in-memory blobs, kept for new uploads while uploads keep coming.
+/// Reusing memory the process already has spares the kernel faulting in and zeroing fresh
+/// pages, which on a small VM costs as much as hashing the same bytes. The pool only ever
+/// holds blocks that stored data before, so it never grows past the largest amount stored
+/// at once (and `POOL_KEEP`); and a trimmer thread ([`BlockPool::start_trimmer`]) frees it
+/// once no upload has taken a block for [`POOL_IDLE`], so the memory of deleted data goes back
+/// to the allocator (and from it, freed at the top of its heaps, to the system).
 #[derive(Debug, Default)]
 pub(crate) struct BlockPool {
-    free: Mutex<Vec<Vec<u8>>>,
+    free: Mutex<Vec<BlockMem>>,
+    /// Blocks taken since the trimmer last looked.
+    takes: AtomicU64,
 }
 
 impl BlockPool {
-    /// An empty block of capacity [`BLOCK`].
-    fn take(&self) -> Vec<u8> {
+    /// A block of [`BLOCK`] bytes (its contents are whatever it held before).
+    fn take(&self) -> BlockMem {
+        self.takes.fetch_add(1, Ordering::Relaxed);
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        free.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK))
+        free.pop().unwrap_or_else(BlockMem::new)
     }
 
     /// Hands a block back (dropped when the pool is full).
-    fn give(&self, mut block: Vec<u8>) {
-        if block.capacity() != BLOCK {
-            return;
-        }
-        block.clear();
+    fn give(&self, block: BlockMem) {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         if free.len() < POOL_KEEP / BLOCK {
             free.push(block);
         }
+    }
+
+    /// One look of the trimmer: when no block was taken since the last look, frees the
+    /// pooled blocks. Returns the blocks freed.
+    fn trim_if_idle(&self) -> usize {
+        if self.takes.swap(0, Ordering::Relaxed) != 0 {
+            return 0;
+        }
+        let blocks = std::mem::take(&mut *self.free.lock().unwrap_or_else(|e| e.into_inner()));
+        let n = blocks.len();
+        drop(blocks);
+        n
+    }
+
+    /// Starts the thread that trims `pool` every `idle` (it ends with the pool).
+    pub fn start_trimmer(pool: &Arc<BlockPool>, idle: Duration) {
+        let weak = Arc::downgrade(pool);
+        let _ = std::thread::Builder::new()
+            .name("b2-sim-pool-trim".into())
+            .spawn(move || loop {
+                std::thread::sleep(idle);
+                match weak.upgrade() {
+                    Some(pool) => {
+                        pool.trim_if_idle();
+                    }
+                    None => return,
+                }
+            });
     }
 
     /// Blocks waiting for reuse.
@@ -124,21 +158,58 @@ impl BlockPool {
     }
 }
 
+/// The memory of one block: an anonymous mapping of its own, so freeing it gives the pages
+/// back to the system at once (a heap allocation of this size would stay with the
+/// allocator), or heap memory if the system refuses a mapping.
+#[derive(Debug)]
+enum BlockMem {
+    Map(memmap2::MmapMut),
+    Heap(Box<[u8]>),
+}
+
+impl BlockMem {
+    fn new() -> Self {
+        // Populated at once: one call faults in the whole block, far cheaper than a fault
+        // per page as the upload's bytes are copied in.
+        match memmap2::MmapOptions::new().len(BLOCK).populate().map_anon() {
+            Ok(m) => BlockMem::Map(m),
+            Err(_) => BlockMem::Heap(vec![0u8; BLOCK].into_boxed_slice()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            BlockMem::Map(m) => m,
+            BlockMem::Heap(h) => h,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            BlockMem::Map(m) => m,
+            BlockMem::Heap(h) => h,
+        }
+    }
+}
+
 /// A filled block shared as `Bytes`; returns to its pool when the last reference drops.
 struct PooledBlock {
-    data: Vec<u8>,
+    data: Option<BlockMem>,
+    len: usize,
     pool: Arc<BlockPool>,
 }
 
 impl AsRef<[u8]> for PooledBlock {
     fn as_ref(&self) -> &[u8] {
-        &self.data
+        self.data.as_ref().map_or(&[], |d| &d.bytes()[..self.len])
     }
 }
 
 impl Drop for PooledBlock {
     fn drop(&mut self) {
-        self.pool.give(std::mem::take(&mut self.data));
+        if let Some(d) = self.data.take() {
+            self.pool.give(d);
+        }
     }
 }
 
@@ -151,15 +222,26 @@ pub(crate) struct Storage {
 }
 
 impl Storage {
-    /// In memory (`dir` None) or under `dir/blobs`.
+    /// In memory (`dir` None; pooled blocks freed after [`POOL_IDLE`] without uploads) or
+    /// under `dir/blobs`.
     pub fn new(dir: Option<PathBuf>) -> io::Result<Self> {
+        let idle = dir.is_none().then_some(POOL_IDLE);
+        Self::with_trimmer(dir, idle)
+    }
+
+    /// Like [`Storage::new`], with the pool trimmed every `idle` (never with `None`).
+    pub fn with_trimmer(dir: Option<PathBuf>, idle: Option<Duration>) -> io::Result<Self> {
         if let Some(d) = &dir {
             create_private_dir(&d.join("blobs"))?;
+        }
+        let pool = Arc::default();
+        if let Some(idle) = idle {
+            BlockPool::start_trimmer(&pool, idle);
         }
         Ok(Storage {
             dir,
             next_id: AtomicU64::new(1),
-            pool: Arc::default(),
+            pool,
         })
     }
 
@@ -205,8 +287,8 @@ impl Storage {
     pub fn filler(&self, size_hint: u64) -> BlockFiller {
         BlockFiller {
             cur: match usize::try_from(size_hint) {
-                Ok(n) if n < BLOCK / 2 => Vec::with_capacity(n),
-                _ => Vec::new(),
+                Ok(n) if n > 0 && n < BLOCK / 2 => Cur::Small(Vec::with_capacity(n)),
+                _ => Cur::Empty,
             },
             pool: self.pool.clone(),
         }
@@ -360,10 +442,19 @@ enum Sink {
     Disk(File, PathBuf),
 }
 
+/// What a [`BlockFiller`] is filling.
+enum Cur {
+    /// Nothing yet: the next byte takes a pool block.
+    Empty,
+    /// A small body's own buffer (it grows as needed).
+    Small(Vec<u8>),
+    /// A pool block and how much of it is filled.
+    Block(BlockMem, usize),
+}
+
 /// Copies bytes into pool blocks and hands each out as `Bytes` once full.
 pub(crate) struct BlockFiller {
-    /// A pool block (capacity [`BLOCK`]), or a small body's own buffer, or empty.
-    cur: Vec<u8>,
+    cur: Cur,
     pool: Arc<BlockPool>,
 }
 
@@ -371,57 +462,71 @@ impl BlockFiller {
     /// Copies `data` in; `out` gets every block that fills up.
     pub fn fill(&mut self, mut data: &[u8], out: &mut impl FnMut(Bytes)) {
         while !data.is_empty() {
-            if self.cur.capacity() == 0 {
-                self.cur = self.pool.take();
-            }
-            if self.cur.capacity() != BLOCK {
-                // A small body's own buffer: it grows as needed.
-                self.cur.extend_from_slice(data);
-                return;
-            }
-            let n = (BLOCK - self.cur.len()).min(data.len());
-            let (now, rest) = data.split_at(n);
-            self.cur.extend_from_slice(now);
-            data = rest;
-            if self.cur.len() == BLOCK {
-                out(self.seal());
+            match &mut self.cur {
+                Cur::Empty => self.cur = Cur::Block(self.pool.take(), 0),
+                Cur::Small(v) => {
+                    v.extend_from_slice(data);
+                    return;
+                }
+                Cur::Block(mem, len) => {
+                    let n = (BLOCK - *len).min(data.len());
+                    let (now, rest) = data.split_at(n);
+                    mem.bytes_mut()[*len..*len + n].copy_from_slice(now);
+                    *len += n;
+                    data = rest;
+                    if *len == BLOCK {
+                        out(self.seal());
+                    }
+                }
             }
         }
     }
 
     /// True when nothing is waiting in the current block.
     fn is_empty(&self) -> bool {
-        self.cur.is_empty()
+        match &self.cur {
+            Cur::Empty => true,
+            Cur::Small(v) => v.is_empty(),
+            Cur::Block(_, len) => *len == 0,
+        }
     }
 
+    /// The current block as `Bytes` (it goes back to the pool when they drop).
     fn seal(&mut self) -> Bytes {
-        let data = std::mem::take(&mut self.cur);
-        Bytes::from_owner(PooledBlock {
-            data,
-            pool: self.pool.clone(),
-        })
+        match std::mem::replace(&mut self.cur, Cur::Empty) {
+            Cur::Block(mem, len) => Bytes::from_owner(PooledBlock {
+                data: Some(mem),
+                len,
+                pool: self.pool.clone(),
+            }),
+            Cur::Small(v) => Bytes::from(v),
+            Cur::Empty => Bytes::new(),
+        }
     }
 
     /// The bytes not handed out yet (a short tail is copied out and its block kept).
     pub fn finish(&mut self) -> Option<Bytes> {
-        if self.cur.is_empty() {
+        if self.is_empty() {
             return None;
         }
-        if self.cur.capacity() != BLOCK {
-            return Some(Bytes::from(std::mem::take(&mut self.cur)));
+        match &self.cur {
+            Cur::Block(mem, len) if *len < BLOCK / 2 => {
+                let tail = Bytes::copy_from_slice(&mem.bytes()[..*len]);
+                if let Cur::Block(mem, _) = std::mem::replace(&mut self.cur, Cur::Empty) {
+                    self.pool.give(mem);
+                }
+                Some(tail)
+            }
+            _ => Some(self.seal()),
         }
-        if self.cur.len() < BLOCK / 2 {
-            let tail = Bytes::copy_from_slice(&self.cur);
-            self.pool.give(std::mem::take(&mut self.cur));
-            return Some(tail);
-        }
-        Some(self.seal())
     }
 }
 
 impl Drop for BlockFiller {
     fn drop(&mut self) {
-        self.pool.give(std::mem::take(&mut self.cur));
+        if let Cur::Block(mem, _) = std::mem::replace(&mut self.cur, Cur::Empty) {
+            self.pool.give(mem);
+        }
     }
 }
 
@@ -582,7 +687,7 @@ mod tests {
 
     #[test]
     fn memory_blocks_are_reused_after_delete() {
-        let st = Storage::new(None).expect("mem");
+        let st = Storage::with_trimmer(None, None).expect("mem");
         let data: Vec<u8> = (0..BLOCK * 2 + BLOCK / 4 + 7).map(|i| i as u8).collect();
         let write = |chunks: usize| {
             let mut w = st.writer(data.len() as u64).expect("w");
@@ -623,6 +728,32 @@ mod tests {
         let small = w.finish().expect("finish");
         assert_eq!(st.pool.len(), 3);
         assert_eq!(st.read_all(&[seg(&small)]).expect("read"), b"0123456789");
+    }
+
+    #[test]
+    fn an_idle_pool_is_freed_a_busy_one_kept() {
+        let st = Storage::with_trimmer(None, None).expect("mem");
+        let data = vec![7u8; 3 * BLOCK];
+        let mut w = st.writer(data.len() as u64).expect("w");
+        w.write(&data).expect("write");
+        drop(w.finish().expect("finish"));
+        assert_eq!(st.pool.len(), 3);
+        // Blocks were taken since the last look: kept.
+        assert_eq!(st.pool.trim_if_idle(), 0);
+        assert_eq!(st.pool.len(), 3);
+        // Nothing taken since: freed.
+        assert_eq!(st.pool.trim_if_idle(), 3);
+        assert_eq!(st.pool.len(), 0);
+        // The thread does the same on its own, and ends with the pool.
+        let st = Storage::with_trimmer(None, Some(Duration::from_millis(20))).expect("mem");
+        let mut w = st.writer(data.len() as u64).expect("w");
+        w.write(&data).expect("write");
+        drop(w.finish().expect("finish"));
+        let t = std::time::Instant::now();
+        while st.pool.len() > 0 && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(st.pool.len(), 0);
     }
 
     #[test]

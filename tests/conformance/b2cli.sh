@@ -306,7 +306,21 @@ fidelity() {
 start_sim clean
 scenario clean
 fidelity
+costs_ok() { # b2-sim counted the official tool's calls by B2's classes, and the bytes
+    py "
+import json,sys,urllib.request as u
+c=json.load(u.urlopen(sys.argv[1]+'/_sim/costs'))
+t=c['total']; print(t)
+assert t['classA']>=10 and t['classB']>=2 and t['classC']>=5, t
+assert t['bytesIn']>=7073021 and t['bytesOut']>=7000000, t
+for part in ('byKey','byBucket'):
+    assert sum(x['bytesIn'] for x in c[part].values())==t['bytesIn'], part
+" "$B2_ENVIRONMENT"
+}
+check "[costs] b2-sim counted the tool's transactions and bytes" costs_ok
 stop_sim
+check "[costs] b2-sim printed the costs when stopped" \
+    grep -q '^costs total: class A [1-9][0-9]*, class B [1-9]' "$WORK/sim-clean.out.err"
 
 start_sim faults --fail-uploads-every 3 --reset-uploads-every 5 --too-many-every 11 \
     --expire-tokens-every 13 --retry-after 1 --seed 7

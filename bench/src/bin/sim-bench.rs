@@ -3,6 +3,9 @@
 //! 1. SHA-1 (`sha1` crate) hashing speed in memory.
 //! 2. Ingest speed of one upload stream over loopback into `b2-sim` (SHA-1 verified).
 //! 3. Peak RSS (VmHWM) of a `b2-sim --data-dir` process while a 2 GiB large file is uploaded.
+//! 4. Many small files (`SIM_BENCH_FILES`, default 100,000 of 1 KiB), in memory and with
+//!    `--data-dir`: upload, list and delete throughput, RSS, and the cost of one delete with
+//!    1,000 files in the bucket and with all of them (`SIM_BENCH_ONLY=small` runs only this).
 //!
 //! Run `cargo build --release -p b2-sim -p b2-bench && target/release/sim-bench`. It starts
 //! the `b2-sim` binary found next to its own executable and talks to it with `ureq`. The
@@ -122,7 +125,11 @@ fn request(
         }
     };
     let status = resp.status().as_u16();
-    let out = resp.body_mut().with_config().limit(1 << 20).read_to_vec()?;
+    let out = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()?;
     Ok((status, out))
 }
 
@@ -284,14 +291,172 @@ fn bench_ingest(sim: &SimProc, buf: &[u8], len: u64, runs: usize) -> Res<Vec<f64
     Ok(speeds)
 }
 
-fn vm_hwm(pid: u32) -> Res<u64> {
+/// A `/proc/PID/status` figure in bytes (`VmHWM`, `VmRSS`).
+fn proc_status(pid: u32, field: &str) -> Res<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = s
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .ok_or("no VmHWM")?;
-    let kb: u64 = line.split_whitespace().nth(1).ok_or("bad VmHWM")?.parse()?;
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
+        .ok_or("no such field")?;
+    let kb: u64 = line.split_whitespace().nth(1).ok_or("bad line")?.parse()?;
     Ok(kb * 1024)
+}
+
+fn vm_hwm(pid: u32) -> Res<u64> {
+    proc_status(pid, "VmHWM")
+}
+
+fn vm_rss(pid: u32) -> Res<u64> {
+    proc_status(pid, "VmRSS")
+}
+
+/// Figures of the many-small-files case.
+struct Small {
+    files: usize,
+    upload_per_s: f64,
+    list_per_s: f64,
+    delete_per_s: f64,
+    delete_us_at_1k: f64,
+    delete_us_at_all: f64,
+    rss_full: u64,
+    rss_after: u64,
+}
+
+/// Uploads `files` files of `size` bytes into one bucket, lists them all, deletes them all.
+/// The cost of one delete is timed (over 500 deletes) with 1,000 files in the bucket and with
+/// all of them.
+fn bench_small(sim: &SimProc, files: usize, size: usize) -> Res<Small> {
+    const SAMPLE: usize = 500;
+    let (token, account) = authorize(sim)?;
+    let bucket = json_call(
+        sim,
+        &token,
+        "b2_create_bucket",
+        &json!({"accountId": account, "bucketName": "bench-small", "bucketType": "allPrivate"}),
+    )?;
+    let bucket_id = bucket["bucketId"].as_str().ok_or("no bucket")?.to_string();
+    let up = json_call(
+        sim,
+        &token,
+        "b2_get_upload_url",
+        &json!({"bucketId": bucket_id}),
+    )?;
+    let url = up["uploadUrl"].as_str().ok_or("no url")?.to_string();
+    let utoken = up["authorizationToken"]
+        .as_str()
+        .ok_or("no token")?
+        .to_string();
+    let body = pattern(size, 7);
+    let sha = hex(&Sha1::digest(&body));
+    let mut ids: Vec<(String, String)> = Vec::with_capacity(files);
+    let upload = |i: usize| -> Res<(String, String)> {
+        let name = format!("d{:03}/f{i:07}.txt", i % 100);
+        let headers = [
+            ("Authorization", utoken.as_str()),
+            ("X-Bz-File-Name", name.as_str()),
+            ("Content-Type", "text/plain"),
+            ("X-Bz-Content-Sha1", sha.as_str()),
+        ];
+        let (status, out) = request(
+            &sim.agent,
+            &url,
+            &headers,
+            Some((size as u64, &mut body.as_slice())),
+        )?;
+        if status != 200 {
+            return Err(format!("upload: {status} {}", String::from_utf8_lossy(&out)).into());
+        }
+        let v: Value = serde_json::from_slice(&out)?;
+        let id = v["fileId"].as_str().ok_or("no id")?.to_string();
+        Ok((name, id))
+    };
+    let delete = |(name, id): &(String, String)| -> Res<()> {
+        json_call(
+            sim,
+            &token,
+            "b2_delete_file_version",
+            &json!({"fileName": name, "fileId": id}),
+        )?;
+        Ok(())
+    };
+    let mut upload_secs = 0.0;
+    // 1,000 + SAMPLE files, SAMPLE of them deleted (timed): the cost at 1,000 files.
+    let t = Instant::now();
+    for i in 0..1000 + SAMPLE {
+        ids.push(upload(i)?);
+    }
+    upload_secs += t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for f in ids.drain(1000..) {
+        delete(&f)?;
+    }
+    let delete_us_at_1k = t.elapsed().as_secs_f64() * 1e6 / SAMPLE as f64;
+    let t = Instant::now();
+    for i in 1000 + SAMPLE..files + SAMPLE {
+        ids.push(upload(i)?);
+    }
+    upload_secs += t.elapsed().as_secs_f64();
+    let rss_full = vm_rss(sim.child.id())?;
+    // List every name, 10,000 a page.
+    let t = Instant::now();
+    let mut listed = 0usize;
+    let mut start: Option<String> = None;
+    loop {
+        let mut args = json!({"bucketId": bucket_id, "maxFileCount": 10000});
+        if let Some(s) = &start {
+            args["startFileName"] = json!(s);
+        }
+        let page = json_call(sim, &token, "b2_list_file_names", &args)?;
+        listed += page["files"].as_array().map_or(0, Vec::len);
+        match page["nextFileName"].as_str() {
+            Some(n) => start = Some(n.to_string()),
+            None => break,
+        }
+    }
+    let list_secs = t.elapsed().as_secs_f64();
+    if listed != ids.len() {
+        return Err(format!("listed {listed} of {} files", ids.len()).into());
+    }
+    // SAMPLE deletes with every file there, then the rest.
+    let t = Instant::now();
+    for f in ids.drain(ids.len() - SAMPLE..) {
+        delete(&f)?;
+    }
+    let sample_secs = t.elapsed().as_secs_f64();
+    let delete_us_at_all = sample_secs * 1e6 / SAMPLE as f64;
+    let t = Instant::now();
+    for f in &ids {
+        delete(f)?;
+    }
+    let delete_secs = t.elapsed().as_secs_f64() + sample_secs;
+    // Give the server a moment to hand freed memory back.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    Ok(Small {
+        files,
+        upload_per_s: (files + SAMPLE) as f64 / upload_secs,
+        list_per_s: listed as f64 / list_secs,
+        delete_per_s: files as f64 / delete_secs,
+        delete_us_at_1k,
+        delete_us_at_all,
+        rss_full,
+        rss_after: vm_rss(sim.child.id())?,
+    })
+}
+
+fn print_small(what: &str, s: &Small) {
+    println!(
+        "{} small files ({what}): upload {:.0} files/s, list {:.0} names/s, delete {:.0} files/s; \
+         one delete {:.0} us at 1,000 files, {:.0} us at {}; RSS {:.1} MiB full, {:.1} MiB after deleting all",
+        s.files,
+        s.upload_per_s,
+        s.list_per_s,
+        s.delete_per_s,
+        s.delete_us_at_1k,
+        s.delete_us_at_all,
+        s.files,
+        s.rss_full as f64 / MIB as f64,
+        s.rss_after as f64 / MIB as f64,
+    );
 }
 
 fn bench_rss(buf: &[u8], total: u64, part: u64) -> Res<(u64, f64)> {
@@ -418,11 +583,23 @@ fn run() -> Res<()> {
     };
     let sim = start_sim(&[])?;
     let speeds = bench_ingest(&sim, &buf, ingest_len, RUNS)?;
+    let rss_busy = vm_rss(sim.child.id())?;
+    // The trimmer frees pooled blocks after 1 s without uploads.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let rss_idle = vm_rss(sim.child.id())?;
     drop(sim);
     report("in memory", &speeds);
+    println!(
+        "    RSS right after the last delete {:.1} MiB, 3 s later {:.1} MiB (deleted data given back)",
+        rss_busy as f64 / MIB as f64,
+        rss_idle as f64 / MIB as f64
+    );
 
     if std::env::var("SIM_BENCH_ONLY").is_ok_and(|v| v == "memory") {
         return Ok(());
+    }
+    if std::env::var("SIM_BENCH_ONLY").is_ok_and(|v| v == "small") {
+        return run_small();
     }
     let dir: PathBuf =
         std::env::temp_dir().join(format!("b2-sim-bench-ingest-{}", std::process::id()));
@@ -439,5 +616,28 @@ fn run() -> Res<()> {
         hwm as f64 / MIB as f64,
         rate / 1e6
     );
+    run_small()
+}
+
+/// The many-small-files case, in memory and with `--data-dir` (`SIM_BENCH_FILES`, default
+/// 100,000 files of 1 KiB).
+fn run_small() -> Res<()> {
+    let files: usize = std::env::var("SIM_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+        .max(1000);
+    let sim = start_sim(&[])?;
+    let s = bench_small(&sim, files, 1024)?;
+    drop(sim);
+    print_small("in memory", &s);
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("b2-sim-bench-small-{}", std::process::id()));
+    let dir_s = dir.to_string_lossy().to_string();
+    let sim = start_sim(&["--data-dir", &dir_s])?;
+    let s = bench_small(&sim, files, 1024);
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+    print_small("--data-dir", &s?);
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
-use crate::server::{json_response, now_ms, Shared};
+use crate::server::{json_response, Shared};
 use crate::state::{AccountToken, Key, State};
 
 /// Answers `b2_authorize_account` (GET or POST, `Authorization: Basic ...`).
@@ -34,7 +34,7 @@ pub(crate) fn authorize(
     let (key_id, secret) = decoded
         .split_once(':')
         .ok_or_else(|| ApiError::unauthorized("Authorization must be keyId:key"))?;
-    let now = now_ms();
+    let now = sh.now_ms();
     let mut st = sh.lock();
     let key = match st.keys.get(key_id) {
         Some(k) if k.secret == secret => k.clone(),
@@ -62,6 +62,9 @@ pub(crate) fn authorize(
     );
     let answer = authorize_answer(sh, &st, &key, &token, ver);
     sh.persist(&mut st)?;
+    drop(st);
+    sh.costs
+        .charge("b2_authorize_account", Some(&key.id), None, 0, 0);
     Ok(json_response(&answer))
 }
 

@@ -252,7 +252,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         .buckets
         .remove(&id)
         .ok_or_else(|| ApiError::new(400, "bad_bucket_id", "Invalid bucketId"))?;
-    st.index.remove(&id);
+    st.forget_bucket(&id);
     st.upload_tokens.retain(|_, t| t.bucket_id != id);
     st.download_tokens.retain(|_, t| t.bucket_id != id);
     Ok(bucket_json(&b, ctx.key))

@@ -13,7 +13,7 @@ use super::{bucket_for, opt_u64, parse_range, req_str, Ctx};
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
 use crate::names::{percent_encode, B2_INFO_KEYS};
-use crate::server::{now_ms, query_pairs, Shared};
+use crate::server::{query_pairs, Shared};
 use crate::state::{Action, DownloadToken, FileVersion, State};
 use crate::store::slice;
 
@@ -97,25 +97,26 @@ pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Resp
         .find(|(k, _)| k == "fileId")
         .map(|(_, v)| v.clone())
         .ok_or_else(|| ApiError::bad_request("required parameter fileId is missing"))?;
-    let now = now_ms();
+    let now = sh.now_ms();
     let st = sh.lock();
     let f = st
-        .files
-        .get(&file_id)
+        .file(&file_id)
         .filter(|f| f.action == Action::Upload)
         .ok_or_else(|| ApiError::not_found(format!("File not present: {file_id}")))?;
     let public = st
         .buckets
         .get(&f.bucket_id)
         .is_some_and(|b| b.bucket_type == "allPublic");
+    let mut key_id = None;
     if !public {
         let token = download_token(req, &query)
             .ok_or_else(|| ApiError::unauthorized("This bucket is private; send a token"))?;
-        check_account_read(&st, &token, f, now)?;
+        check_account_read(&st, &token, &f, now)?;
+        key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
     }
-    let f = f.clone();
+    let f = f.into_owned();
     drop(st);
-    answer(sh, req, &f, &query)
+    answer(sh, req, &f, &query, "b2_download_file_by_id", key_id)
 }
 
 /// `GET|HEAD /file/BUCKET/NAME`.
@@ -127,7 +128,7 @@ pub(crate) fn by_name(
 ) -> ApiResult<Response<SimBody>> {
     super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
-    let now = now_ms();
+    let now = sh.now_ms();
     let st = sh.lock();
     let bucket = st
         .bucket_by_name(bucket_name)
@@ -136,6 +137,7 @@ pub(crate) fn by_name(
         .latest(&bucket.id, name)
         .filter(|f| f.action == Action::Upload)
         .ok_or_else(|| ApiError::not_found(format!("File not present: {name}")))?;
+    let mut key_id = None;
     if bucket.bucket_type != "allPublic" {
         let token = download_token(req, &query)
             .ok_or_else(|| ApiError::unauthorized("This bucket is private; send a token"))?;
@@ -149,12 +151,13 @@ pub(crate) fn by_name(
                 ));
             }
         } else {
-            check_account_read(&st, &token, f, now)?;
+            check_account_read(&st, &token, &f, now)?;
+            key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
         }
     }
-    let f = f.clone();
+    let f = f.into_owned();
     drop(st);
-    answer(sh, req, &f, &query)
+    answer(sh, req, &f, &query, "b2_download_file_by_name", key_id)
 }
 
 fn set(resp: &mut Response<SimBody>, name: &str, value: &str) {
@@ -171,6 +174,8 @@ fn answer(
     req: &Request<Incoming>,
     f: &FileVersion,
     query: &[(String, String)],
+    call: &str,
+    key_id: Option<String>,
 ) -> ApiResult<Response<SimBody>> {
     let len = f.length;
     let range = match req.headers().get(RANGE).and_then(|v| v.to_str().ok()) {
@@ -195,12 +200,27 @@ fn answer(
         Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
         None => (StatusCode::OK, 0, len),
     };
-    let body = if req.method() == Method::HEAD {
+    let head = req.method() == Method::HEAD;
+    let truncate = !head && count > 0 && sh.faults().on_download();
+    let sent = match (head, truncate) {
+        (true, _) => 0,
+        (false, true) => count / 2,
+        (false, false) => count,
+    };
+    let body = if head {
         SimBody::Empty
     } else {
-        let content = slice(&f.content, first, count);
-        SimBody::stream(sh.storage.pieces(&content), count)
+        if truncate {
+            crate::server::Counters::bump(&sh.stats.truncated_downloads);
+        }
+        // A truncated answer still announces `count` bytes: the body ends early and the
+        // connection is cut.
+        let content = slice(&f.content, first, sent);
+        let rate = sh.faults().faults.bandwidth_bytes_per_sec;
+        SimBody::stream(sh.storage.pieces(&content), count).throttled(rate)
     };
+    sh.costs
+        .charge(call, key_id.as_deref(), Some(&f.bucket_id), 0, sent);
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut()

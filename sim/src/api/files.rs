@@ -66,26 +66,22 @@ fn run_listing(
     l: &Listing<'_>,
 ) -> (Vec<Value>, Option<String>, Option<String>) {
     let mut out = Vec::new();
-    let Some(ix) = st.index.get(bucket_id) else {
-        return (out, None, None);
-    };
     let mut cursor = l.start.clone();
-    let mut last_name: Option<&str> = None;
+    let mut last_name: Option<String> = None;
     'outer: loop {
-        for key in ix.range(cursor.clone()..) {
-            let (name, _, id) = key;
+        for f in st.scan(bucket_id, cursor.clone(), false) {
+            let (name, id) = (&f.name, &f.id);
             if !name.starts_with(l.prefix) {
                 if name.as_str() > l.prefix {
                     break 'outer;
                 }
                 continue;
             }
-            let Some(f) = st.files.get(id) else { continue };
             if !l.versions {
-                if f.action == Action::Start || last_name == Some(name.as_str()) {
+                if f.action == Action::Start || last_name.as_deref() == Some(name.as_str()) {
                     continue;
                 }
-                last_name = Some(name.as_str());
+                last_name = Some(name.clone());
                 if f.action != Action::Upload {
                     continue;
                 }
@@ -112,7 +108,7 @@ fn run_listing(
                         None => break 'outer,
                     }
                 }
-                None => out.push(file_json(f, who)),
+                None => out.push(file_json(&f, who)),
             }
         }
         break;
@@ -175,8 +171,8 @@ pub(crate) fn list_versions(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiR
     if start_id.is_some() && start_name.is_empty() {
         return Err(ApiError::bad_request("startFileId needs startFileName"));
     }
-    let start = match start_id.and_then(|id| st.files.get(id)) {
-        Some(f) if f.name == start_name && f.bucket_id == bucket_id => State::index_key(f),
+    let start = match start_id.and_then(|id| st.file(id)) {
+        Some(f) if f.name == start_name && f.bucket_id == bucket_id => State::index_key(&f),
         _ => (start_name.max(prefix).to_string(), 0, String::new()),
     };
     let l = Listing {
@@ -194,7 +190,8 @@ pub(crate) fn list_versions(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiR
 pub(crate) fn get_info(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
     ctx.key.require("readFiles")?;
     let id = req_str(args, "fileId")?;
-    Ok(file_json(file_for(ctx, st, id)?, ctx.key))
+    let f = file_for(ctx, st, id)?;
+    Ok(file_json(&f, ctx.key))
 }
 
 /// `b2_hide_file`.
@@ -239,7 +236,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         content: Vec::new(),
     };
     let out = file_json(&f, ctx.key);
-    st.insert_file(f);
+    st.insert_file(f).map_err(ApiError::storage)?;
     Ok(out)
 }
 
@@ -249,8 +246,7 @@ pub(crate) fn delete_version(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> Api
     let name = req_str(args, "fileName")?;
     let id = req_str(args, "fileId")?;
     let f = st
-        .files
-        .get(id)
+        .file(id)
         .filter(|f| f.account_id == ctx.key.account_id)
         .ok_or_else(|| {
             ApiError::new(
@@ -269,12 +265,12 @@ pub(crate) fn delete_version(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> Api
     ctx.key.require_bucket(&f.bucket_id)?;
     ctx.key.require_name(&f.name)?;
     let mut blobs: Vec<u64> = f.content.iter().map(|s| s.blob.id).collect();
-    if let Some(ps) = st.parts.get(id) {
-        blobs.extend(
-            ps.values()
-                .flat_map(|p| p.content.iter().map(|s| s.blob.id)),
-        );
-    }
+    drop(f);
+    blobs.extend(
+        st.parts_of(id)
+            .values()
+            .flat_map(|p| p.content.iter().map(|s| s.blob.id)),
+    );
     let f = st
         .remove_file(id)
         .ok_or_else(|| ApiError::bad_request("file vanished"))?;
@@ -298,8 +294,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     super::features::check_source_sse(args)?;
     super::features::check_no_file_lock_args(args)?;
     let src_bucket = st
-        .files
-        .get(&source_id)
+        .file(&source_id)
         .map(|f| f.bucket_id.clone())
         .ok_or_else(|| ApiError::bad_request(format!("Invalid sourceFileId: {source_id}")))?;
     let dest_bucket = opt_str(args, "destinationBucketId")?
@@ -367,7 +362,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         content,
     };
     let out = file_json(&f, ctx.key);
-    st.insert_file(f);
+    st.insert_file(f).map_err(ApiError::storage)?;
     Ok(out)
 }
 

@@ -51,12 +51,15 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
         content: Vec::new(),
     };
     let out = file_json(&f, ctx.key);
-    st.parts.insert(f.id.clone(), Default::default());
-    st.insert_file(f);
+    st.insert_file(f).map_err(ApiError::storage)?;
     Ok(out)
 }
 
-fn unfinished<'s>(ctx: &Ctx<'_>, st: &'s State, file_id: &str) -> ApiResult<&'s FileVersion> {
+fn unfinished<'s>(
+    ctx: &Ctx<'_>,
+    st: &'s State,
+    file_id: &str,
+) -> ApiResult<crate::state::FileRef<'s>> {
     let f = file_for(ctx, st, file_id)?;
     if f.action != Action::Start {
         return Err(ApiError::bad_request(format!(
@@ -90,7 +93,7 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         }
     };
     unfinished(ctx, st, &file_id)?;
-    let parts = st.parts.get(&file_id).cloned().unwrap_or_default();
+    let parts = st.parts_of(&file_id);
     if sha1s.is_empty() {
         return Err(ApiError::bad_request("partSha1Array is empty"));
     }
@@ -136,17 +139,17 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     }
     let content: Vec<Segment> = parts.values().flat_map(|p| p.content.clone()).collect();
     let length = content_len(&content);
-    st.parts.remove(&file_id);
-    st.mark_dirty(&file_id);
-    let f = st
-        .files
-        .get_mut(&file_id)
-        .ok_or_else(|| ApiError::bad_request("file vanished"))?;
+    let mut f = st
+        .file(&file_id)
+        .ok_or_else(|| ApiError::bad_request("file vanished"))?
+        .into_owned();
     f.action = Action::Upload;
     f.length = length;
     f.content = content;
     f.sha1 = "none".into();
-    Ok(file_json(f, ctx.key))
+    let out = file_json(&f, ctx.key);
+    st.finish_large(f).map_err(ApiError::storage)?;
+    Ok(out)
 }
 
 /// `b2_cancel_large_file`.
@@ -155,14 +158,10 @@ pub(crate) fn cancel(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     let file_id = req_str(args, "fileId")?.to_string();
     unfinished(ctx, st, &file_id)?;
     let blobs: Vec<u64> = st
-        .parts
-        .get(&file_id)
-        .map(|ps| {
-            ps.values()
-                .flat_map(|p| p.content.iter().map(|s| s.blob.id))
-                .collect()
-        })
-        .unwrap_or_default();
+        .parts_of(&file_id)
+        .values()
+        .flat_map(|p| p.content.iter().map(|s| s.blob.id))
+        .collect();
     let f = st
         .remove_file(&file_id)
         .ok_or_else(|| ApiError::bad_request("file vanished"))?;
@@ -190,8 +189,7 @@ pub(crate) fn list_parts(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResu
         return Err(ApiError::bad_request("startPartNumber must be 1 to 10000"));
     }
     unfinished(ctx, st, &file_id)?;
-    let empty = Default::default();
-    let parts = st.parts.get(&file_id).unwrap_or(&empty);
+    let parts = st.parts_of(&file_id);
     let start = u32::try_from(start).unwrap_or(1);
     let mut it = parts.range(start..);
     let mut out = Vec::new();
@@ -225,32 +223,29 @@ pub(crate) fn list_unfinished(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> Ap
         )));
     }
     let start_key = match opt_str(args, "startFileId")? {
-        Some(id) => match st.files.get(id) {
-            Some(f) if f.bucket_id == bucket_id => State::index_key(f),
+        Some(id) => match st.file(id) {
+            Some(f) if f.bucket_id == bucket_id => State::index_key(&f),
             _ => return Err(ApiError::bad_request(format!("Invalid startFileId: {id}"))),
         },
         None => (prefix.clone(), 0, String::new()),
     };
     let mut files = Vec::new();
     let mut next = None;
-    if let Some(ix) = st.index.get(&bucket_id) {
-        for (name, _, id) in ix.range(start_key..) {
-            if !name.starts_with(&prefix) {
-                if name.as_str() > prefix.as_str() {
-                    break;
-                }
-                continue;
-            }
-            let Some(f) = st.files.get(id) else { continue };
-            if f.action != Action::Start {
-                continue;
-            }
-            if files.len() as u64 == max {
-                next = Some(f.id.clone());
+    for f in st.scan(&bucket_id, start_key, true) {
+        if !f.name.starts_with(&prefix) {
+            if f.name.as_str() > prefix.as_str() {
                 break;
             }
-            files.push(file_json(f, ctx.key));
+            continue;
         }
+        if f.action != Action::Start {
+            continue;
+        }
+        if files.len() as u64 == max {
+            next = Some(f.id.clone());
+            break;
+        }
+        files.push(file_json(&f, ctx.key));
     }
     Ok(json!({ "files": files, "nextFileId": next }))
 }
@@ -263,7 +258,7 @@ pub(crate) fn source_range(
     range: Option<&str>,
     dest_bucket: &str,
 ) -> ApiResult<(FileVersion, Vec<Segment>, bool)> {
-    let src = file_for(ctx, st, source_id)?.clone();
+    let src = file_for(ctx, st, source_id)?.into_owned();
     if src.action != Action::Upload {
         return Err(ApiError::bad_request(format!(
             "File {source_id} cannot be copied (it is a {})",
@@ -329,7 +324,7 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
     };
     let out = part_json(&large_id, &p);
     st.mark_dirty(&large_id);
-    let old = st.put_part(&large_id, p);
+    let old = st.put_part(&large_id, p).map_err(ApiError::storage)?;
     if let Some(old) = old {
         let ids = old.content.iter().map(|s| s.blob.id).collect();
         ctx.sh.collect_garbage(st, ids);

@@ -236,10 +236,9 @@ pub(crate) fn file_for<'s>(
     ctx: &Ctx<'_>,
     st: &'s State,
     file_id: &str,
-) -> ApiResult<&'s FileVersion> {
+) -> ApiResult<crate::state::FileRef<'s>> {
     let f = st
-        .files
-        .get(file_id)
+        .file(file_id)
         .filter(|f| f.account_id == ctx.key.account_id)
         .ok_or_else(|| ApiError::bad_request(format!("Invalid fileId: {file_id}")))?;
     ctx.key.require_bucket(&f.bucket_id)?;

@@ -21,7 +21,7 @@ use crate::journal::Change;
 use crate::names::{
     guess_content_type, is_sha1_hex, percent_decode, validate_file_name, validate_info,
 };
-use crate::server::{json_response, now_ms, Counters, Outcome, Shared};
+use crate::server::{json_response, Counters, Outcome, Shared};
 use crate::state::{Action, FileVersion, Key, Part, State, UploadToken};
 use crate::store::{hex, Blob, BlobWriter, Segment};
 
@@ -237,7 +237,7 @@ fn prepare(
     headers: &HeaderMap,
     mode: Option<&str>,
 ) -> ApiResult<(Plan, Busy)> {
-    let now = now_ms();
+    let now = sh.now_ms();
     let token = crate::api::auth::auth_header(headers)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(401, "missing_auth_token", "Authorization header missing"))?
@@ -312,7 +312,7 @@ fn prepare(
                     "Part number must be in range 1 - {MAX_PART_NUMBER}"
                 )));
             }
-            match st.files.get(file_id) {
+            match st.file(file_id) {
                 Some(f) if f.action == Action::Start => {}
                 _ => {
                     return Err(ApiError::bad_request(format!(
@@ -659,7 +659,7 @@ pub(crate) async fn upload(
 }
 
 fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<Value> {
-    let now = now_ms();
+    let now = sh.now_ms();
     let blob_id = blob.id;
     let len = blob.len;
     let content = vec![Segment {
@@ -698,16 +698,12 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                 };
                 let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));
-                st.insert_file(f);
+                st.insert_file(f).map_err(ApiError::storage)?;
                 Ok((out, change, Vec::new()))
             }
         }
         PlanKind::Part { file_id, number } => {
-            if !st
-                .files
-                .get(file_id)
-                .is_some_and(|f| f.action == Action::Start)
-            {
+            if !st.file(file_id).is_some_and(|f| f.action == Action::Start) {
                 Err(ApiError::bad_request(format!(
                     "File {file_id} is not an unfinished large file"
                 )))
@@ -724,7 +720,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     file_id: file_id.clone(),
                     part: p.clone(),
                 });
-                let old = st.put_part(file_id, p);
+                let old = st.put_part(file_id, p).map_err(ApiError::storage)?;
                 let replaced = old
                     .map(|old| old.content.iter().map(|s| s.blob.id).collect())
                     .unwrap_or_default();
@@ -740,6 +736,12 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
             // Only once the new part is saved may the part it replaced go.
             sh.collect_garbage(&st, replaced);
             drop(st);
+            let call = match plan.kind {
+                PlanKind::File { .. } => "b2_upload_file",
+                PlanKind::Part { .. } => "b2_upload_part",
+            };
+            sh.costs
+                .charge(call, Some(&plan.key.id), Some(&plan.bucket_id), len, 0);
             Counters::bump(&sh.stats.uploads);
             if plan.sha1 == Sha1Mode::AtEnd {
                 Counters::bump(&sh.stats.uploads_sha1_at_end);

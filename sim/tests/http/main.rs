@@ -14,4 +14,5 @@ mod large_files;
 mod listing;
 mod lost_answers;
 mod persistence;
+mod scenarios;
 mod uploads;

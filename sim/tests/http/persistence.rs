@@ -170,3 +170,135 @@ fn uploads_are_rows_and_survive_restart() {
     s.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The same calls against a simulator: every listing's answer, with ids, timestamps and
+/// account ids left out (they differ between two simulators).
+fn listings_after_script(s: &Sim) -> Vec<serde_json::Value> {
+    let c = Client::new(s);
+    let b = c.create_bucket("same-answers", "allPrivate");
+    for i in 0..30 {
+        c.upload(&b, &format!("dir{}/f{:02}", i % 3, i), &data(10 + i, 1));
+    }
+    c.upload(&b, "dir0/f00", b"second version");
+    c.ok(
+        "b2_hide_file",
+        json!({"bucketId": b, "fileName": "dir1/f01"}),
+    );
+    let old = c.ok(
+        "b2_list_file_versions",
+        json!({"bucketId": b, "prefix": "dir2/f02"}),
+    );
+    let id = old["files"][0]["fileId"].as_str().unwrap().to_string();
+    c.ok(
+        "b2_delete_file_version",
+        json!({"fileName": "dir2/f02", "fileId": id}),
+    );
+    let large = c.start_large(&b, "dir1/large");
+    c.upload_part(&large, 1, &data(150, 2));
+    c.upload_part(&large, 2, &data(50, 3));
+    c.upload_part(&large, 1, &data(120, 4)); // replaces part 1
+    c.start_large(&b, "dir0/other-large");
+    let mut out = Vec::new();
+    let mut page = |call: &str, args: serde_json::Value| {
+        let mut v = c.ok(call, args);
+        strip(&mut v);
+        out.push(v);
+    };
+    page("b2_list_file_names", json!({"bucketId": b}));
+    page(
+        "b2_list_file_names",
+        json!({"bucketId": b, "maxFileCount": 7}),
+    );
+    page(
+        "b2_list_file_names",
+        json!({"bucketId": b, "startFileName": "dir1/", "delimiter": "/", "prefix": "dir1/"}),
+    );
+    page(
+        "b2_list_file_names",
+        json!({"bucketId": b, "delimiter": "/"}),
+    );
+    page("b2_list_file_versions", json!({"bucketId": b}));
+    page(
+        "b2_list_file_versions",
+        json!({"bucketId": b, "maxFileCount": 5, "prefix": "dir0/"}),
+    );
+    page("b2_list_unfinished_large_files", json!({"bucketId": b}));
+    page("b2_list_parts", json!({"fileId": large}));
+    page(
+        "b2_finish_large_file",
+        json!({"fileId": large, "partSha1Array": [sha1_hex(&data(120, 4)), sha1_hex(&data(50, 3))]}),
+    );
+    page("b2_list_unfinished_large_files", json!({"bucketId": b}));
+    page(
+        "b2_list_file_versions",
+        json!({"bucketId": b, "prefix": "dir1/"}),
+    );
+    // Downloads by name find the newest version; a hidden name is not found.
+    for name in ["dir0/f00", "dir1/f01", "dir1/large"] {
+        let a = c.get(&format!("/file/same-answers/{name}"), Some(&c.token), None);
+        out.push(json!([a.status, String::from_utf8_lossy(&a.body)]));
+    }
+    out
+}
+
+/// Removes what differs between two simulators running the same calls.
+fn strip(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for k in [
+                "fileId",
+                "accountId",
+                "bucketId",
+                "uploadTimestamp",
+                "nextFileId",
+            ] {
+                m.remove(k);
+            }
+            for x in m.values_mut() {
+                strip(x);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_database_answers_listings_like_memory() {
+    let mem = Sim::builder().min_part_size(100).start().unwrap();
+    let dir = fresh_dir("same-answers");
+    let disk = start_in(&dir);
+    let a = listings_after_script(&mem);
+    let b = listings_after_script(&disk);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert!(
+        a[4]["files"].as_array().unwrap().len() > 30,
+        "versions listed"
+    );
+    let n = a.len();
+    assert_eq!(a[n - 3], json!([200, "second version"]));
+    assert_eq!(a[n - 2][0], 404);
+    assert_eq!(a[n - 1][0], 200);
+    assert_eq!(disk.unfinished_large_files(), 1);
+    // And after a restart, from the database alone.
+    drop(disk);
+    let disk = start_in(&dir);
+    let c = Client::new(&disk);
+    let buckets = c.ok("b2_list_buckets", json!({"accountId": c.account_id}));
+    let b = buckets["buckets"][0]["bucketId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut v = c.ok(
+        "b2_list_file_versions",
+        json!({"bucketId": b, "prefix": "dir1/"}),
+    );
+    strip(&mut v);
+    assert_eq!(v, a[a.len() - 4]);
+    assert_eq!(disk.unfinished_large_files(), 1);
+    drop(disk);
+    let _ = std::fs::remove_dir_all(&dir);
+}
