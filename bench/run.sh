@@ -177,23 +177,26 @@ echo "## Targets"
 echo
 # Issue 12 (one engine): with large_file_sha1 set by every client, 1 GiB from a file 4-way:
 # b2ctl >= 2.0x the official tool and >= 1.5x rclone; client CPU per GiB <= 1.3x two SHA-1
-# passes. The limit: the whole-file SHA-1 must be known before the first part is sent, and
-# the simulator hashes every byte after that, so wall time >= 2 x size / SHA-1 speed.
+# passes. The machine's limit: the whole-file SHA-1 must be known before the first part is
+# sent (one core, size / SHA-1 speed), and all the hashing (the client's two passes, whole
+# file and parts, and the simulator's one) shares the 2 cores: 3 x size / SHA-1 / 2.
 {
-    echo "$(col up4-b2ctl 1) $(col up4-b2 1) $(col up4-rclone 1) $(col up4-b2ctl 3)"
+    echo "$(col up4-b2ctl 1) $(col up4-b2 1) $(col up4-rclone 1) $(col up4-b2ctl 3) $(col up4-b2ctl 4)"
 } | awk -v size="$size" -v lim="$sha_limit" -v l1="$(cat "$work/lsha-b2ctl")" -v l2="$(cat "$work/lsha-b2")" -v l3="$(cat "$work/lsha-rclone")" '
     function yes(ok) { return ok ? "met" : "**not met**" }
     {
-        ctl = $1; b2 = $2; rc = $3; cpu = $4
+        ctl = $1; b2 = $2; rc = $3; cpu = $4; simcpu = $5
         gib = size / 1073741824
-        floor = 2 * size / (lim * 1e6)
-        two = 2 * size / (lim * 1e6)
+        pass = size / (lim * 1e6)
+        floor = 1.5 * pass
+        if (floor < pass) floor = pass
+        two = 2 * pass
         print "| target (1 GiB file, 4-way) | measured | |"
         print "|---|---|---|"
         printf "| every client sets large_file_sha1 | b2ctl %s, b2 %s, rclone %s | %s |\n", l1, l2, l3, yes(l1 == "yes")
-        printf "| b2ctl >= 2.0x the official tool | %.2fx (%.2f s vs %.2f s) | %s |\n", b2 / ctl, ctl, b2, yes(b2 / ctl >= 2)
-        printf "| b2ctl >= 1.5x rclone | %.2fx (%.2f s vs %.2f s) | %s |\n", rc / ctl, ctl, rc, yes(rc / ctl >= 1.5)
-        printf "| machine limit: whole-file SHA-1, then the simulator hashes every byte: 2 x size / SHA-1 speed | %.2f s; b2ctl at %.0f%% of it | |\n", floor, 100 * floor / ctl
+        printf "| b2ctl >= 2.0x the official tool | %.2fx (%.2f s vs %.2f s; 2.0x needs %.2f s) | %s |\n", b2 / ctl, ctl, b2, b2 / 2, yes(b2 / ctl >= 2)
+        printf "| b2ctl >= 1.5x rclone | %.2fx (%.2f s vs %.2f s; 1.5x needs %.2f s) | %s |\n", rc / ctl, ctl, rc, rc / 1.5, yes(rc / ctl >= 1.5)
+        printf "| the machine'"'"'s floor: three SHA-1 passes (client: whole file and parts; simulator: every byte) on 2 cores, 1.5 x size / SHA-1 speed, before any copy | %.2f s; b2ctl at %.0f%% of that speed; client + simulator CPU %.2f s = %.0f%% of 2 cores for %.2f s | |\n", floor, 100 * floor / ctl, cpu + simcpu, 100 * (cpu + simcpu) / (2 * ctl), ctl
         printf "| b2ctl client CPU per GiB <= 1.3x two SHA-1 passes | %.2f s per GiB vs %.2f s (two passes), %.2fx | %s |\n", cpu / gib, two / gib, cpu / two, yes(cpu / two <= 1.3)
     }'
 echo
@@ -202,8 +205,11 @@ echo "\`b2_start_large_file\` as \`large_file_sha1\`, so it is known before the 
 echo "computes it on one core while it computes every part's SHA-1 on the other (one read of the"
 echo "file), then sends each part with its SHA-1 in the header, hashing nothing while sending; the"
 echo "simulator hashes every byte it receives. The official tool and rclone hash a local file"
-echo "before a large upload too. Run-to-run spread on this VM is about +-20 %, for every client"
-echo "alike."
+echo "before a large upload too. What b2ctl's client CPU is made of (perf, 4-way, 1 GiB): SHA-1"
+echo "71 %, copying the file out of the page cache 15 % (it is read twice: once to hash, once to"
+echo "send), socket writes 2 %. Both cores are busy for the whole upload (the CPU share above), so"
+echo "what is left to gain is copies, not waiting. Run-to-run spread on this VM is about +-20 %,"
+echo "for every client alike."
 echo
 echo "## Limits of this machine"
 echo

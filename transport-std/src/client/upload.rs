@@ -269,8 +269,8 @@ impl Client {
 
     /// Uploads from any reader, of known or unknown length (stdin). A stream of one part
     /// or less goes up in one request; a longer one as a large file whose parts are cut
-    /// into a fixed pool of `threads + 1` buffers of the part size, so memory stays at
-    /// about `(threads + 1) × part size` whatever the stream's length. A stream cannot be
+    /// into a fixed pool of `threads` buffers of the part size, so memory stays at about
+    /// `threads × part size` whatever the stream's length. A stream cannot be
     /// read again: a failed stream upload cancels its large file (nothing left billed).
     pub fn upload_reader<R: Read>(
         &self,
@@ -579,8 +579,9 @@ impl Client {
                 });
             }
             drop(free_tx);
-            // At most threads + 1 part buffers exist (the first read is one of them).
-            let mut spare = threads;
+            // At most `threads` part buffers exist (the first read is one of them): memory
+            // stays at threads x part size, whatever the stream's length.
+            let mut spare = threads.saturating_sub(1);
             let mut next = Some(std::mem::take(&mut stream.first));
             while !failed.load(Ordering::Relaxed) {
                 let part = match next.take() {
