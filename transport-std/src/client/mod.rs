@@ -2,12 +2,14 @@
 //! from arguments or the environment, buckets, keys, uploads from paths and readers (large
 //! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
 
+mod account;
 mod download;
 mod hashing;
 mod list;
 mod lock;
 mod upload;
 
+pub use account::{AccountInfo, REAUTHORIZE_AFTER};
 pub use download::{remove_temp_files, DownloadResult, DownloadTarget};
 pub use list::FileIter;
 pub use upload::UploadOptions;
@@ -16,7 +18,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use b2_core::driver::run_counted;
-use b2_core::op::{Authorize, Call, Operation, UploadUrlPool};
+use b2_core::op::{Call, Operation, UploadUrlPool};
 pub use b2_core::retry::RetryPolicy;
 use b2_core::session::{Credentials, Session};
 use b2_core::wire::bucket::{
@@ -243,6 +245,8 @@ pub struct Client {
     sync_downloads: std::sync::atomic::AtomicBool,
     /// Retry caps and backoff of every operation.
     retry: Mutex<RetryPolicy>,
+    /// Capabilities, token time and the account info file (`account.rs`).
+    account: Mutex<account::AccountState>,
 }
 
 /// Totals of a [`Client`]'s work.
@@ -313,7 +317,14 @@ impl Client {
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
         let mut session = Session::new(creds);
         session.set_entropy(os_entropy());
-        let client = Client {
+        let client = Client::assemble(session, transport);
+        client.authorize()?;
+        Ok(client)
+    }
+
+    /// A client around a session, not authorized here.
+    fn assemble(session: Session, transport: UreqTransport) -> Client {
+        Client {
             session: Mutex::new(session),
             transport,
             upload_urls: Mutex::new(UploadUrlPool::new()),
@@ -321,9 +332,8 @@ impl Client {
             buckets: Mutex::new(Default::default()),
             sync_downloads: std::sync::atomic::AtomicBool::new(false),
             retry: Mutex::new(RetryPolicy::default()),
-        };
-        client.authorize()?;
-        Ok(client)
+            account: Mutex::new(Default::default()),
+        }
     }
 
     /// Credentials from `B2_APPLICATION_KEY_ID` / `B2_APPLICATION_KEY`, realm from
@@ -336,13 +346,10 @@ impl Client {
         Self::new(&id, &key, &realm)
     }
 
-    /// Authorizes again now.
+    /// Authorizes again now (and writes the account info back, when the client keeps one:
+    /// [`Client::persist_to`]).
     pub fn authorize(&self) -> Result<()> {
-        let mut s = self.session();
-        let mut buf = vec![0u8; FIRST_BUF];
-        self.run(&mut Authorize::new(&mut s, &mut buf).with_policy(self.retry_policy()))?;
-        self.store_session(s);
-        Ok(())
+        self.authorize_now()
     }
 
     /// Whether [`Client::download_to_path`] flushes each file to disk (`fsync`) before renaming
@@ -380,10 +387,21 @@ impl Client {
     }
 
     /// Keeps a session that re-authorized so other calls use its token.
+    /// When the operation authorized anew (an expired token renewed inside it), the time
+    /// is noted and the account info written back (a failure to write it is not the
+    /// operation's failure: the next run authorizes again).
     pub(crate) fn store_session(&self, s: Session) {
-        let mut shared = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        if s.authorizations > shared.authorizations || shared.token.expose() != s.token.expose() {
-            *shared = s;
+        let reauthorized = {
+            let mut shared = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            let renewed = s.authorizations > shared.authorizations;
+            if renewed || shared.token.expose() != s.token.expose() {
+                *shared = s;
+            }
+            renewed
+        };
+        if reauthorized {
+            self.account_state().authorized_at_ms = account::now_ms();
+            let _ = self.write_back();
         }
     }
 
@@ -500,6 +518,19 @@ impl Client {
         {
             return Ok(b.clone());
         }
+        // A key restricted to this bucket was told its id by authorization; it may lack
+        // `listBuckets`, so do not ask.
+        let s = self.session();
+        if let (Some(id), Some(n)) = (&s.allowed.bucket_id, &s.allowed.bucket_name) {
+            if n.as_str() == name {
+                return Ok(Bucket {
+                    id: id.to_string(),
+                    name: name.to_owned(),
+                    bucket_type: String::new(),
+                    revision: 0,
+                });
+            }
+        }
         let found: Vec<Bucket> = self.call(
             ListBuckets {
                 bucket_name: Some(name),
@@ -519,7 +550,23 @@ impl Client {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_owned(), b.clone());
+        if self.account_state().file.is_some() {
+            let _ = self.write_back();
+        }
         Ok(b)
+    }
+
+    /// Drops `name` from the bucket cache (and from the account info file, if kept).
+    fn forget_bucket(&self, name: &str) {
+        let had = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+            .is_some();
+        if had && self.account_state().file.is_some() {
+            let _ = self.write_back();
+        }
     }
 
     /// Creates a bucket, public or private.
@@ -539,10 +586,7 @@ impl Client {
     /// Changes a bucket's type.
     pub fn update_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
         let b = self.bucket(name)?;
-        self.buckets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.forget_bucket(name);
         let bucket_type = if public { "allPublic" } else { "allPrivate" };
         self.call(
             UpdateBucket {
@@ -557,10 +601,7 @@ impl Client {
     /// Deletes an (empty) bucket.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
         let b = self.bucket(name)?;
-        self.buckets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.forget_bucket(name);
         self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket(&b)))
     }
 
