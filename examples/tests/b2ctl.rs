@@ -492,3 +492,122 @@ fn sigterm_or_ctrl_c_during_a_download_leaves_no_temporary_file() {
         assert!(!env.dir.join("out.bin").exists());
     }
 }
+
+/// `b2ctl` with no key in the environment, the account info at `info`, `stdin` fed in.
+fn cached(env: &Env, info: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut c = env.cmd(args);
+    c.env_remove("B2_APPLICATION_KEY_ID")
+        .env_remove("B2_APPLICATION_KEY")
+        .env("B2_ACCOUNT_INFO", info)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn b2ctl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("feed stdin");
+    child.wait_with_output().expect("b2ctl")
+}
+
+fn cached_ok(env: &Env, info: &Path, args: &[&str], stdin: &str) -> String {
+    let o = cached(env, info, args, stdin);
+    assert!(
+        o.status.success(),
+        "b2ctl {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn account_authorize_get_clear_and_a_restricted_key_from_the_cache() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("account", Faults::default());
+    let info = env.dir.join("conf").join("account.json");
+    env.ok(&["bucket", "create", "acct-bucket"]);
+    env.ok(&["bucket", "create", "acct-other"]);
+
+    // The master key: id on the command line, key on stdin (never in the arguments).
+    let (id, key) = env.sim.master_key();
+    let said = cached_ok(
+        &env,
+        &info,
+        &["account", "authorize", id],
+        &format!("{key}\n"),
+    );
+    assert!(said.contains("authorized account"), "{said}");
+    let mode = std::fs::metadata(&info).expect("info").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let saved = b2_transport_std::client::AccountInfo::load(&info)
+        .expect("load")
+        .expect("saved");
+    let got = cached_ok(&env, &info, &["account", "get"], "");
+    assert!(got.contains(id) && got.contains(&saved.account_id), "{got}");
+    assert!(got.contains("listBuckets"), "{got}");
+    assert!(!got.contains(key) && !got.contains(&saved.token), "{got}");
+    // Other commands use it.
+    let up = env.file("up.txt", b"cached upload");
+    cached_ok(&env, &info, &["upload", "acct-bucket", &up, "up.txt"], "");
+    assert_eq!(
+        env.sim.file_bytes("acct-bucket", "up.txt").as_deref(),
+        Some(&b"cached upload"[..])
+    );
+
+    // A key restricted to one bucket, without listBuckets: every command it may run works.
+    let k = env.ok(&[
+        "key",
+        "create",
+        "restricted",
+        "--caps",
+        "listFiles,readFiles,writeFiles,deleteFiles",
+        "--bucket",
+        "acct-bucket",
+    ]);
+    let (rid, rkey) = k.trim().split_once(' ').expect("id and key");
+    cached_ok(
+        &env,
+        &info,
+        &["account", "authorize", rid],
+        &format!("{rkey}\n"),
+    );
+    let got = cached_ok(&env, &info, &["account", "get"], "");
+    assert!(got.contains("allowed bucket:  acct-bucket"), "{got}");
+    assert!(!got.contains(rkey), "{got}");
+    let src = env.file("r.txt", b"restricted bytes");
+    cached_ok(&env, &info, &["upload", "acct-bucket", &src, "r.txt"], "");
+    let ls = cached_ok(&env, &info, &["ls", "acct-bucket"], "");
+    assert!(ls.contains("r.txt") && ls.contains("up.txt"), "{ls}");
+    let meta = cached_ok(&env, &info, &["info", "acct-bucket", "r.txt"], "");
+    assert!(meta.contains("16"), "{meta}");
+    cached_ok(
+        &env,
+        &info,
+        &["download", "acct-bucket", "r.txt", "back.txt"],
+        "",
+    );
+    assert_eq!(
+        std::fs::read(env.dir.join("back.txt")).expect("back"),
+        b"restricted bytes"
+    );
+    cached_ok(&env, &info, &["rm", "acct-bucket", "r.txt"], "");
+    assert_eq!(env.sim.file_bytes("acct-bucket", "r.txt"), None);
+    assert!(!cached(&env, &info, &["ls", "acct-other"], "")
+        .status
+        .success());
+
+    // Cleared: no credentials any more, and a clear message.
+    let cleared = cached_ok(&env, &info, &["account", "clear"], "");
+    assert!(cleared.contains("removed"), "{cleared}");
+    assert!(!info.exists());
+    let o = cached(&env, &info, &["ls", "acct-bucket"], "");
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("account authorize"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

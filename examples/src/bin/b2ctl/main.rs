@@ -1,7 +1,9 @@
 //! `b2ctl`: a command-line tool for Backblaze B2 on the SDK's blocking client.
 //!
-//! Credentials come from `--key-id`/`--key` or `B2_APPLICATION_KEY_ID`/`B2_APPLICATION_KEY`;
-//! the realm from `--realm` or `B2_ENVIRONMENT` ("production" or a URL). `demo` runs on the
+//! Credentials come from `--key-id`/`--key` or `B2_APPLICATION_KEY_ID`/`B2_APPLICATION_KEY`,
+//! else from the account info that `account authorize` saved (`$B2_ACCOUNT_INFO`, else
+//! `$XDG_CONFIG_HOME/b2-rust/account.json`, else `~/.b2-rust/account.json`; mode 0600); the
+//! realm from `--realm` or `B2_ENVIRONMENT` ("production" or a URL). `demo` runs on the
 //! bundled simulator when no credentials are set.
 
 mod demo;
@@ -12,7 +14,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use b2_transport_std::client::{Client, ClientError, DownloadTarget, Progress, UploadOptions};
+use b2_transport_std::client::{
+    AccountInfo, Client, ClientError, DownloadTarget, Progress, UploadOptions,
+};
 use clap::{Args, Parser, Subcommand};
 
 /// Command-line tool for Backblaze B2.
@@ -31,7 +35,8 @@ struct Creds {
     /// Application key id (default: $B2_APPLICATION_KEY_ID).
     #[arg(long = "key-id", id = "auth_key_id", global = true)]
     auth_key_id: Option<String>,
-    /// Application key (default: $B2_APPLICATION_KEY).
+    /// Application key (default: $B2_APPLICATION_KEY). Visible to other users in `ps`:
+    /// prefer the environment, or `account authorize`, which reads it from stdin.
     #[arg(long = "key", id = "auth_key", global = true)]
     auth_key: Option<String>,
     /// "production" or a URL (default: $B2_ENVIRONMENT, else production).
@@ -59,6 +64,9 @@ enum Cmd {
         #[arg(long)]
         bucket: Option<String>,
     },
+    /// The saved account info: authorize once, then other commands need no key.
+    #[command(subcommand)]
+    Account(AccountCmd),
     /// Buckets.
     #[command(subcommand)]
     Bucket(BucketCmd),
@@ -196,6 +204,20 @@ enum Cmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum AccountCmd {
+    /// Authorize and save the account info (mode 0600). The key comes from --key,
+    /// $B2_APPLICATION_KEY, or stdin (prompted for, not echoed, on a terminal).
+    Authorize {
+        /// Application key id (default: --key-id, $B2_APPLICATION_KEY_ID, or asked for).
+        key_id: Option<String>,
+    },
+    /// Show the saved account info (never the key or the token).
+    Get,
+    /// Remove the saved account info.
+    Clear,
+}
+
+#[derive(Subcommand, Debug)]
 enum BucketCmd {
     /// List buckets.
     List,
@@ -280,13 +302,8 @@ fn credentials(c: &Creds) -> Option<(String, String, String)> {
     Some((id, key, realm))
 }
 
-fn connect(c: &Creds) -> Result<Client, ClientError> {
-    let (id, key, realm) = credentials(c).ok_or_else(|| {
-        ClientError::Config(
-            "no credentials: set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY (or --key-id/--key)"
-                .into(),
-        )
-    })?;
+/// Transport settings from the flags.
+fn transport_config(c: &Creds) -> b2_transport_std::TransportConfig {
     let mut cfg = b2_transport_std::TransportConfig {
         allow_http: c.allow_http,
         ..Default::default()
@@ -295,11 +312,151 @@ fn connect(c: &Creds) -> Result<Client, ClientError> {
         cfg.connect_timeout = std::time::Duration::from_secs(t);
         cfg.io_timeout = std::time::Duration::from_secs(t);
     }
-    Client::with_transport(&id, &key, &realm, &cfg).map_err(|e| match e {
+    cfg
+}
+
+/// Where the account info lives.
+fn account_path() -> Result<std::path::PathBuf, ClientError> {
+    AccountInfo::default_path().ok_or_else(|| {
+        ClientError::Config("no place for the account info: set B2_ACCOUNT_INFO or HOME".into())
+    })
+}
+
+/// A client from the flags or the environment, else from the saved account info (kept up
+/// to date: a renewed token and buckets looked up are written back).
+fn connect(c: &Creds) -> Result<Client, ClientError> {
+    let cfg = transport_config(c);
+    let Some((id, key, realm)) = credentials(c) else {
+        let path = account_path()?;
+        return Client::from_account_file(&path, &cfg)?.ok_or_else(|| {
+            ClientError::Config(format!(
+                "no credentials: run `b2ctl account authorize`, or set B2_APPLICATION_KEY_ID \
+                 and B2_APPLICATION_KEY (no account info at {})",
+                path.display()
+            ))
+        });
+    };
+    authorize(&id, &key, &realm, &cfg)
+}
+
+fn authorize(
+    id: &str,
+    key: &str,
+    realm: &str,
+    cfg: &b2_transport_std::TransportConfig,
+) -> Result<Client, ClientError> {
+    Client::with_transport(id, key, realm, cfg).map_err(|e| match e {
         // Say where: a wrong realm or key is the usual cause.
         ClientError::Core(_) => ClientError::Config(format!("authorizing at {realm}: {e}")),
         e => e,
     })
+}
+
+/// `account authorize`: the key id from the argument, the flag, the environment or stdin;
+/// the key from the flag, the environment or stdin (never echoed on a terminal).
+fn account_authorize(c: &Creds, key_id: Option<String>) -> Result<String, ClientError> {
+    let env = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+    let id = match key_id
+        .or_else(|| c.auth_key_id.clone())
+        .or_else(|| env("B2_APPLICATION_KEY_ID"))
+    {
+        Some(id) => id,
+        None => read_line("Application key id: ", false)?,
+    };
+    let key = match c.auth_key.clone().or_else(|| env("B2_APPLICATION_KEY")) {
+        Some(k) => k,
+        None => read_line("Application key: ", true)?,
+    };
+    let realm = c
+        .realm
+        .clone()
+        .or_else(|| env("B2_ENVIRONMENT"))
+        .unwrap_or_else(|| "production".into());
+    let client = authorize(&id, &key, &realm, &transport_config(c))?;
+    let path = account_path()?;
+    client.persist_to(&path)?;
+    Ok(format!(
+        "authorized account {} with key {id} at {realm}; saved to {}",
+        client.account_id(),
+        path.display()
+    ))
+}
+
+/// One line from stdin, with a prompt on stderr when stdin is a terminal (not echoed
+/// when `secret`, through `stty`).
+fn read_line(prompt: &str, secret: bool) -> Result<String, ClientError> {
+    use std::io::IsTerminal;
+    let tty = io::stdin().is_terminal();
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    if tty {
+        eprint!("{prompt}");
+        if secret {
+            stty("-echo");
+        }
+    }
+    let mut line = String::new();
+    // One line of at most 4 KiB (a key is far shorter).
+    let r = io::BufRead::read_line(&mut io::Read::take(io::stdin().lock(), 4096), &mut line);
+    if tty && secret {
+        stty("echo");
+        eprintln!();
+    }
+    r?;
+    let v = line.trim_end_matches(['\n', '\r']).to_owned();
+    if v.is_empty() {
+        return Err(ClientError::Config(format!(
+            "no {} given",
+            prompt.trim_end_matches(": ").to_lowercase()
+        )));
+    }
+    Ok(v)
+}
+
+/// `account get`: what the saved account info says, never the key or the token.
+fn account_get(out: &mut impl Write) -> Result<(), ClientError> {
+    let path = account_path()?;
+    let info = AccountInfo::load(&path)?.ok_or_else(|| {
+        ClientError::Config(format!(
+            "no account info at {}: run `b2ctl account authorize`",
+            path.display()
+        ))
+    })?;
+    let age = info.token_age().as_secs();
+    let none = || "-".to_owned();
+    writeln!(out, "file:            {}", path.display())?;
+    writeln!(out, "account id:      {}", info.account_id)?;
+    writeln!(out, "key id:          {}", info.key_id)?;
+    writeln!(out, "realm:           {}", info.realm)?;
+    writeln!(out, "api url:         {}", info.api_url)?;
+    writeln!(out, "download url:    {}", info.download_url)?;
+    writeln!(
+        out,
+        "allowed bucket:  {}",
+        info.allowed_bucket_name.clone().unwrap_or_else(none)
+    )?;
+    writeln!(
+        out,
+        "allowed prefix:  {}",
+        info.name_prefix.clone().unwrap_or_else(none)
+    )?;
+    writeln!(out, "capabilities:    {}", info.capabilities.join(","))?;
+    writeln!(
+        out,
+        "token age:       {}h{:02}m{}",
+        age / 3600,
+        age / 60 % 60,
+        if info.is_fresh() {
+            ""
+        } else {
+            " (renewed on next use)"
+        }
+    )?;
+    Ok(())
 }
 
 /// A progress bar on stderr (drawn only when stderr is a terminal).
@@ -342,6 +499,19 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     let out = &mut io::stdout().lock();
     match cli.cmd {
         Cmd::Demo { size, bucket } => return demo::run(credentials(&cli.creds), size, bucket),
+        Cmd::Account(AccountCmd::Authorize { key_id }) => {
+            let said = account_authorize(&cli.creds, key_id)?;
+            writeln!(out, "{said}")?;
+        }
+        Cmd::Account(AccountCmd::Get) => account_get(out)?,
+        Cmd::Account(AccountCmd::Clear) => {
+            let path = account_path()?;
+            if AccountInfo::clear(&path)? {
+                writeln!(out, "removed {}", path.display())?;
+            } else {
+                writeln!(out, "no account info at {}", path.display())?;
+            }
+        }
         Cmd::Bucket(BucketCmd::List) => {
             for b in connect(&cli.creds)?.list_buckets()? {
                 writeln!(out, "{}  {:<11} {}", b.id, b.bucket_type, b.name)?;
