@@ -579,3 +579,48 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_text_reads_back_and_bad_files_are_clear_errors() {
+        let mut a = AccountInfo {
+            realm: "http://127.0.0.1:1".into(),
+            key_id: "kid".into(),
+            key: "K\"\\/\n\u{1}é".into(),
+            account_id: "acc".into(),
+            token: "tok".into(),
+            api_url: "http://127.0.0.1:1".into(),
+            download_url: "http://127.0.0.1:2".into(),
+            recommended_part_size: 100,
+            min_part_size: 5,
+            allowed_bucket_id: Some("bid".into()),
+            allowed_bucket_name: None,
+            name_prefix: Some("p/ü".into()),
+            capabilities: vec!["listFiles".into(), "readFiles".into()],
+            authorized_at_ms: 42,
+            buckets: BTreeMap::new(),
+        };
+        a.buckets.insert("b-1".into(), "id1".into());
+        a.buckets.insert("b-2".into(), "id2".into());
+        assert_eq!(AccountInfo::parse(a.to_json().as_bytes()), Ok(a.clone()));
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[]",
+            b"{\"version\": 2, \"realm\": \"x\"}",
+            b"{\"version\": 1}",
+            b"{\"version\": 1, \"capabilities\": 3}",
+            b"\xff\xfe",
+        ] {
+            assert!(AccountInfo::parse(bad).is_err(), "{bad:?}");
+        }
+        let shown = format!("{a:?}");
+        assert!(
+            !shown.contains("tok\"") && !shown.contains("K\\\""),
+            "{shown}"
+        );
+    }
+}
