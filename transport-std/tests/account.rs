@@ -134,8 +134,10 @@ fn an_expired_token_is_renewed_and_written_back() {
     let path = dir.join("account.json");
     let c = master(&sim);
     c.create_bucket(BUCKET, false).expect("bucket");
+    c.bucket(BUCKET).expect("lookup"); // kept in the file: no later write for it
     c.persist_to(&path).expect("persist");
     let first = AccountInfo::load(&path).expect("load").expect("present");
+    assert!(first.buckets.contains_key(BUCKET));
 
     // The server says the token expired (its clock moved a day on): the operation renews it
     // inside, and the file gets the new token.
@@ -144,7 +146,8 @@ fn an_expired_token_is_renewed_and_written_back() {
         .expect("from file")
         .expect("present");
     assert_eq!(c2.stats().exchanges, 0);
-    c2.bucket(BUCKET).expect("bucket after renewal");
+    assert_eq!(c2.ls(BUCKET, "", true, false).expect("ls").count(), 0);
+    assert_eq!(c2.stats().exchanges, 3, "list, authorize, list again");
     let second = AccountInfo::load(&path).expect("load").expect("present");
     assert_ne!(second.token, first.token, "renewed token written back");
     assert_eq!(second.token, c2.account_info().token);
