@@ -10,7 +10,8 @@
 # its on-the-fly remote `:b2:` (no config file). Buckets, small and large (chunked) uploads,
 # awkward names, downloads compared byte for byte, lsjson, SHA-1 hashes, versions and hides,
 # cleanup, server-side copies (small and in parts), sync both ways, purge; then uploads and a
-# sync again against a b2-sim injecting faults, which rclone's retries must get through.
+# sync again against a b2-sim injecting faults (and keeping its data in --data-dir), which
+# rclone's retries must get through.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 set -u -o pipefail
 
@@ -278,9 +279,10 @@ check "mkdir + rmdir of an empty bucket" bash -c "'$RCLONE_BIN' mkdir :b2:rclone
 check "the empty bucket is gone" no_bucket rclone-empty
 stop_sim
 
-# --- the same uploads, downloads and a sync under faults ------------------------------------
-start_sim faults --fail-uploads-every 3 --reset-uploads-every 5 --too-many-every 11 \
-    --expire-tokens-every 13 --retry-after 1 --seed 7
+# --- the same uploads, downloads and a sync under faults, with --data-dir ------------------
+# (keys, file versions and parts in SQLite: the same answers as in memory)
+start_sim faults --data-dir "$WORK/sim-data" --fail-uploads-every 3 --reset-uploads-every 5 \
+    --too-many-every 11 --expire-tokens-every 13 --retry-after 1 --seed 7
 R=":b2:rclone-faults"
 check "[faults] mkdir" rc mkdir "$R"
 check "[faults] upload small" rc copyto "$d/small.bin" "$R/small.bin"
