@@ -207,6 +207,11 @@ impl Persistence {
             State::default()
         };
         st.seq = st.seq.max(files.max_seq()?);
+        // Keys live in the database only, like file versions: give the rows their indexed
+        // account column and forget the copies just read (or imported).
+        files.index_keys()?;
+        st.keys.clear();
+        db.written.remove("keys");
         st.track_dirty = true;
         st.db = Some(files);
         *self.db.lock().unwrap_or_else(|e| e.into_inner()) = Some(db);
@@ -274,6 +279,10 @@ fn write_changes(db: &mut Db, st: &mut State) -> io::Result<()> {
         }
     }
     for table in SMALL_TABLES {
+        if table == "keys" && st.db.is_some() {
+            // Written by `FilesDb` as they change, in the call's transaction.
+            continue;
+        }
         let now = small_rows(st, table)?;
         let before = db.written.get(table);
         for (id, json) in &now {
@@ -338,7 +347,7 @@ fn read_state(db: &mut Db) -> io::Result<State> {
     };
     st.primary_key = meta.get("primary_key").cloned().filter(|k| !k.is_empty());
     st.seq = meta.get("seq").and_then(|s| s.parse().ok()).unwrap_or(0);
-    st.keys = read_table(conn, "keys")?.into_iter().collect();
+    // Keys are not read: they stay in the database (`FilesDb`), queried by id and account.
     st.buckets = read_table(conn, "buckets")?.into_iter().collect();
     st.tokens = read_table(conn, "tokens")?.into_iter().collect();
     st.download_tokens = read_table(conn, "download_tokens")?.into_iter().collect();
@@ -385,6 +394,79 @@ mod tests {
             .collect()
     }
 
+    fn key(id: &str, account: &str, master: bool) -> Key {
+        Key {
+            id: id.into(),
+            secret: "s".into(),
+            account_id: account.into(),
+            name: "n".into(),
+            capabilities: vec!["listFiles".into()],
+            bucket_ids: None,
+            name_prefix: None,
+            expires_ms: None,
+            master,
+        }
+    }
+
+    /// Keys in the database answer lookups and account listings (in pages crossing the
+    /// 256-row batches) exactly as in memory, survive a restart and are never loaded.
+    #[test]
+    fn keys_live_in_the_database_and_list_like_memory() {
+        let dir = temp("keys");
+        let p = Persistence::new(Some(dir.clone()));
+        let mut db_st = p.load().expect("load").expect("a state");
+        let mut mem = State::default();
+        for i in 0..700 {
+            let (id, account) = (format!("k{i:04}"), if i % 3 == 0 { "b" } else { "a" });
+            for st in [&mut db_st, &mut mem] {
+                st.insert_key(key(&id, account, i == 1)).expect("insert");
+            }
+        }
+        for st in [&mut db_st, &mut mem] {
+            assert_eq!(
+                st.remove_key("k0002").expect("remove").map(|k| k.id),
+                Some("k0002".into())
+            );
+            assert!(st.remove_key("k0002").expect("remove").is_none());
+        }
+        p.snapshot(&mut db_st).expect("snapshot");
+        drop(db_st);
+        drop(p);
+        let p = Persistence::new(Some(dir.clone()));
+        let db_st = p.load().expect("load").expect("stored");
+        assert!(db_st.keys.is_empty());
+        // Every page of account a, skipping its master key and every tenth key.
+        let keep = |k: &Key| !k.master && !k.id.ends_with('0');
+        for st in [&db_st, &mem] {
+            let mut all = Vec::new();
+            let mut start = String::new();
+            loop {
+                let (page, next) = st.account_keys("a", &start, 97, keep).expect("list");
+                assert!(page.len() <= 97);
+                all.extend(page.into_iter().map(|k| k.id));
+                match next {
+                    Some(n) => start = n,
+                    None => break,
+                }
+            }
+            let want: Vec<String> = (0..700)
+                .filter(|i| i % 3 != 0 && *i != 1 && *i != 2 && i % 10 != 0)
+                .map(|i| format!("k{i:04}"))
+                .collect();
+            assert_eq!(all, want);
+            let (page, next) = st.account_keys("b", "k0300", 5, |_| true).expect("list");
+            let ids: Vec<&str> = page.iter().map(|k| k.id.as_str()).collect();
+            assert_eq!(ids, ["k0300", "k0303", "k0306", "k0309", "k0312"]);
+            assert_eq!(next.as_deref(), Some("k0315"));
+            assert_eq!(
+                st.key("k0004").map(|k| k.account_id.clone()).as_deref(),
+                Some("a")
+            );
+            assert!(st.key("k0002").is_none());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn files_live_in_the_database_and_load_back() {
         let dir = temp("rows");
@@ -392,20 +474,7 @@ mod tests {
         let mut st = p.load().expect("load").expect("a state");
         assert!(st.db.is_some() && st.primary_key.is_none());
         st.primary_key = Some("k1".into());
-        st.keys.insert(
-            "k1".into(),
-            Key {
-                id: "k1".into(),
-                secret: "s".into(),
-                account_id: "a".into(),
-                name: "master".into(),
-                capabilities: vec!["listFiles".into()],
-                bucket_ids: None,
-                name_prefix: None,
-                expires_ms: None,
-                master: true,
-            },
-        );
+        st.insert_key(key("k1", "a", true)).expect("key");
         st.seq = 2;
         st.insert_file(file("f1", 1)).expect("insert");
         st.insert_file(file("f2", 2)).expect("insert");
@@ -427,7 +496,12 @@ mod tests {
         assert_eq!(ids(&back), ["f2", "f3"]);
         assert_eq!(back.seq, 3);
         assert_eq!(back.primary_key.as_deref(), Some("k1"));
-        assert!(back.keys.contains_key("k1"));
+        // The key is in the database, not in memory.
+        assert!(back.keys.is_empty());
+        assert_eq!(
+            back.key("k1").map(|k| k.account_id.clone()).as_deref(),
+            Some("a")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -8,6 +8,10 @@
 //! columns), `parts`, and `blob_refs` (how many versions and parts use each blob). Each
 //! change is one SQLite transaction (or a savepoint inside the transaction a JSON call
 //! holds), committed before the call answers.
+//!
+//! Application keys are rows of the `keys` table (created by [`crate::db`]) with their
+//! account in an indexed column: a key lookup is one query by id, `b2_list_keys` one
+//! range query on `(account_id, id)`; no key is held in memory.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -16,7 +20,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::state::{Action, FileVersion, IndexKey, Part};
+use crate::state::{Action, FileVersion, IndexKey, Key, Part};
 use crate::store::Segment;
 
 const SCHEMA: &str = "
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (file_id, number));
 CREATE TABLE IF NOT EXISTS blob_refs (blob INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 ";
 
 /// Columns and indexes added to `files` by this version (older databases get them once).
@@ -88,6 +93,16 @@ impl FilesDb {
                 .map_err(db_err)?;
         }
         conn.execute_batch(INDEXES).map_err(db_err)?;
+        let has_account: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('keys') WHERE name = 'account_id'")
+            .and_then(|mut q| q.exists([]))
+            .map_err(db_err)?;
+        if !has_account {
+            conn.execute_batch("ALTER TABLE keys ADD COLUMN account_id TEXT")
+                .map_err(db_err)?;
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS keys_by_account ON keys (account_id, id)")
+            .map_err(db_err)?;
         let db = FilesDb { conn };
         let counted: Option<String> = db
             .conn
@@ -151,6 +166,103 @@ impl FilesDb {
                 Err(e)
             }
         }
+    }
+
+    /// Fills the indexed `account_id` column of keys written without it (by an older b2-sim,
+    /// or imported from a `state.json`).
+    pub fn index_keys(&self) -> io::Result<()> {
+        let rows: Vec<(String, String)> = {
+            let mut q = self
+                .conn
+                .prepare("SELECT id, json FROM keys WHERE account_id IS NULL")
+                .map_err(db_err)?;
+            let rows = q
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)?
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|c| {
+            for (id, json) in &rows {
+                let k: Key = from_json(json)?;
+                c.execute(
+                    "UPDATE keys SET account_id = ?1 WHERE id = ?2",
+                    params![k.account_id, id],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// An application key by id.
+    pub fn key(&self, id: &str) -> io::Result<Option<Key>> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT json FROM keys WHERE id = ?1")
+            .and_then(|mut q| q.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db_err)?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
+    /// Adds or replaces an application key.
+    pub fn put_key(&self, k: &Key) -> io::Result<()> {
+        let json = to_json(k)?;
+        self.savepoint(|c| {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO keys (id, account_id, json) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut q| q.execute(params![k.id, k.account_id, json]))
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    /// Removes an application key; returns it.
+    pub fn remove_key(&self, id: &str) -> io::Result<Option<Key>> {
+        self.savepoint(|c| {
+            let json: Option<String> = c
+                .prepare_cached("SELECT json FROM keys WHERE id = ?1")
+                .and_then(|mut q| q.query_row(params![id], |r| r.get(0)).optional())
+                .map_err(db_err)?;
+            let Some(json) = json else {
+                return Ok(None);
+            };
+            c.prepare_cached("DELETE FROM keys WHERE id = ?1")
+                .and_then(|mut q| q.execute(params![id]))
+                .map_err(db_err)?;
+            Ok(Some(from_json(&json)?))
+        })
+    }
+
+    /// Up to `limit` keys of `account_id` with ids from `start` on (after it, unless
+    /// `inclusive`), by id: a range of the `(account_id, id)` index.
+    pub fn account_keys(
+        &self,
+        account_id: &str,
+        start: &str,
+        inclusive: bool,
+        limit: usize,
+    ) -> io::Result<Vec<Key>> {
+        let mut q = self
+            .conn
+            .prepare_cached(if inclusive {
+                "SELECT json FROM keys WHERE account_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?3"
+            } else {
+                "SELECT json FROM keys WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            })
+            .map_err(db_err)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = q
+            .query_map(params![account_id, start, limit], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(from_json(&row.map_err(db_err)?)?);
+        }
+        Ok(out)
     }
 
     /// Opens a transaction that the changes of one JSON call join ([`FilesDb::commit`]).

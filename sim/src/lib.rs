@@ -304,11 +304,7 @@ impl SimBuilder {
         let master = {
             let st = shared.lock();
             let id = st.primary_key.clone().unwrap_or_default();
-            let secret = st
-                .keys
-                .get(&id)
-                .map(|k| k.secret.clone())
-                .unwrap_or_default();
+            let secret = st.key(&id).map(|k| k.secret.clone()).unwrap_or_default();
             (id, secret)
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -347,7 +343,9 @@ fn new_account(sh: &Arc<Shared>) -> (String, String) {
         master: true,
     };
     let mut st = sh.lock();
-    st.keys.insert(account_id.clone(), key);
+    if let Err(e) = st.insert_key(key) {
+        eprintln!("b2-sim: saving a new account's key: {e}");
+    }
     let _ = sh.persist(&mut st);
     (account_id, secret)
 }

@@ -292,6 +292,84 @@ impl State {
         }
     }
 
+    /// An application key by id (from the database with a data directory).
+    pub fn key(&self, id: &str) -> Option<Cow<'_, Key>> {
+        match &self.db {
+            Some(db) => logged(db.key(id)).map(Cow::Owned),
+            None => self.keys.get(id).map(Cow::Borrowed),
+        }
+    }
+
+    /// Adds an application key (committed with the call's other changes).
+    pub fn insert_key(&mut self, k: Key) -> std::io::Result<()> {
+        match &self.db {
+            Some(db) => db.put_key(&k),
+            None => {
+                self.keys.insert(k.id.clone(), k);
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes an application key; returns it.
+    pub fn remove_key(&mut self, id: &str) -> std::io::Result<Option<Key>> {
+        match &self.db {
+            Some(db) => db.remove_key(id),
+            None => Ok(self.keys.remove(id)),
+        }
+    }
+
+    /// The keys of `account_id` with ids from `start` on, in id order, that `keep` accepts:
+    /// up to `max` of them, and the id of the next one (if any). With a data directory, read
+    /// from the database 256 at a time through the `(account_id, id)` index.
+    pub fn account_keys(
+        &self,
+        account_id: &str,
+        start: &str,
+        max: usize,
+        keep: impl Fn(&Key) -> bool,
+    ) -> std::io::Result<(Vec<Key>, Option<String>)> {
+        let mut out = Vec::new();
+        match &self.db {
+            None => {
+                let mut it = self
+                    .keys
+                    .range(start.to_string()..)
+                    .map(|(_, k)| k)
+                    .filter(|k| k.account_id == account_id && keep(k));
+                for k in it.by_ref() {
+                    if out.len() == max {
+                        return Ok((out, Some(k.id.clone())));
+                    }
+                    out.push(k.clone());
+                }
+            }
+            Some(db) => {
+                let (mut from, mut inclusive) = (start.to_string(), true);
+                loop {
+                    let batch = db.account_keys(account_id, &from, inclusive, 256)?;
+                    let last = batch.len() < 256;
+                    let Some(k) = batch.last() else { break };
+                    // The next batch starts just after this one's last id.
+                    (from, inclusive) = (k.id.clone(), false);
+                    for k in batch {
+                        if !keep(&k) {
+                            continue;
+                        }
+                        if out.len() == max {
+                            return Ok((out, Some(k.id)));
+                        }
+                        out.push(k);
+                    }
+                    if last {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((out, None))
+    }
+
     /// The parts of an unfinished large file (empty if none).
     pub fn parts_of(&self, file_id: &str) -> BTreeMap<u32, Part> {
         match &self.db {

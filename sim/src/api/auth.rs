@@ -36,8 +36,8 @@ pub(crate) fn authorize(
         .ok_or_else(|| ApiError::unauthorized("Authorization must be keyId:key"))?;
     let now = sh.now_ms();
     let mut st = sh.lock();
-    let key = match st.keys.get(key_id) {
-        Some(k) if k.secret == secret => k.clone(),
+    let key = match st.key(key_id) {
+        Some(k) if k.secret == secret => k.into_owned(),
         _ => {
             return Err(ApiError::unauthorized(
                 "Invalid applicationKeyId or applicationKey",
@@ -173,13 +173,12 @@ pub(crate) fn key_for_token(st: &State, token: &str, now: u64) -> ApiResult<Key>
         return Err(ApiError::expired_auth_token());
     }
     let key = st
-        .keys
-        .get(&t.key_id)
+        .key(&t.key_id)
         .ok_or_else(|| ApiError::bad_auth_token("The key of this token was deleted"))?;
     if key.expires_ms.is_some_and(|e| e <= now) {
         return Err(ApiError::expired_auth_token());
     }
-    Ok(key.clone())
+    Ok(key.into_owned())
 }
 
 /// The token and key of a JSON call.

@@ -147,6 +147,19 @@ fn listing_args<'a>(
     ))
 }
 
+/// In `/b2api/v1`, the entries of `b2_list_file_names` and `b2_list_file_versions` also carry
+/// their length as `size` (B2's v1 listing field, which rclone's B2 backend reads); later
+/// versions have only `contentLength`.
+fn v1_sizes(ctx: &Ctx<'_>, files: &mut [Value]) {
+    if ctx.ver != 1 {
+        return;
+    }
+    for f in files {
+        let length = f["contentLength"].clone();
+        f["size"] = length;
+    }
+}
+
 /// `b2_list_file_names`.
 pub(crate) fn list_names(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
     let (bucket_id, prefix, delimiter, max) = listing_args(ctx, st, args)?;
@@ -159,7 +172,8 @@ pub(crate) fn list_names(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResu
         max,
         versions: false,
     };
-    let (files, next, _) = run_listing(ctx.key, st, &bucket_id, &l);
+    let (mut files, next, _) = run_listing(ctx.key, st, &bucket_id, &l);
+    v1_sizes(ctx, &mut files);
     Ok(json!({ "files": files, "nextFileName": next }))
 }
 
@@ -182,7 +196,8 @@ pub(crate) fn list_versions(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiR
         max,
         versions: true,
     };
-    let (files, next_name, next_id) = run_listing(ctx.key, st, &bucket_id, &l);
+    let (mut files, next_name, next_id) = run_listing(ctx.key, st, &bucket_id, &l);
+    v1_sizes(ctx, &mut files);
     Ok(json!({ "files": files, "nextFileName": next_name, "nextFileId": next_id }))
 }
 

@@ -210,7 +210,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     };
     let mut out = key_json(&key, ctx.ver);
     out["applicationKey"] = json!(key.secret);
-    st.keys.insert(key.id.clone(), key);
+    st.insert_key(key).map_err(ApiError::storage)?;
     Ok(out)
 }
 
@@ -223,21 +223,14 @@ pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         return Err(ApiError::bad_request("maxKeyCount must be 1 to 10000"));
     }
     let start = opt_str(args, "startApplicationKeyId")?.unwrap_or("");
-    let mut it = st
-        .keys
-        .range(start.to_string()..)
-        .map(|(_, k)| k)
-        .filter(|k| k.account_id == ctx.key.account_id && !k.master)
-        // Below v4, B2 lists only keys that are not Multi-Bucket Application Keys.
-        .filter(|k| ctx.ver >= 4 || !super::auth::is_multi_bucket(k));
-    let mut keys = Vec::new();
-    for k in it.by_ref() {
-        keys.push(key_json(k, ctx.ver));
-        if keys.len() as u64 == max {
-            break;
-        }
-    }
-    let next = it.next().map(|k| k.id.clone());
+    let max = usize::try_from(max).unwrap_or(10_000);
+    let (found, next) = st
+        .account_keys(&ctx.key.account_id, start, max, |k| {
+            // Below v4, B2 lists only keys that are not Multi-Bucket Application Keys.
+            !k.master && (ctx.ver >= 4 || !super::auth::is_multi_bucket(k))
+        })
+        .map_err(ApiError::storage)?;
+    let keys: Vec<Value> = found.iter().map(|k| key_json(k, ctx.ver)).collect();
     Ok(json!({ "keys": keys, "nextApplicationKeyId": next }))
 }
 
@@ -245,7 +238,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
 pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
     ctx.key.require("deleteKeys")?;
     let id = req_str(args, "applicationKeyId")?;
-    match st.keys.get(id) {
+    match st.key(id).as_deref() {
         Some(k) if k.account_id == ctx.key.account_id && !k.master => {
             if ctx.ver < 4 && super::auth::is_multi_bucket(k) {
                 return Err(super::auth::multi_bucket_refused(ctx.ver));
@@ -261,8 +254,8 @@ pub(crate) fn delete(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         }
     }
     let key = st
-        .keys
-        .remove(id)
+        .remove_key(id)
+        .map_err(ApiError::storage)?
         .ok_or_else(|| ApiError::bad_request("Invalid applicationKeyId"))?;
     st.tokens.retain(|_, t| t.key_id != key.id);
     st.upload_tokens.retain(|_, t| t.key_id != key.id);

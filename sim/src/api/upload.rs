@@ -267,11 +267,10 @@ fn prepare(
         return Err(ApiError::expired_auth_token());
     }
     let key = st
-        .keys
-        .get(&t.key_id)
+        .key(&t.key_id)
         .filter(|k| k.expires_ms.is_none_or(|e| e > now))
         .ok_or_else(|| ApiError::bad_auth_token("The key of this token is gone"))?
-        .clone();
+        .into_owned();
     key.require("writeFiles")?;
     if t.in_use {
         return Err(ApiError::new(

@@ -264,3 +264,41 @@ fn copy_file_directives_and_ranges() {
     );
     assert_eq!(a.status, 400);
 }
+
+/// `/b2api/v1` listings also give each entry's length as `size` (B2's v1 field, which
+/// rclone's B2 backend reads); v2 and later give only `contentLength`.
+#[test]
+fn v1_listings_carry_size() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("size-bucket", "allPrivate");
+    c.upload(&b, "dir/a", b"three");
+    c.upload(&b, "b", b"four!");
+    c.ok("b2_hide_file", json!({"bucketId": b, "fileName": "b"}));
+    let (id, key) = s.master_key();
+    let v1 = Client::with_key(s.url(), id, key, 1);
+    for call in ["b2_list_file_names", "b2_list_file_versions"] {
+        let l = v1.ok(call, json!({"bucketId": b}));
+        for f in l["files"].as_array().unwrap() {
+            assert_eq!(f["size"], f["contentLength"], "{call}: {f}");
+        }
+        let a = &l["files"].as_array().unwrap().last().unwrap();
+        assert_eq!(
+            (a["fileName"].as_str(), a["size"].as_u64()),
+            (Some("dir/a"), Some(5))
+        );
+        let l = v1.ok(call, json!({"bucketId": b, "delimiter": "/"}));
+        let dir = l["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["action"] == "folder");
+        assert_eq!(dir.unwrap()["size"], 0, "{call}: folders too");
+        for ver in [2, 3, 4] {
+            let c = Client::with_key(s.url(), id, key, ver);
+            let l = c.ok(call, json!({"bucketId": b}));
+            assert!(l["files"][0].get("size").is_none(), "v{ver} {call}");
+            assert!(l["files"][0]["contentLength"].is_u64(), "v{ver} {call}");
+        }
+    }
+}
