@@ -8,7 +8,7 @@ mod list;
 mod lock;
 mod upload;
 
-pub use download::{remove_temp_files, DownloadResult, DownloadTarget};
+pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
 pub use list::FileIter;
 pub use upload::UploadOptions;
 
