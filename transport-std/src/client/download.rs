@@ -476,7 +476,9 @@ impl Client {
             return self.download_to_file(&id, file, None, progress);
         }
         let ranges = size.div_ceil(chunk);
-        let threads = par.threads.min(usize::try_from(ranges).unwrap_or(usize::MAX));
+        let threads = par
+            .threads
+            .min(usize::try_from(ranges).unwrap_or(usize::MAX));
         reserve(file, 0, size);
         let shared = Shared {
             next: AtomicU64::new(0),
@@ -498,8 +500,15 @@ impl Client {
                     self.range_worker(file_id, file, size, chunk, ranges, &shared);
                 });
             }
-            let r =
-                self.hash_as_landing(file, size, chunk, ranges, info.sha1.is_some(), &shared, progress);
+            let r = self.hash_as_landing(
+                file,
+                size,
+                chunk,
+                ranges,
+                info.sha1.is_some(),
+                &shared,
+                progress,
+            );
             r.unwrap_or_else(|e| {
                 shared.fail(e);
                 None
@@ -596,7 +605,11 @@ impl Client {
         progress: Option<&dyn Progress>,
     ) -> Result<Option<[u8; 20]>> {
         let mut hasher = Sha1::new();
-        let mut buf = if hash { vec![0u8; HASH_READ] } else { Vec::new() };
+        let mut buf = if hash {
+            vec![0u8; HASH_READ]
+        } else {
+            Vec::new()
+        };
         let mut hashed = 0u64;
         loop {
             let (prefix, stopped) = {
