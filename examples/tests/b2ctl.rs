@@ -492,3 +492,14 @@ fn sigterm_or_ctrl_c_during_a_download_leaves_no_temporary_file() {
         assert!(!env.dir.join("out.bin").exists());
     }
 }
+
+#[test]
+fn download_threads_are_bounded() {
+    let env = Env::new("dl-threads", Faults::default());
+    for n in ["0", "65", "10000"] {
+        let o = env.run(&["download", "any-bucket", "x", "out.bin", "--threads", n]);
+        assert!(!o.status.success(), "download --threads {n} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("1..=64") || err.contains("64"), "{err}");
+    }
+}
