@@ -558,26 +558,7 @@ impl Client {
             }
             let a = k * chunk;
             let b = a.saturating_add(chunk).min(size) - 1;
-            let sink = AtSink {
-                file,
-                at: a,
-                shared,
-            };
-            let r = Download::new(&mut s, &mut buf, Target::ById(file_id), sink)
-                .and_then(|op| op.range(a, b))
-                .map_err(ClientError::from)
-                .and_then(|op| {
-                    let mut op = op.with_policy(self.retry_policy());
-                    self.run(&mut op)?;
-                    let i = op.info();
-                    if i.file_id.as_str() != file_id
-                        || i.file_size != size
-                        || op.bytes_written() != b - a + 1
-                    {
-                        return Err(b2_core::Error::BadAnswer(BadAnswer::Mismatch).into());
-                    }
-                    Ok(())
-                });
+            let r = self.fetch_range(&mut s, &mut buf, file_id, file, size, (a, b), shared);
             match r {
                 Ok(()) => shared.finished(k),
                 Err(e) => {
@@ -587,6 +568,34 @@ impl Client {
             }
         }
         self.store_session(s);
+    }
+
+    /// Downloads bytes `a..=b` of version `file_id` into place in `file`.
+    #[allow(clippy::too_many_arguments)]
+    fn fetch_range(
+        &self,
+        s: &mut b2_core::session::Session,
+        buf: &mut [u8],
+        file_id: &str,
+        file: &fs::File,
+        size: u64,
+        (a, b): (u64, u64),
+        shared: &Shared,
+    ) -> Result<()> {
+        let sink = AtSink {
+            file,
+            at: a,
+            shared,
+        };
+        let mut op = Download::new(s, buf, Target::ById(file_id), sink)?
+            .range(a, b)?
+            .with_policy(self.retry_policy());
+        self.run(&mut op)?;
+        let i = op.info();
+        if i.file_id.as_str() != file_id || i.file_size != size || op.bytes_written() != b - a + 1 {
+            return Err(b2_core::Error::BadAnswer(BadAnswer::Mismatch).into());
+        }
+        Ok(())
     }
 
     /// Reports progress as bytes land and, when `hash`, reads the file back in order as
