@@ -55,10 +55,11 @@ pub struct DownloadResult {
 /// in parallel. A whole download (no range) to a regular file of at least `threshold` bytes
 /// is fetched as ranges of `chunk` bytes by `threads` threads, each range its own core
 /// [`Download`] of the same file version (by the id a first HEAD request answered), written
-/// in place; the whole file's SHA-1 is still checked.
+/// in place; the whole file's SHA-1 is still checked. The HEAD request is one more
+/// transaction (class B on B2) for every whole download with more than one thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParallelDownload {
-    /// Threads (1: always one stream, and no HEAD request first).
+    /// Threads (1: always one stream, and no HEAD request first; at most 64 are used).
     pub threads: usize,
     /// Smallest file downloaded in ranges, in bytes.
     pub threshold: u64,
@@ -434,6 +435,9 @@ impl Drop for Alive<'_> {
     }
 }
 
+/// Most range threads of one download (more are not used).
+const MAX_THREADS: usize = 64;
+
 /// Bytes the hashing thread reads back at a time.
 const HASH_READ: usize = 1 << 20;
 
@@ -478,6 +482,7 @@ impl Client {
         let ranges = size.div_ceil(chunk);
         let threads = par
             .threads
+            .min(MAX_THREADS)
             .min(usize::try_from(ranges).unwrap_or(usize::MAX));
         reserve(file, 0, size);
         let shared = Shared {
