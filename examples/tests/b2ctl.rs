@@ -611,3 +611,14 @@ fn account_authorize_get_clear_and_a_restricted_key_from_the_cache() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn download_threads_are_bounded() {
+    let env = Env::new("dl-threads", Faults::default());
+    for n in ["0", "65", "10000"] {
+        let o = env.run(&["download", "any-bucket", "x", "out.bin", "--threads", n]);
+        assert!(!o.status.success(), "download --threads {n} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("1..=64") || err.contains("64"), "{err}");
+    }
+}

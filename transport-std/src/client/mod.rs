@@ -10,7 +10,7 @@ mod lock;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
-pub use download::{remove_temp_files, DownloadResult, DownloadTarget};
+pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
 pub use list::FileIter;
 pub use upload::UploadOptions;
 

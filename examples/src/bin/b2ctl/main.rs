@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use b2_transport_std::client::{
-    AccountInfo, Client, ClientError, DownloadTarget, Progress, UploadOptions,
+    AccountInfo, Client, ClientError, DownloadTarget, ParallelDownload, Progress, UploadOptions,
 };
 use clap::{Args, Parser, Subcommand};
 
@@ -105,6 +105,10 @@ enum Cmd {
         /// Flush the file to disk (fsync) before renaming it into place.
         #[arg(long)]
         fsync: bool,
+        /// Parallel ranged downloads of a whole file of 200 MB or more to a path (1 to 64;
+        /// 1: one stream).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: u16,
     },
     /// Download a file version by id.
     DownloadId {
@@ -579,10 +583,15 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             local,
             range,
             fsync,
+            threads,
         } => {
             let client = connect(&cli.creds)?;
             client.set_sync_downloads(fsync);
             let range = range.as_deref().map(parse_range).transpose()?;
+            let par = ParallelDownload {
+                threads: usize::from(threads),
+                ..ParallelDownload::default()
+            };
             download(
                 &client,
                 &DownloadTarget::ByName {
@@ -591,6 +600,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 },
                 &local,
                 range,
+                &par,
             )?;
         }
         Cmd::DownloadId {
@@ -600,7 +610,13 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         } => {
             let client = connect(&cli.creds)?;
             client.set_sync_downloads(fsync);
-            download(&client, &DownloadTarget::ById(file_id), &local, None)?;
+            download(
+                &client,
+                &DownloadTarget::ById(file_id),
+                &local,
+                None,
+                &ParallelDownload::default(),
+            )?;
         }
         Cmd::Ls {
             bucket,
@@ -756,12 +772,13 @@ fn download(
     target: &DownloadTarget,
     local: &str,
     range: Option<(u64, u64)>,
+    par: &ParallelDownload,
 ) -> Result<(), ClientError> {
     let progress = bar(None);
     let r = if local == "-" {
         client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?
     } else {
-        client.download_to_path(target, Path::new(local), range, Some(&*progress))?
+        client.download_to_path_with(target, Path::new(local), range, Some(&*progress), par)?
     };
     progress.0.finish_and_clear();
     // On stderr, so that a download to stdout stays clean.
