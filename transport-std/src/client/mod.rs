@@ -193,6 +193,30 @@ impl FileVersion {
         }
     }
 
+    /// A large file known to be finished whose record the key may not read (no
+    /// `readFiles`, after a lost finish answer): what the upload knows of it. `json` is
+    /// empty and `upload_timestamp` 0.
+    pub(crate) fn finished_unread(
+        file_id: &str,
+        name: &str,
+        size: u64,
+        content_type: &str,
+        sha1: Option<[u8; 20]>,
+    ) -> Self {
+        FileVersion {
+            file_id: file_id.to_owned(),
+            file_name: name.to_owned(),
+            action: "upload".into(),
+            size,
+            content_sha1: Some("none".into()),
+            content_type: Some(content_type.to_owned()),
+            upload_timestamp: 0,
+            info: Vec::new(),
+            json: String::new(),
+            whole_sha1: sha1,
+        }
+    }
+
     /// The whole-file SHA-1 B2 knows, hex (`contentSha1`, else `large_file_sha1`; core's
     /// `File::sha1` decides).
     pub fn sha1(&self) -> Option<String> {

@@ -372,7 +372,7 @@ impl Client {
         self.store_session(s);
         r?;
         self.upload_urls().forget(lf.file_id());
-        Ok(FileVersion::from_wire(&lf.file(&buf)?))
+        finished(&lf, &buf, remote, size, opts)
     }
 
     /// Hands the coordinator's part jobs to `threads` workers until none is left.
@@ -530,7 +530,8 @@ impl Client {
         }
         self.store_session(s);
         self.upload_urls().forget(lf.file_id());
-        Ok(FileVersion::from_wire(&lf.file(&buf)?))
+        let size = lf.plan().size;
+        finished(&lf, &buf, remote, size, opts)
     }
 
     fn stream_parts<R: Read>(
@@ -620,6 +621,28 @@ impl Client {
             return Err(e);
         }
         produced
+    }
+}
+
+/// The finished large file's version; for a key that may not read it back after a lost
+/// finish answer (core confirmed the finish), what the upload knows of it.
+fn finished(
+    lf: &LargeFile<'_, '_>,
+    buf: &[u8],
+    remote: &str,
+    size: u64,
+    opts: &UploadOptions,
+) -> Result<FileVersion> {
+    match lf.file(buf) {
+        Ok(f) => Ok(FileVersion::from_wire(&f)),
+        Err(_) if lf.is_finished() => Ok(FileVersion::finished_unread(
+            lf.file_id(),
+            remote,
+            size,
+            &opts.content_type,
+            opts.sha1,
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -155,6 +155,9 @@ pub struct LargeFile<'p, 'd> {
     stream_closed: bool,
     /// Finish calls whose answer was lost.
     finish_tries: u8,
+    /// Finished, but the record could not be read (a key without `readFiles` after a lost
+    /// finish answer): the error reading it gave.
+    unread_record: Option<Error>,
 }
 
 impl<'p, 'd> LargeFile<'p, 'd> {
@@ -269,6 +272,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
             bytes_done: 0,
             stream_closed: false,
             finish_tries: 0,
+            unread_record: None,
         })
     }
 
@@ -585,9 +589,15 @@ impl<'p, 'd> LargeFile<'p, 'd> {
     }
 
     /// The finished file, after the finish phase is done; `buf` is the phase's buffer.
+    /// A finish whose answer was lost, confirmed by B2 refusing a second one, when the key
+    /// may not read the file back, leaves the file finished but its record unread: this is
+    /// then the error reading it gave ([`LargeFile::is_finished`] is true).
     pub fn file<'b>(&self, buf: &'b [u8]) -> Result<wire::file::File<'b>, Error> {
         if !matches!(self.stage, Stage::Done) {
             return Err(Error::Misuse("file before done"));
+        }
+        if let Some(e) = &self.unread_record {
+            return Err(e.clone());
         }
         let body = buf.get(..self.call.answer.len).unwrap_or(&[]);
         wire::file::File::parse(body).map_err(Error::BadAnswer)
@@ -766,6 +776,21 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                             self.stage = Stage::Finish { pos: 0 };
                             self.call.restart_next();
                             continue;
+                        }
+                        // An earlier finish's answer was lost and the same finish is now
+                        // refused with 400: B2 refuses a second finish of a finished file,
+                        // and this key may not read it back to be sure. The file is finished;
+                        // only its record cannot be read.
+                        Stage::CheckFinished {
+                            failed: Some(Error::Api(f)),
+                            ..
+                        } if f.status == 400 && self.finish_tries > 0 => {
+                            self.done = self.count;
+                            self.next = self.count + 1;
+                            self.bytes_done = self.size.unwrap_or(0);
+                            self.unread_record = Some(Error::Api(e));
+                            self.stage = Stage::Done;
+                            return Ok(None);
                         }
                         Stage::CheckFinished { failed, .. } => {
                             return Err(failed.unwrap_or(Error::Api(e)));

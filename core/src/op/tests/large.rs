@@ -772,3 +772,36 @@ fn one_gib_through_a_4_kib_buffer_with_bounded_state() {
     let body: u64 = script.sent.iter().map(|r| r.body_len).sum();
     assert!(body > size, "every byte went through the transport");
 }
+
+#[test]
+fn a_lost_finish_with_a_key_that_cannot_read_is_confirmed_by_the_refused_second_finish() {
+    let mut data = Data::new(200);
+    let mut s = session();
+    let mut buf = [0u8; 2048];
+    let mut digests = [[0u8; 20]; 4];
+    let params = FileParams::new(BUCKET, "w.bin", 200);
+    let (p1, p2) = (data.part(1, 100).to_vec(), data.part(2, 100).to_vec());
+    let mut script = Script::new([
+        Reply::ok(answers::large_start(ID, "w.bin")),
+        Reply::ok(answers::part_url(ID, 1)),
+        Reply::ok(answers::part(ID, 1, &p1)),
+        Reply::ok(answers::part(ID, 2, &p2)),
+        // The finish happens, its answer is lost; a write-only key may not read the file.
+        Reply::lost_answer(),
+        Reply::error(401, "unauthorized"),
+        // Finishing again is refused: the file is finished already.
+        Reply::error(400, "bad_request"),
+        Reply::error(401, "unauthorized"),
+    ]);
+    let mut op =
+        LargeUpload::new(&mut s, &mut buf, params, 100, &mut data, &mut digests).expect("new");
+    run(&mut op, &mut script, &mut VirtualClock::default()).expect("finished");
+    script.finish();
+    assert!(op.coordinator().is_finished());
+    assert_eq!(op.bytes_done(), 200);
+    // Its record could not be read: the error says why.
+    assert_eq!(
+        op.file().map(|_| ()).unwrap_err().api().map(|a| a.status),
+        Some(401)
+    );
+}
