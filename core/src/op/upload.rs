@@ -81,6 +81,19 @@ impl<'a> FileParams<'a> {
         out
     }
 
+    /// What recognises this file in a listing: its name and every info entry it carries
+    /// (with the SDK's, see [`FileParams::info_entries`]), in any order.
+    pub(crate) fn identity(&self, large: bool) -> [u8; 20] {
+        let mut scratch = InfoScratch::default();
+        let entries = self.info_entries(large, &mut scratch);
+        identity(
+            self.file_name.chars().map(Ok),
+            entries
+                .iter()
+                .map(|(k, v)| (k.chars().map(Ok), v.chars().map(Ok))),
+        )
+    }
+
     /// Checks name, type and info (with the extra entries the SDK adds: `large` adds
     /// `large_file_sha1` when the SHA-1 is known).
     pub fn validate(&self, large: bool) -> Result<(), InvalidInput> {
@@ -213,14 +226,7 @@ impl UploadState {
     /// For small files: what the file is (name and info), so a lost answer can be checked
     /// against the newest version of the name.
     pub fn for_file(mut self, params: &FileParams<'_>) -> Self {
-        let mut scratch = InfoScratch::default();
-        let entries = params.info_entries(false, &mut scratch);
-        self.identity = Some(identity(
-            params.file_name.chars().map(Ok),
-            entries
-                .iter()
-                .map(|(k, v)| (k.chars().map(Ok), v.chars().map(Ok))),
-        ));
+        self.identity = Some(params.identity(false));
         self
     }
 
@@ -621,10 +627,7 @@ impl UploadState {
                     }
                 }
                 if let Some(f) = newest {
-                    let theirs = identity(
-                        f.file_name.chars(),
-                        f.file_info.entries().map(|(k, v)| (k.chars(), v.chars())),
-                    );
+                    let theirs = file_identity(&f);
                     if f.action == wire::file::Action::Upload
                         && f.content_length == self.len
                         && same_sha(f.content_sha1, &self.digest)
@@ -731,8 +734,17 @@ impl UploadState {
     }
 }
 
+/// The identity of a file version B2 listed: see [`FileParams::identity`].
+pub(crate) fn file_identity(f: &wire::file::File<'_>) -> [u8; 20] {
+    identity(
+        f.file_name.chars(),
+        f.file_info.entries().map(|(k, v)| (k.chars(), v.chars())),
+    )
+}
+
 /// SHA-1 of a file's name and info entries, whatever the order of the entries: what
-/// recognises a small upload in a listing after its answer was lost.
+/// recognises a small upload after its answer was lost, or an unfinished large file to
+/// resume, in a listing.
 fn identity<N, K, V>(name: N, entries: impl Iterator<Item = (K, V)>) -> [u8; 20]
 where
     N: Iterator<Item = Result<char, BadAnswer>>,

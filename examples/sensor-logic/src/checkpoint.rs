@@ -152,16 +152,11 @@ pub enum SaveError<E> {
     Storage(E),
 }
 
-/// CRC-32 (IEEE 802.3, reflected), bitwise: no table in flash or RAM.
+/// CRC-32 (IEEE 802.3), computed bitwise by the `crc` crate: no table in flash or RAM.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
+    const CRC: crc::Crc<u32, crc::NoTable> =
+        crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
+    CRC.checksum(bytes)
 }
 
 #[cfg(test)]

@@ -15,31 +15,22 @@ const CHUNK: usize = 1 << 20;
 /// Chunks in flight between the reader and the whole-file hasher.
 const BUFFERS: usize = 8;
 
-/// SHA-1 of `len` bytes of `src` from `offset`, read through `chunk`.
+/// SHA-1 of exactly `len` bytes of `src` from `offset` (core's `source::sha1_range`), read
+/// through `chunk`; a source that ends first is `SourceTooShort`.
 pub(crate) fn hash_range<S: Source>(
     src: &mut S,
     offset: u64,
     len: u64,
     chunk: &mut [u8],
 ) -> Result<[u8; 20]> {
-    let mut h = Sha1::new();
-    let mut done = 0;
-    while done < len {
-        let want = usize::try_from(len - done).map_or(chunk.len(), |r| r.min(chunk.len()));
-        let buf = chunk.get_mut(..want).unwrap_or_default();
-        let got = src
-            .read_at(offset + done, buf)
-            .map_err(|e| ClientError::from(b2_core::Error::Source(e)))?;
-        if got == 0 {
-            return Err(b2_core::Error::SourceTooShort {
-                offset: offset + done,
-            }
-            .into());
+    let (digest, got) = b2_core::op::source::sha1_range(src, offset, len, chunk)?;
+    if got < len {
+        return Err(b2_core::Error::SourceTooShort {
+            offset: offset + got,
         }
-        h.update(buf.get(..got).unwrap_or_default());
-        done += got as u64;
+        .into());
     }
-    Ok(h.finalize().into())
+    Ok(digest)
 }
 
 /// The whole file's SHA-1 (when asked for) and every part's.
