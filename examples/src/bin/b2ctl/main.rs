@@ -6,8 +6,13 @@
 //! realm from `--realm` or `B2_ENVIRONMENT` ("production" or a URL). `demo` runs on the
 //! bundled simulator when no credentials are set.
 
+mod bucket_get;
 mod demo;
+mod file;
+mod ls;
+mod output;
 mod sync;
+mod uri;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -15,16 +20,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use b2_transport_std::client::{
-    AccountInfo, Client, ClientError, DownloadTarget, ParallelDownload, Progress, UploadOptions,
+    AccountInfo, Client, ClientError, DownloadTarget, ParallelDownload, Progress,
 };
 use clap::{Args, Parser, Subcommand};
 
 /// Command-line tool for Backblaze B2.
 #[derive(Parser, Debug)]
-#[command(name = "b2ctl", version, about)]
+#[command(name = "b2ctl", version, about, after_help = output::EXIT_HELP)]
 struct Cli {
     #[command(flatten)]
     creds: Creds,
+    /// No progress bars (drawn on stderr only when it is a terminal).
+    #[arg(long, global = true)]
+    no_progress: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -71,45 +79,10 @@ enum Cmd {
     #[command(subcommand)]
     Bucket(BucketCmd),
     /// Upload a file (or `-` for stdin); prints the new file's id.
-    Upload {
-        /// Bucket name.
-        bucket: String,
-        /// Local path or `-`.
-        local: String,
-        /// Name in the bucket.
-        remote: String,
-        /// MIME type (default: b2/x-auto).
-        #[arg(long)]
-        content_type: Option<String>,
-        /// File info entry, KEY=VALUE (repeatable).
-        #[arg(long = "info", value_name = "KEY=VALUE")]
-        info: Vec<String>,
-        /// Part size; sources longer than this go up as large files in parts of this size.
-        #[arg(long)]
-        part_size: Option<u64>,
-        /// Parallel part uploads (1 to 64).
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        threads: u16,
-    },
-    /// Download a file by name to a path (or `-` for stdout).
-    Download {
-        /// Bucket name.
-        bucket: String,
-        /// Name in the bucket.
-        remote: String,
-        /// Local path or `-`.
-        local: String,
-        /// Inclusive byte range START-END.
-        #[arg(long)]
-        range: Option<String>,
-        /// Flush the file to disk (fsync) before renaming it into place.
-        #[arg(long)]
-        fsync: bool,
-        /// Parallel ranged downloads of a whole file of 200 MB or more to a path (1 to 64;
-        /// 1: one stream).
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        threads: u16,
-    },
+    Upload(file::UploadArgs),
+    /// Download a file by name (BUCKET NAME, or b2://BUCKET/NAME; or b2id://FILE_ID) to a
+    /// path (or `-` for stdout).
+    Download(file::DownloadArgs),
     /// Download a file version by id.
     DownloadId {
         /// File id.
@@ -120,57 +93,24 @@ enum Cmd {
         #[arg(long)]
         fsync: bool,
     },
-    /// List files.
-    Ls {
-        /// Bucket name.
-        bucket: String,
-        /// Only names starting with this.
-        prefix: Option<String>,
-        /// Do not roll names up into folders.
-        #[arg(long)]
-        recursive: bool,
-        /// Every version and hide marker.
-        #[arg(long)]
-        versions: bool,
-        /// B2's JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show a file's metadata.
-    Info {
-        /// Bucket name.
-        bucket: String,
-        /// Name in the bucket.
-        remote: String,
-        /// B2's JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Hide a file.
-    Hide {
-        /// Bucket name.
-        bucket: String,
-        /// Name in the bucket.
-        remote: String,
-    },
+    /// List files: `BUCKET [PREFIX]` (names starting with PREFIX), or as the official tool,
+    /// `b2://BUCKET[/PATH]` (a file, or a folder's entries); no argument: the buckets.
+    Ls(ls::LsArgs),
+    /// Show a file's metadata (BUCKET NAME, b2://BUCKET/NAME or b2id://FILE_ID).
+    Info(file::InfoArgs),
+    /// Hide a file (BUCKET NAME or b2://BUCKET/NAME).
+    Hide(file::NameArgs),
     /// Unhide a file: delete its newest version only if it is a hide marker.
-    Unhide {
-        /// Bucket name.
-        bucket: String,
-        /// Name in the bucket.
-        remote: String,
-    },
-    /// Delete the latest version of a file (or all of them); refuses to delete a hide marker
-    /// alone (that is `unhide`).
-    Rm {
-        /// Bucket name.
-        bucket: String,
-        /// Name in the bucket.
-        remote: String,
-        /// Delete every version and hide marker.
-        #[arg(long)]
-        all_versions: bool,
-    },
+    Unhide(file::NameArgs),
+    /// Delete file versions. `rm BUCKET NAME [--all-versions]`: the newest version of NAME
+    /// (never a hide marker alone: that is `unhide`), or all of them. As the official tool,
+    /// `rm b2://BUCKET/PATH [--versions] [--recursive] [--dry-run]`: PATH's newest visible
+    /// version (or all its versions), or, when PATH is a folder, those of its files.
+    Rm(ls::RmArgs),
+    /// The official tool's file commands (upload, download, info, hide, unhide, url, copy,
+    /// cancel).
+    #[command(subcommand)]
+    File(file::FileCmd),
     /// Copy a file inside a bucket (server side).
     Copy {
         /// Bucket name.
@@ -187,6 +127,9 @@ enum Cmd {
         /// Cancel them.
         #[arg(long)]
         cancel: bool,
+        /// B2's JSON, one array.
+        #[arg(long, conflicts_with = "cancel")]
+        json: bool,
     },
     /// Application keys.
     #[command(subcommand)]
@@ -224,7 +167,30 @@ enum AccountCmd {
 #[derive(Subcommand, Debug)]
 enum BucketCmd {
     /// List buckets.
-    List,
+    List {
+        /// B2's JSON, one array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every field B2 keeps for a bucket (type, info, rules, settings, revision).
+    Get {
+        /// Name.
+        name: String,
+        /// B2's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a bucket's type, then show it as `get` does.
+    Update {
+        /// Name.
+        name: String,
+        /// New type.
+        #[arg(value_parser = ["allPublic", "allPrivate"])]
+        bucket_type: String,
+        /// B2's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a bucket.
     Create {
         /// Name (6-63 letters, digits, '-').
@@ -274,11 +240,14 @@ fn main() -> ExitCode {
         eprintln!("b2ctl: interrupted");
         std::process::exit(130);
     });
+    if cli.no_progress {
+        NO_PROGRESS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("b2ctl: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(output::exit_code(&e))
         }
     }
 }
@@ -475,15 +444,39 @@ impl Progress for Bar {
     }
 }
 
+/// Set by `--no-progress`.
+static NO_PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Where progress bars go: stderr when it is a terminal and `--no-progress` was not given,
+/// else nowhere.
+fn progress_target() -> indicatif::ProgressDrawTarget {
+    use std::io::IsTerminal;
+    if NO_PROGRESS.load(std::sync::atomic::Ordering::Relaxed) || !io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::hidden()
+    } else {
+        indicatif::ProgressDrawTarget::stderr()
+    }
+}
+
+/// A byte progress bar (see [`progress_target`]).
 fn bar(total: Option<u64>) -> Arc<Bar> {
-    let pb =
-        indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    let pb = indicatif::ProgressBar::with_draw_target(total, progress_target());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}",
     ) {
         pb.set_style(style);
     }
     Arc::new(Bar(pb))
+}
+
+/// A counting progress bar, `N LABEL` (see [`progress_target`]).
+fn count_bar(label: &'static str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::with_draw_target(None, progress_target());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{pos} {msg} {per_sec}") {
+        pb.set_style(style);
+    }
+    pb.set_message(label);
+    pb
 }
 
 fn parse_range(r: &str) -> Result<(u64, u64), ClientError> {
@@ -516,11 +509,15 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 writeln!(out, "no account info at {}", path.display())?;
             }
         }
-        Cmd::Bucket(BucketCmd::List) => {
-            for b in connect(&cli.creds)?.list_buckets()? {
-                writeln!(out, "{}  {:<11} {}", b.id, b.bucket_type, b.name)?;
-            }
+        Cmd::Bucket(BucketCmd::List { json }) => bucket_get::list(&cli.creds, json, out)?,
+        Cmd::Bucket(BucketCmd::Get { name, json }) => {
+            bucket_get::get(&cli.creds, &name, json, out)?
         }
+        Cmd::Bucket(BucketCmd::Update {
+            name,
+            bucket_type,
+            json,
+        }) => bucket_get::update(&cli.creds, &name, &bucket_type, json, out)?,
         Cmd::Bucket(BucketCmd::Create { name, public }) => {
             let b = connect(&cli.creds)?.create_bucket(&name, public)?;
             writeln!(out, "{}", b.id)?;
@@ -528,81 +525,8 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         Cmd::Bucket(BucketCmd::Delete { name }) => {
             connect(&cli.creds)?.delete_bucket(&name)?;
         }
-        Cmd::Upload {
-            bucket,
-            local,
-            remote,
-            content_type,
-            info,
-            part_size,
-            threads,
-        } => {
-            // The local side first: no network work for a file that is not there.
-            let len = if local == "-" {
-                None
-            } else {
-                let meta = std::fs::metadata(&local)
-                    .map_err(|e| io::Error::new(e.kind(), format!("cannot read {local}: {e}")))?;
-                Some(meta.len())
-            };
-            let client = connect(&cli.creds)?;
-            let mut opts = UploadOptions {
-                threads: usize::from(threads),
-                ..UploadOptions::default()
-            };
-            if let Some(t) = content_type {
-                opts.content_type = t;
-            }
-            for kv in info {
-                let (k, v) = kv.split_once('=').ok_or_else(|| {
-                    ClientError::Config(format!("bad --info {kv:?}: expected KEY=VALUE"))
-                })?;
-                opts.info.push((k.to_owned(), v.to_owned()));
-            }
-            if let Some(p) = part_size {
-                opts.part_size = Some(p);
-                opts.large_threshold = p;
-            }
-            let f = if local == "-" {
-                opts.progress = Some(bar(None));
-                client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
-            } else {
-                opts.progress = Some(bar(len));
-                let path = Path::new(&local);
-                if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                    // Opening a FIFO blocks until something writes into it: say so.
-                    eprintln!("b2ctl: {local} is not a regular file: reading it as a stream (a FIFO waits for its writer)");
-                }
-                client.upload_path(&bucket, path, &remote, &opts)?
-            };
-            writeln!(out, "{}", f.file_id)?;
-        }
-        Cmd::Download {
-            bucket,
-            remote,
-            local,
-            range,
-            fsync,
-            threads,
-        } => {
-            let client = connect(&cli.creds)?;
-            client.set_sync_downloads(fsync);
-            let range = range.as_deref().map(parse_range).transpose()?;
-            let par = ParallelDownload {
-                threads: usize::from(threads),
-                ..ParallelDownload::default()
-            };
-            download(
-                &client,
-                &DownloadTarget::ByName {
-                    bucket,
-                    name: remote,
-                },
-                &local,
-                range,
-                &par,
-            )?;
-        }
+        Cmd::Upload(a) => file::upload(&cli.creds, a, file::Style::Short, out)?,
+        Cmd::Download(a) => file::download(&cli.creds, a)?,
         Cmd::DownloadId {
             file_id,
             local,
@@ -618,85 +542,12 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 &ParallelDownload::default(),
             )?;
         }
-        Cmd::Ls {
-            bucket,
-            prefix,
-            recursive,
-            versions,
-            json,
-        } => {
-            let client = connect(&cli.creds)?;
-            let iter = client.ls(
-                &bucket,
-                prefix.as_deref().unwrap_or(""),
-                recursive,
-                versions,
-            )?;
-            if json {
-                write!(out, "[")?;
-            }
-            for (i, f) in iter.enumerate() {
-                let f = f?;
-                if json {
-                    write!(out, "{}\n{}", if i > 0 { "," } else { "" }, f.json)?;
-                } else if f.action == "folder" {
-                    writeln!(out, "{:>14}  {:<6} {}", "", "folder", f.file_name)?;
-                } else {
-                    writeln!(
-                        out,
-                        "{:>14}  {:<6} {}  {}",
-                        f.size, f.action, f.file_name, f.file_id
-                    )?;
-                }
-            }
-            if json {
-                writeln!(out, "\n]")?;
-            }
-        }
-        Cmd::Info {
-            bucket,
-            remote,
-            json,
-        } => {
-            let f = connect(&cli.creds)?.file_info(&bucket, &remote)?;
-            if json {
-                writeln!(out, "{}", f.json)?;
-            } else {
-                writeln!(out, "fileName:    {}", f.file_name)?;
-                writeln!(out, "fileId:      {}", f.file_id)?;
-                writeln!(out, "size:        {}", f.size)?;
-                writeln!(
-                    out,
-                    "contentType: {}",
-                    f.content_type.clone().unwrap_or_default()
-                )?;
-                writeln!(
-                    out,
-                    "sha1:        {}",
-                    f.sha1().unwrap_or_else(|| "none".into())
-                )?;
-                writeln!(out, "uploaded:    {} ms", f.upload_timestamp)?;
-                for (k, v) in f.info {
-                    writeln!(out, "info:        {k}={v}")?;
-                }
-            }
-        }
-        Cmd::Hide { bucket, remote } => {
-            let f = connect(&cli.creds)?.hide(&bucket, &remote)?;
-            writeln!(out, "{}", f.file_id)?;
-        }
-        Cmd::Unhide { bucket, remote } => {
-            let f = connect(&cli.creds)?.unhide(&bucket, &remote)?;
-            writeln!(out, "deleted hide marker {f}")?;
-        }
-        Cmd::Rm {
-            bucket,
-            remote,
-            all_versions,
-        } => {
-            let n = connect(&cli.creds)?.delete(&bucket, &remote, all_versions)?;
-            writeln!(out, "deleted {n} version(s)")?;
-        }
+        Cmd::Ls(a) => ls::run_ls(&cli.creds, a, out)?,
+        Cmd::Info(a) => file::info(&cli.creds, a, file::Style::Short, out)?,
+        Cmd::Hide(a) => file::hide(&cli.creds, a, file::Style::Short, out)?,
+        Cmd::Unhide(a) => file::unhide(&cli.creds, a, file::Style::Short, out)?,
+        Cmd::Rm(a) => ls::run_rm(&cli.creds, a, out)?,
+        Cmd::File(c) => file::run(&cli.creds, c, out)?,
         Cmd::Copy {
             bucket,
             source,
@@ -705,16 +556,26 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             let f = connect(&cli.creds)?.copy(&bucket, &source, &dest)?;
             writeln!(out, "{}", f.file_id)?;
         }
-        Cmd::Unfinished { bucket, cancel } => {
+        Cmd::Unfinished {
+            bucket,
+            cancel,
+            json,
+        } => {
             let client = connect(&cli.creds)?;
             let files: Vec<_> = client.unfinished(&bucket, "")?.collect::<Result<_, _>>()?;
+            let mut arr = output::JsonArray::new();
             for f in files {
-                if cancel {
+                if json {
+                    arr.item(out, &output::version_json(&f))?;
+                } else if cancel {
                     client.cancel_large_file(&f.file_id)?;
                     writeln!(out, "cancelled {}  {}", f.file_id, f.file_name)?;
                 } else {
                     writeln!(out, "{}  {}", f.file_id, f.file_name)?;
                 }
+            }
+            if json {
+                arr.end(out)?;
             }
         }
         Cmd::Sync {

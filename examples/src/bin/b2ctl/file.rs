@@ -1,0 +1,418 @@
+//! `b2ctl file ...`, the official tool's file commands (`upload`, `download`, `info`, `hide`,
+//! `unhide`, `url`, `copy`, `cancel`), and the short commands that share their arguments
+//! (`upload`, `download`, `info`, `hide`, `unhide`), which print what they always printed.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use b2_core::wire::copy::CopyFile;
+use b2_transport_std::client::{
+    Client, ClientError, DownloadTarget, FileVersion, ParallelDownload, UploadOptions,
+};
+use clap::{Args, Subcommand};
+
+use crate::output::{self, json_str, Raw};
+use crate::uri::{self, B2Uri};
+use crate::{bar, connect, Creds};
+
+/// Which face a command shows: this tool's short commands print what they always did; the
+/// `file` commands print what the official tool prints (JSON for a file version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `upload`, `info`, `hide`, ...
+    Short,
+    /// `file upload`, `file info`, `file hide`, ...
+    Official,
+}
+
+/// The official tool's file commands.
+#[derive(Subcommand, Debug)]
+pub enum FileCmd {
+    /// Upload a file (or `-` for stdin); prints its download URLs and B2's JSON for it.
+    Upload(UploadArgs),
+    /// Download `b2://BUCKET/NAME` or `b2id://FILE_ID` (or BUCKET NAME) to a path or `-`.
+    Download(DownloadArgs),
+    /// B2's JSON for `b2://BUCKET/NAME` (its newest version) or `b2id://FILE_ID`.
+    Info(InfoArgs),
+    /// Hide `b2://BUCKET/NAME` (or BUCKET NAME); prints the hide marker's JSON.
+    Hide(NameArgs),
+    /// Delete the hide marker of `b2://BUCKET/NAME` (only if its newest version is one).
+    Unhide(NameArgs),
+    /// The download URL of `b2://BUCKET/NAME` or `b2id://FILE_ID` (works as is for public
+    /// buckets).
+    Url {
+        /// `b2://BUCKET/NAME` or `b2id://FILE_ID`.
+        target: String,
+    },
+    /// Copy a file server side: SOURCE `b2://BUCKET/NAME` or `b2id://FILE_ID`, DEST
+    /// `b2://BUCKET/NAME` (any bucket); content type and info are kept. Prints the new
+    /// version's JSON.
+    #[command(alias = "server-side-copy")]
+    Copy {
+        /// `b2://BUCKET/NAME` or `b2id://FILE_ID`.
+        source: String,
+        /// `b2://BUCKET/NAME`.
+        dest: String,
+    },
+    /// Cancel an unfinished large file (`b2id://FILE_ID`), or all of a bucket's
+    /// (`b2://BUCKET`); their parts are deleted.
+    Cancel {
+        /// `b2id://FILE_ID` or `b2://BUCKET`.
+        target: String,
+    },
+}
+
+/// Arguments of `upload` and `file upload`.
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    /// Bucket name.
+    bucket: String,
+    /// Local path or `-`.
+    local: String,
+    /// Name in the bucket.
+    remote: String,
+    /// MIME type (default: b2/x-auto).
+    #[arg(long)]
+    content_type: Option<String>,
+    /// File info entry, KEY=VALUE (repeatable).
+    #[arg(long = "info", value_name = "KEY=VALUE")]
+    info: Vec<String>,
+    /// Part size; sources longer than this go up as large files in parts of this size.
+    #[arg(long)]
+    part_size: Option<u64>,
+    /// Parallel part uploads (1 to 64).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+}
+
+/// Arguments of `download` and `file download`: `BUCKET NAME LOCAL` or `URI LOCAL`.
+#[derive(Args, Debug)]
+pub struct DownloadArgs {
+    /// `b2://BUCKET/NAME`, `b2id://FILE_ID`, or a bucket name (then NAME LOCAL follow).
+    target: String,
+    /// After a URI: the local path or `-`; after a bucket name: the name in the bucket.
+    second: String,
+    /// After a bucket name: the local path or `-`.
+    third: Option<String>,
+    /// Inclusive byte range START-END.
+    #[arg(long)]
+    range: Option<String>,
+    /// Flush the file to disk (fsync) before renaming it into place.
+    #[arg(long)]
+    fsync: bool,
+    /// Parallel ranged downloads of a whole file of 200 MB or more to a path (1 to 64;
+    /// 1: one stream).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+}
+
+/// Arguments of `info` and `file info`: `BUCKET NAME` or one URI.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// `b2://BUCKET/NAME`, `b2id://FILE_ID`, or a bucket name (then NAME follows).
+    target: String,
+    /// After a bucket name: the name in the bucket.
+    remote: Option<String>,
+    /// B2's JSON (always, for `file info`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// A file by name: `BUCKET NAME` or `b2://BUCKET/NAME`.
+#[derive(Args, Debug)]
+pub struct NameArgs {
+    /// `b2://BUCKET/NAME`, or a bucket name (then NAME follows).
+    target: String,
+    /// After a bucket name: the name in the bucket.
+    remote: Option<String>,
+}
+
+impl NameArgs {
+    fn bucket_and_name(&self) -> (String, String) {
+        match uri::file_target(&self.target, self.remote.as_deref()) {
+            Ok(B2Uri::Name { bucket, path }) => (bucket, path),
+            Ok(B2Uri::Id(_)) => output::usage("this command takes b2://BUCKET/NAME, not a file id"),
+            Err(e) => output::usage(e),
+        }
+    }
+}
+
+/// Runs a `file` command.
+pub fn run(creds: &Creds, cmd: FileCmd, out: &mut impl Write) -> Result<(), ClientError> {
+    match cmd {
+        FileCmd::Upload(a) => upload(creds, a, Style::Official, out),
+        FileCmd::Download(a) => download(creds, a),
+        FileCmd::Info(a) => info(creds, a, Style::Official, out),
+        FileCmd::Hide(a) => hide(creds, a, Style::Official, out),
+        FileCmd::Unhide(a) => unhide(creds, a, Style::Official, out),
+        FileCmd::Url { target } => {
+            let target = uri::file_target(&target, None).unwrap_or_else(|e| output::usage(e));
+            let client = connect(creds)?;
+            writeln!(out, "{}", url(&client, &target))?;
+            Ok(())
+        }
+        FileCmd::Copy { source, dest } => copy(creds, &source, &dest, out),
+        FileCmd::Cancel { target } => cancel(creds, &target, out),
+    }
+}
+
+/// The download URL of a file: `{downloadUrl}/file/BUCKET/NAME` (name percent-encoded as
+/// B2 expects) or `{downloadUrl}/b2api/v4/b2_download_file_by_id?fileId=ID`.
+fn url(client: &Client, target: &B2Uri) -> String {
+    let base = client.account_info().download_url;
+    let base = base.trim_end_matches('/');
+    match target {
+        B2Uri::Name { bucket, path } => format!(
+            "{base}/file/{}/{}",
+            b2_core::encoding::percent_encode(bucket),
+            b2_core::encoding::percent_encode(path)
+        ),
+        B2Uri::Id(id) => format!(
+            "{base}/b2api/v4/b2_download_file_by_id?fileId={}",
+            b2_core::encoding::percent_encode(id)
+        ),
+    }
+}
+
+/// `upload` / `file upload`.
+pub fn upload(
+    creds: &Creds,
+    a: UploadArgs,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), ClientError> {
+    let UploadArgs {
+        bucket,
+        local,
+        remote,
+        content_type,
+        info,
+        part_size,
+        threads,
+    } = a;
+    // The local side first: no network work for a file that is not there.
+    let len = if local == "-" {
+        None
+    } else {
+        let meta = std::fs::metadata(&local)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot read {local}: {e}")))?;
+        Some(meta.len())
+    };
+    let mut opts = UploadOptions {
+        threads: usize::from(threads),
+        ..UploadOptions::default()
+    };
+    if let Some(t) = content_type {
+        opts.content_type = t;
+    }
+    for kv in info {
+        let (k, v) = kv
+            .split_once('=')
+            .unwrap_or_else(|| output::usage(format!("bad --info {kv:?}: expected KEY=VALUE")));
+        opts.info.push((k.to_owned(), v.to_owned()));
+    }
+    if let Some(p) = part_size {
+        opts.part_size = Some(p);
+        opts.large_threshold = p;
+    }
+    let client = connect(creds)?;
+    let progress = bar(len);
+    opts.progress = Some(progress.clone());
+    let f = if local == "-" {
+        client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
+    } else {
+        let path = Path::new(&local);
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            // Opening a FIFO blocks until something writes into it: say so.
+            eprintln!(
+                "b2ctl: {local} is not a regular file: reading it as a stream (a FIFO waits for its writer)"
+            );
+        }
+        client.upload_path(&bucket, path, &remote, &opts)?
+    };
+    progress.0.finish_and_clear();
+    match style {
+        Style::Short => writeln!(out, "{}", f.file_id)?,
+        Style::Official => {
+            let by_name = B2Uri::Name {
+                bucket,
+                path: f.file_name.clone(),
+            };
+            writeln!(out, "URL by file name: {}", url(&client, &by_name))?;
+            writeln!(
+                out,
+                "URL by fileId: {}",
+                url(&client, &B2Uri::Id(f.file_id.clone()))
+            )?;
+            writeln!(out, "{}", output::version_json(&f))?;
+        }
+    }
+    Ok(())
+}
+
+/// `download` / `file download`.
+pub fn download(creds: &Creds, a: DownloadArgs) -> Result<(), ClientError> {
+    let (target, local) = if uri::is_uri(&a.target) {
+        if let Some(extra) = &a.third {
+            output::usage(format!(
+                "unexpected argument {extra:?}: after a URI comes only LOCAL"
+            ));
+        }
+        let target = match uri::file_target(&a.target, None) {
+            Ok(B2Uri::Name { bucket, path }) => DownloadTarget::ByName { bucket, name: path },
+            Ok(B2Uri::Id(id)) => DownloadTarget::ById(id),
+            Err(e) => output::usage(e),
+        };
+        (target, a.second)
+    } else {
+        let Some(local) = a.third else {
+            output::usage("expected BUCKET NAME LOCAL, or b2://BUCKET/NAME LOCAL");
+        };
+        (
+            DownloadTarget::ByName {
+                bucket: a.target,
+                name: a.second,
+            },
+            local,
+        )
+    };
+    let range = a
+        .range
+        .as_deref()
+        .map(crate::parse_range)
+        .transpose()
+        .unwrap_or_else(|e| output::usage(e));
+    let client = connect(creds)?;
+    client.set_sync_downloads(a.fsync);
+    let par = ParallelDownload {
+        threads: usize::from(a.threads),
+        ..ParallelDownload::default()
+    };
+    crate::download(&client, &target, &local, range, &par)
+}
+
+/// The newest version of a name, or a version by id.
+fn lookup(client: &Client, target: &B2Uri) -> Result<FileVersion, ClientError> {
+    match target {
+        B2Uri::Name { bucket, path } => client.file_info(bucket, path),
+        B2Uri::Id(id) => client.file_info_by_id(id),
+    }
+}
+
+/// `info` / `file info`.
+pub fn info(
+    creds: &Creds,
+    a: InfoArgs,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), ClientError> {
+    let target =
+        uri::file_target(&a.target, a.remote.as_deref()).unwrap_or_else(|e| output::usage(e));
+    let f = lookup(&connect(creds)?, &target)?;
+    if a.json || style == Style::Official {
+        writeln!(out, "{}", output::version_json(&f))?;
+        return Ok(());
+    }
+    writeln!(out, "fileName:    {}", f.file_name)?;
+    writeln!(out, "fileId:      {}", f.file_id)?;
+    writeln!(out, "size:        {}", f.size)?;
+    writeln!(
+        out,
+        "contentType: {}",
+        f.content_type.clone().unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "sha1:        {}",
+        f.sha1().unwrap_or_else(|| "none".into())
+    )?;
+    writeln!(out, "uploaded:    {} ms", f.upload_timestamp)?;
+    for (k, v) in f.info {
+        writeln!(out, "info:        {k}={v}")?;
+    }
+    Ok(())
+}
+
+/// `hide` / `file hide`.
+pub fn hide(
+    creds: &Creds,
+    a: NameArgs,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), ClientError> {
+    let (bucket, name) = a.bucket_and_name();
+    let f = connect(creds)?.hide(&bucket, &name)?;
+    match style {
+        Style::Short => writeln!(out, "{}", f.file_id)?,
+        Style::Official => writeln!(out, "{}", output::version_json(&f))?,
+    }
+    Ok(())
+}
+
+/// `unhide` / `file unhide`.
+pub fn unhide(
+    creds: &Creds,
+    a: NameArgs,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), ClientError> {
+    let (bucket, name) = a.bucket_and_name();
+    let id = connect(creds)?.unhide(&bucket, &name)?;
+    match style {
+        Style::Short => writeln!(out, "deleted hide marker {id}")?,
+        Style::Official => writeln!(
+            out,
+            "{{\"action\":\"delete\",\"fileId\":{},\"fileName\":{}}}",
+            json_str(&id),
+            json_str(&name)
+        )?,
+    }
+    Ok(())
+}
+
+/// `file copy`: server side, across buckets, metadata kept.
+fn copy(creds: &Creds, source: &str, dest: &str, out: &mut impl Write) -> Result<(), ClientError> {
+    let source = uri::file_target(source, None).unwrap_or_else(|e| output::usage(e));
+    let (dest_bucket, dest_name) = match uri::file_target(dest, None) {
+        Ok(B2Uri::Name { bucket, path }) => (bucket, path),
+        Ok(B2Uri::Id(_)) => output::usage("the destination is b2://BUCKET/NAME, not a file id"),
+        Err(e) => output::usage(e),
+    };
+    b2_core::validate::file_name(&dest_name)?;
+    let client = connect(creds)?;
+    let src_id = match &source {
+        B2Uri::Id(id) => id.clone(),
+        B2Uri::Name { .. } => lookup(&client, &source)?.file_id,
+    };
+    let dest_id = client.bucket(&dest_bucket)?.id;
+    let call = CopyFile {
+        destination_bucket_id: Some(&dest_id),
+        ..CopyFile::new(&src_id, &dest_name)
+    };
+    let json = client.call(Raw(call), |r| Ok(String::from_utf8_lossy(r.0).into_owned()))?;
+    writeln!(out, "{json}")?;
+    Ok(())
+}
+
+/// `file cancel`.
+fn cancel(creds: &Creds, target: &str, out: &mut impl Write) -> Result<(), ClientError> {
+    let target = uri::parse(target).unwrap_or_else(|e| output::usage(e));
+    let client = connect(creds)?;
+    match target {
+        B2Uri::Id(id) => {
+            client.cancel_large_file(&id)?;
+            writeln!(out, "{id} canceled")?;
+        }
+        B2Uri::Name { bucket, path } => {
+            if !path.is_empty() {
+                output::usage("file cancel takes b2id://FILE_ID or b2://BUCKET (all of them)");
+            }
+            let files: Vec<_> = client.unfinished(&bucket, "")?.collect::<Result<_, _>>()?;
+            for f in files {
+                client.cancel_large_file(&f.file_id)?;
+                writeln!(out, "{} canceled", f.file_id)?;
+            }
+        }
+    }
+    Ok(())
+}
