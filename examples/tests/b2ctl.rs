@@ -622,3 +622,566 @@ fn download_threads_are_bounded() {
         assert!(err.contains("1..=64") || err.contains("64"), "{err}");
     }
 }
+
+/// The value of string field `field` in a JSON text (first occurrence).
+fn json_field(json: &str, field: &str) -> String {
+    let key = format!("\"{field}\":\"");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {field} in {json}"))
+        + key.len();
+    json[start..]
+        .split('"')
+        .next()
+        .expect("closing quote")
+        .to_owned()
+}
+
+/// The items of a JSON array, checked with core's parser (each must be an object).
+fn json_array(text: &str) -> Vec<String> {
+    use b2_core::wire::json::{items, Value};
+    items(text.trim().as_bytes())
+        .map(|v| match v.expect("valid JSON array") {
+            Value::Object(o) => String::from_utf8_lossy(o).into_owned(),
+            other => panic!("not an object: {other:?}"),
+        })
+        .collect()
+}
+
+/// GET `url` (plain http on loopback): status and body.
+fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).expect("read");
+    let split = got.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    let head = String::from_utf8_lossy(&got[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    (status, got[split + 4..].to_vec())
+}
+
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().collect()
+}
+
+#[test]
+fn file_commands_take_uris_and_print_b2_json() {
+    let e = Env::new("file", Faults::default());
+    e.ok(&["bucket", "create", "file-bucket"]);
+    e.ok(&["bucket", "create", "file-other"]);
+    let src = e.file("a.txt", b"file bytes");
+    let up = e.ok(&[
+        "file",
+        "upload",
+        "file-bucket",
+        &src,
+        "docs/a b.txt",
+        "--info",
+        "k=v",
+    ]);
+    let up_lines = lines(&up);
+    let by_name = up_lines[0]
+        .strip_prefix("URL by file name: ")
+        .unwrap_or_else(|| panic!("{up}"));
+    assert!(
+        by_name.ends_with("/file/file-bucket/docs/a%20b.txt"),
+        "{up}"
+    );
+    assert!(up_lines[1].starts_with("URL by fileId: "), "{up}");
+    let id = json_field(&up, "fileId");
+    assert!(up_lines[1].ends_with(&format!("fileId={id}")), "{up}");
+    assert_eq!(json_field(&up, "fileName"), "docs/a b.txt");
+
+    // info by name and by id, short and official forms.
+    let by_uri = e.ok(&["file", "info", "b2://file-bucket/docs/a b.txt"]);
+    assert_eq!(json_field(&by_uri, "fileId"), id);
+    assert!(by_uri.contains("\"k\":\"v\""), "{by_uri}");
+    let by_id = e.ok(&["file", "info", &format!("b2id://{id}")]);
+    assert_eq!(json_field(&by_id, "fileName"), "docs/a b.txt");
+    let short = e.ok(&["info", "b2://file-bucket/docs/a b.txt"]);
+    assert!(short.contains("fileName:    docs/a b.txt"), "{short}");
+    let short = e.ok(&["info", &format!("b2id://{id}"), "--json"]);
+    assert_eq!(json_field(&short, "fileId"), id);
+
+    // download by URI (name and id), through the file command and the short one.
+    e.ok(&[
+        "file",
+        "download",
+        "b2://file-bucket/docs/a b.txt",
+        "d1.txt",
+    ]);
+    assert_eq!(
+        std::fs::read(e.dir.join("d1.txt")).expect("d1"),
+        b"file bytes"
+    );
+    let o = e.run(&["file", "download", &format!("b2id://{id}"), "-"]);
+    assert!(o.status.success());
+    assert_eq!(o.stdout, b"file bytes");
+    e.ok(&["download", "b2://file-bucket/docs/a b.txt", "d2.txt"]);
+    assert_eq!(
+        std::fs::read(e.dir.join("d2.txt")).expect("d2"),
+        b"file bytes"
+    );
+
+    // url: the download URL works once the bucket is public.
+    let url = e.ok(&["file", "url", "b2://file-bucket/docs/a b.txt"]);
+    assert_eq!(url.trim(), by_name);
+    let url_id = e.ok(&["file", "url", &format!("b2id://{id}")]);
+    assert!(url_id.trim().ends_with(&format!("fileId={id}")), "{url_id}");
+    assert_ne!(http_get(url.trim()).0, 200, "private bucket");
+    e.ok(&["bucket", "update", "file-bucket", "allPublic"]);
+    assert_eq!(http_get(url.trim()), (200, b"file bytes".to_vec()));
+    assert_eq!(http_get(url_id.trim()), (200, b"file bytes".to_vec()));
+
+    // hide and unhide by URI.
+    let hid = e.ok(&["file", "hide", "b2://file-bucket/docs/a b.txt"]);
+    assert_eq!(json_field(&hid, "action"), "hide");
+    assert_eq!(e.sim.file_bytes("file-bucket", "docs/a b.txt"), None);
+    let unhid = e.ok(&["file", "unhide", "b2://file-bucket/docs/a b.txt"]);
+    assert_eq!(json_field(&unhid, "fileId"), json_field(&hid, "fileId"));
+    assert_eq!(
+        e.sim.file_bytes("file-bucket", "docs/a b.txt").as_deref(),
+        Some(&b"file bytes"[..])
+    );
+    e.ok(&["hide", "b2://file-bucket/docs/a b.txt"]);
+    assert!(e
+        .ok(&["unhide", "file-bucket", "docs/a b.txt"])
+        .contains("deleted hide marker"));
+
+    // copy across buckets, by name and by id (official name too).
+    let c = e.ok(&[
+        "file",
+        "copy",
+        "b2://file-bucket/docs/a b.txt",
+        "b2://file-other/copied.txt",
+    ]);
+    assert_eq!(json_field(&c, "fileName"), "copied.txt");
+    assert_eq!(
+        e.sim.file_bytes("file-other", "copied.txt").as_deref(),
+        Some(&b"file bytes"[..])
+    );
+    e.ok(&[
+        "file",
+        "server-side-copy",
+        &format!("b2id://{id}"),
+        "b2://file-bucket/copy2.txt",
+    ]);
+    assert_eq!(
+        e.sim.file_bytes("file-bucket", "copy2.txt").as_deref(),
+        Some(&b"file bytes"[..])
+    );
+
+    // cancel unfinished large files: one by id, then the rest of the bucket.
+    let (kid, key) = e.sim.master_key();
+    let client = b2_transport_std::client::Client::new(kid, key, e.sim.url()).expect("client");
+    let bucket_id = client.bucket("file-bucket").expect("bucket").id;
+    let start = |name: &str| {
+        client
+            .call(
+                b2_core::wire::large::StartLargeFile {
+                    bucket_id: &bucket_id,
+                    file_name: name,
+                    content_type: "b2/x-auto",
+                    file_info: &[],
+                },
+                |f| Ok(f.file_id.raw().to_owned()),
+            )
+            .expect("start")
+    };
+    let (u1, u2, u3) = (start("u1"), start("u2"), start("u3"));
+    let unfinished = json_array(&e.ok(&["unfinished", "file-bucket", "--json"]));
+    assert_eq!(unfinished.len(), 3, "{unfinished:?}");
+    assert_eq!(
+        e.ok(&["file", "cancel", &format!("b2id://{u2}")]).trim(),
+        format!("{u2} canceled")
+    );
+    assert_eq!(e.sim.unfinished_large_files(), 2);
+    let all = e.ok(&["file", "cancel", "b2://file-bucket"]);
+    assert!(
+        all.contains(&format!("{u1} canceled")) && all.contains(&format!("{u3} canceled")),
+        "{all}"
+    );
+    assert_eq!(e.sim.unfinished_large_files(), 0);
+    assert_eq!(e.ok(&["unfinished", "file-bucket", "--json"]).trim(), "[]");
+}
+
+/// Uploads `body` as `name` into `bucket`; returns the new version's id.
+fn put(e: &Env, bucket: &str, name: &str, body: &[u8]) -> String {
+    let p = e.file("put.tmp", body);
+    e.ok(&["upload", bucket, &p, name]).trim().to_owned()
+}
+
+#[test]
+fn ls_long_json_versions_recursive_as_the_official_tool() {
+    let e = Env::new("ls", Faults::default());
+    e.ok(&["bucket", "create", "ls-bucket"]);
+    put(&e, "ls-bucket", "a/1.txt", b"1");
+    put(&e, "ls-bucket", "a/2.txt", b"22");
+    put(&e, "ls-bucket", "a/sub/3.txt", b"333");
+    put(&e, "ls-bucket", "top.txt", b"old");
+    let top = put(&e, "ls-bucket", "top.txt", b"newer");
+    e.ok(&["hide", "ls-bucket", "a/2.txt"]);
+
+    assert_eq!(lines(&e.ok(&["ls", "b2://ls-bucket"])), ["a/", "top.txt"]);
+    assert_eq!(lines(&e.ok(&["ls", "b2://ls-bucket/"])), ["a/", "top.txt"]);
+    // A folder without its slash; hidden files are not listed.
+    assert_eq!(
+        lines(&e.ok(&["ls", "b2://ls-bucket/a"])),
+        ["a/1.txt", "a/sub/"]
+    );
+    assert_eq!(
+        lines(&e.ok(&["ls", "-r", "b2://ls-bucket/a/"])),
+        ["a/1.txt", "a/sub/3.txt"]
+    );
+    assert_eq!(
+        lines(&e.ok(&["ls", "--recursive", "--versions", "b2://ls-bucket"])),
+        [
+            "a/1.txt",
+            "a/2.txt",
+            "a/2.txt",
+            "a/sub/3.txt",
+            "top.txt",
+            "top.txt"
+        ]
+    );
+    // A path naming a file is that file.
+    assert_eq!(lines(&e.ok(&["ls", "b2://ls-bucket/top.txt"])), ["top.txt"]);
+    assert_eq!(
+        lines(&e.ok(&["ls", "--versions", "b2://ls-bucket/top.txt"])).len(),
+        2
+    );
+
+    // --long: id, action, date, time, size, name in the official tool's columns.
+    let long = e.ok(&["ls", "--long", "b2://ls-bucket/top.txt"]);
+    let line = long.lines().next().expect("a line");
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f.len(), 6, "{line}");
+    assert_eq!(
+        (f[0], f[1], f[4], f[5]),
+        (top.as_str(), "upload", "5", "top.txt")
+    );
+    let (date, time) = (f[2].as_bytes(), f[3].as_bytes());
+    assert!(
+        date.len() == 10 && date[4] == b'-' && date[7] == b'-',
+        "{line}"
+    );
+    assert!(
+        time.len() == 8 && time[2] == b':' && time[5] == b':',
+        "{line}"
+    );
+    assert!(line.starts_with(&format!("{top:>83}  upload  ")), "{line}");
+    // Date and time are the upload timestamp's, in UTC (as GNU date prints them).
+    let info = e.ok(&["info", "ls-bucket", "top.txt", "--json"]);
+    let key = "\"uploadTimestamp\":";
+    let at = info.find(key).expect("uploadTimestamp") + key.len();
+    let ms: u64 = info[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|d| d.parse().ok())
+        .expect("ms");
+    let gnu = Command::new("date")
+        .args(["-u", "-d", &format!("@{}", ms / 1000), "+%Y-%m-%d %H:%M:%S"])
+        .output()
+        .expect("date");
+    assert_eq!(
+        String::from_utf8_lossy(&gnu.stdout).trim(),
+        format!("{} {}", f[2], f[3])
+    );
+    let long = e.ok(&["ls", "-l", "b2://ls-bucket"]);
+    let folder = long.lines().next().expect("folder line");
+    assert_eq!(
+        folder.split_whitespace().collect::<Vec<_>>(),
+        ["-", "-", "-", "-", "0", "a/"],
+        "{long}"
+    );
+
+    // --json: one JSON array of B2's objects, camelCase.
+    let j = json_array(&e.ok(&["ls", "--json", "-r", "b2://ls-bucket/a"]));
+    assert_eq!(j.len(), 2);
+    assert_eq!(json_field(&j[1], "fileName"), "a/sub/3.txt");
+    assert!(j[1].contains("\"contentLength\":3"), "{}", j[1]);
+    let j = json_array(&e.ok(&["ls", "--json", "--versions", "b2://ls-bucket/a/2.txt"]));
+    assert_eq!(
+        j.iter()
+            .map(|o| json_field(o, "action"))
+            .collect::<Vec<_>>(),
+        ["hide", "upload"]
+    );
+    assert!(json_array(&e.ok(&["ls", "--json", "b2://ls-bucket/nothing/"])).is_empty());
+
+    // The short form is as it was: a plain prefix, size action name id.
+    let short = e.ok(&["ls", "ls-bucket", "a/", "--recursive"]);
+    let first: Vec<&str> = short
+        .lines()
+        .next()
+        .expect("line")
+        .split_whitespace()
+        .collect();
+    assert_eq!(first[..3], ["1", "upload", "a/1.txt"], "{short}");
+    assert_eq!(lines(&e.ok(&["ls", "ls-bucket", "to"])).len(), 1);
+    let long = e.ok(&["ls", "ls-bucket", "top", "--long"]);
+    assert!(long.contains(&top) && long.contains("top.txt"), "{long}");
+
+    // No argument: the buckets.
+    assert!(e.ok(&["ls"]).contains("ls-bucket"));
+    let buckets = json_array(&e.ok(&["ls", "--json"]));
+    assert_eq!(json_field(&buckets[0], "bucketName"), "ls-bucket");
+    // --long with --json is a usage error.
+    let o = e.run(&["ls", "--long", "--json", "b2://ls-bucket"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rm_recursive_versions_dry_run_as_the_official_tool() {
+    let e = Env::new("rm", Faults::default());
+    e.ok(&["bucket", "create", "rm-bucket"]);
+    let old1 = put(&e, "rm-bucket", "d/1", b"old one");
+    let new1 = put(&e, "rm-bucket", "d/1", b"new one");
+    let two = put(&e, "rm-bucket", "d/2", b"two");
+    let three = put(&e, "rm-bucket", "d/sub/3", b"three");
+    put(&e, "rm-bucket", "keep.txt", b"keep");
+    put(&e, "rm-bucket", "d2", b"not in d/");
+
+    // Dry run: what would go, in ls --long lines; nothing deleted.
+    let dry = e.ok(&["rm", "--dry-run", "--recursive", "b2://rm-bucket/d"]);
+    let ids: Vec<&str> = dry
+        .lines()
+        .map(|l| l.split_whitespace().next().expect("id"))
+        .collect();
+    assert_eq!(ids, [new1.as_str(), two.as_str(), three.as_str()], "{dry}");
+    let dry = e.ok(&["rm", "--dry-run", "--versions", "-r", "b2://rm-bucket/d/"]);
+    assert_eq!(dry.lines().count(), 4, "{dry}");
+    assert!(dry.contains(&old1), "{dry}");
+    // The short form with a new flag means the same path.
+    let dry = e.ok(&["rm", "rm-bucket", "d", "--dry-run", "--recursive"]);
+    assert_eq!(dry.lines().count(), 3, "{dry}");
+    assert_eq!(
+        e.sim.file_bytes("rm-bucket", "d/1").as_deref(),
+        Some(&b"new one"[..])
+    );
+
+    // Without --recursive: the folder's own files; without --versions: the newest only,
+    // so the older version of d/1 shows again.
+    let out = e.ok(&["rm", "b2://rm-bucket/d"]);
+    assert_eq!(out.trim(), "deleted 2 version(s)");
+    assert_eq!(
+        e.sim.file_bytes("rm-bucket", "d/1").as_deref(),
+        Some(&b"old one"[..])
+    );
+    assert_eq!(e.sim.file_bytes("rm-bucket", "d/2"), None);
+    assert!(e.sim.file_bytes("rm-bucket", "d/sub/3").is_some());
+    assert!(e.sim.file_bytes("rm-bucket", "d2").is_some());
+
+    // --versions --recursive: every version under d/, nothing else.
+    e.ok(&["hide", "rm-bucket", "d/sub/3"]);
+    let out = e.ok(&[
+        "rm",
+        "--versions",
+        "--recursive",
+        "b2://rm-bucket/d/",
+        "--threads",
+        "3",
+    ]);
+    assert_eq!(out.trim(), "deleted 3 version(s)");
+    assert_eq!(
+        e.ok(&["ls", "-r", "--versions", "b2://rm-bucket/d/"])
+            .trim(),
+        ""
+    );
+    assert!(e.sim.file_bytes("rm-bucket", "keep.txt").is_some());
+    assert!(e.sim.file_bytes("rm-bucket", "d2").is_some());
+
+    // A path naming a file; a version by id.
+    assert_eq!(
+        e.ok(&["rm", "b2://rm-bucket/d2"]).trim(),
+        "deleted 1 version(s)"
+    );
+    assert_eq!(e.sim.file_bytes("rm-bucket", "d2"), None);
+    let k = json_field(
+        &e.ok(&["file", "info", "b2://rm-bucket/keep.txt"]),
+        "fileId",
+    );
+    let dry = e.ok(&["rm", "--dry-run", &format!("b2id://{k}")]);
+    assert!(dry.contains(&k) && dry.contains("keep.txt"), "{dry}");
+    assert!(e.sim.file_bytes("rm-bucket", "keep.txt").is_some());
+    e.ok(&["rm", &format!("b2id://{k}")]);
+    assert_eq!(e.sim.file_bytes("rm-bucket", "keep.txt"), None);
+    // Nothing there: nothing to do.
+    assert_eq!(
+        e.ok(&["rm", "-r", "b2://rm-bucket/none/"]).trim(),
+        "deleted 0 version(s)"
+    );
+    // Neither a name nor --recursive: a usage error.
+    assert_eq!(e.run(&["rm", "rm-bucket"]).status.code(), Some(2));
+}
+
+#[test]
+fn bucket_get_and_update_show_every_field() {
+    let e = Env::new("bucket", Faults::default());
+    e.ok(&["bucket", "create", "get-bucket"]);
+    let text = e.ok(&["bucket", "get", "get-bucket"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bucketName:") && l.ends_with(" get-bucket")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bucketType:") && l.ends_with(" allPrivate")),
+        "{text}"
+    );
+    assert!(text.contains("revision:"), "{text}");
+    let json = e.ok(&["bucket", "get", "get-bucket", "--json"]);
+    assert_eq!(json_field(&json, "bucketName"), "get-bucket");
+    assert!(
+        json.contains("\"bucketId\"") && json.contains("\"revision\""),
+        "{json}"
+    );
+    let updated = e.ok(&["bucket", "update", "get-bucket", "allPublic", "--json"]);
+    assert_eq!(json_field(&updated, "bucketType"), "allPublic");
+    assert_eq!(
+        json_field(
+            &e.ok(&["bucket", "get", "get-bucket", "--json"]),
+            "bucketType"
+        ),
+        "allPublic"
+    );
+    assert!(e.ok(&["bucket", "list"]).contains("allPublic"));
+    let list = json_array(&e.ok(&["bucket", "list", "--json"]));
+    assert_eq!(list.len(), 1);
+    assert_eq!(json_field(&list[0], "bucketType"), "allPublic");
+    e.ok(&["bucket", "update", "get-bucket", "allPrivate"]);
+    assert!(e
+        .ok(&["bucket", "get", "get-bucket"])
+        .contains("allPrivate"));
+
+    let o = e.run(&["bucket", "get", "no-such-bucket"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = e.run(&["bucket", "update", "get-bucket", "snapshotty"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn exit_codes_tell_usage_not_found_and_failure_apart() {
+    let e = Env::new("exit", Faults::default());
+    e.ok(&["bucket", "create", "exit-bucket"]);
+    put(&e, "exit-bucket", "x.txt", b"x");
+    let help = e.ok(&["--help"]);
+    assert!(
+        help.contains("Exit status") && help.contains("not found"),
+        "{help}"
+    );
+    let code = |args: &[&str]| e.run(args).status.code();
+    // Usage: unknown flags, bad URIs, missing arguments, bad ranges.
+    assert_eq!(code(&["ls", "--no-such-flag"]), Some(2));
+    assert_eq!(code(&["info", "b2://"]), Some(2));
+    assert_eq!(code(&["file", "info", "b2://exit-bucket/"]), Some(2));
+    assert_eq!(code(&["file", "info", "exit-bucket"]), Some(2));
+    assert_eq!(code(&["download", "exit-bucket", "x.txt"]), Some(2));
+    assert_eq!(
+        code(&["download", "b2://exit-bucket/x.txt", "o", "extra"]),
+        Some(2)
+    );
+    assert_eq!(
+        code(&["download", "exit-bucket", "x.txt", "-", "--range", "9-1"]),
+        Some(2)
+    );
+    assert_eq!(
+        code(&["upload", "exit-bucket", "x", "/lead"]),
+        Some(1),
+        "no such local file"
+    );
+    // Not found.
+    assert_eq!(code(&["info", "exit-bucket", "nope.txt"]), Some(3));
+    assert_eq!(
+        code(&["file", "info", "b2://exit-bucket/nope.txt"]),
+        Some(3)
+    );
+    assert_eq!(
+        code(&["download", "exit-bucket", "nope.txt", "o.bin"]),
+        Some(3)
+    );
+    assert_eq!(code(&["ls", "b2://no-such-bucket"]), Some(3));
+    assert_eq!(code(&["rm", "exit-bucket", "nope.txt"]), Some(3));
+    // Other failures.
+    assert_eq!(code(&["bucket", "delete", "exit-bucket"]), Some(1));
+}
+
+#[test]
+fn progress_bars_only_on_a_terminal_and_never_with_no_progress() {
+    let e = Env::new("progress", Faults::default());
+    e.ok(&["bucket", "create", "progress-bucket"]);
+    let big = e.file("p.bin", &data(300_000));
+    // stderr is a pipe here: no bar drawn.
+    let o = e.run(&["upload", "progress-bucket", &big, "p.bin"]);
+    assert!(o.status.success());
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = e.run(&["download", "progress-bucket", "p.bin", "back.bin"]);
+    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    // On a terminal (util-linux `script` gives one) a bar is drawn, unless --no-progress.
+    let on_tty = |extra: &str| {
+        let cmd = format!(
+            "{} upload progress-bucket {big} p.bin --part-size 100000 {extra} > /dev/null",
+            env!("CARGO_BIN_EXE_b2ctl")
+        );
+        let (id, key) = e.sim.master_key();
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("B2_APPLICATION_KEY_ID", id)
+            .env("B2_APPLICATION_KEY", key)
+            .env("B2_ENVIRONMENT", e.sim.url())
+            .env("TERM", "xterm")
+            .current_dir(&e.dir)
+            .output()
+            .expect("script(1) runs b2ctl on a pseudo-terminal");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let drawn = on_tty("");
+    assert!(drawn.contains("292.97 KiB"), "{drawn:?}");
+    let quiet = on_tty("--no-progress");
+    assert!(!quiet.contains("KiB"), "{quiet:?}");
+}
+
+#[test]
+fn the_key_may_still_come_from_the_command_line() {
+    let e = Env::new("keyflag", Faults::default());
+    let (id, key) = e.sim.master_key();
+    let o = e
+        .cmd(&[
+            "--key-id",
+            id,
+            "--key",
+            key,
+            "bucket",
+            "create",
+            "flag-bucket",
+        ])
+        .env_remove("B2_APPLICATION_KEY_ID")
+        .env_remove("B2_APPLICATION_KEY")
+        .env("B2_ACCOUNT_INFO", e.dir.join("none.json"))
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(e.ok(&["bucket", "list"]).contains("flag-bucket"));
+}
