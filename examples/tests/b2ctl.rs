@@ -549,6 +549,15 @@ fn account_authorize_get_clear_and_a_restricted_key_from_the_cache() {
     assert!(got.contains(id) && got.contains(&saved.account_id), "{got}");
     assert!(got.contains("listBuckets"), "{got}");
     assert!(!got.contains(key) && !got.contains(&saved.token), "{got}");
+    let j = cached_ok(&env, &info, &["account", "get", "--json"], "");
+    assert_eq!(json_field(&j, "accountId"), saved.account_id);
+    assert_eq!(json_field(&j, "applicationKeyId"), id);
+    assert!(j.contains("\"listBuckets\""), "{j}");
+    assert!(!j.contains(key) && !j.contains(&saved.token), "{j}");
+    assert!(
+        b2_core::wire::json::fields(j.trim().as_bytes()).all(|f| f.is_ok()),
+        "{j}"
+    );
     // Other commands use it.
     let up = env.file("up.txt", b"cached upload");
     cached_ok(&env, &info, &["upload", "acct-bucket", &up, "up.txt"], "");

@@ -159,7 +159,11 @@ enum AccountCmd {
         key_id: Option<String>,
     },
     /// Show the saved account info (never the key or the token).
-    Get,
+    Get {
+        /// As JSON (B2's field names where it has them).
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove the saved account info.
     Clear,
 }
@@ -391,7 +395,7 @@ fn read_line(prompt: &str, secret: bool) -> Result<String, ClientError> {
 }
 
 /// `account get`: what the saved account info says, never the key or the token.
-fn account_get(out: &mut impl Write) -> Result<(), ClientError> {
+fn account_get(out: &mut impl Write, json: bool) -> Result<(), ClientError> {
     let path = account_path()?;
     let info = AccountInfo::load(&path)?.ok_or_else(|| {
         ClientError::Config(format!(
@@ -400,6 +404,29 @@ fn account_get(out: &mut impl Write) -> Result<(), ClientError> {
         ))
     })?;
     let age = info.token_age().as_secs();
+    if json {
+        use output::json_str;
+        let opt = |v: &Option<String>| v.as_deref().map(json_str).unwrap_or("null".into());
+        let caps: Vec<String> = info.capabilities.iter().map(|c| json_str(c)).collect();
+        writeln!(
+            out,
+            "{{\"accountFilePath\":{},\"accountId\":{},\"applicationKeyId\":{},\"realm\":{},\
+             \"apiUrl\":{},\"downloadUrl\":{},\"allowed\":{{\"bucketId\":{},\"bucketName\":{},\
+             \"capabilities\":[{}],\"namePrefix\":{}}},\"tokenAgeSeconds\":{age},\"tokenFresh\":{}}}",
+            json_str(&path.display().to_string()),
+            json_str(&info.account_id),
+            json_str(&info.key_id),
+            json_str(&info.realm),
+            json_str(&info.api_url),
+            json_str(&info.download_url),
+            opt(&info.allowed_bucket_id),
+            opt(&info.allowed_bucket_name),
+            caps.join(","),
+            opt(&info.name_prefix),
+            info.is_fresh()
+        )?;
+        return Ok(());
+    }
     let none = || "-".to_owned();
     writeln!(out, "file:            {}", path.display())?;
     writeln!(out, "account id:      {}", info.account_id)?;
@@ -500,7 +527,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             let said = account_authorize(&cli.creds, key_id)?;
             writeln!(out, "{said}")?;
         }
-        Cmd::Account(AccountCmd::Get) => account_get(out)?,
+        Cmd::Account(AccountCmd::Get { json }) => account_get(out, json)?,
         Cmd::Account(AccountCmd::Clear) => {
             let path = account_path()?;
             if AccountInfo::clear(&path)? {
