@@ -93,8 +93,11 @@ enum Cmd {
         #[arg(long)]
         fsync: bool,
     },
-    /// List files: `BUCKET [PREFIX]` (names starting with PREFIX), or as the official tool,
-    /// `b2://BUCKET[/PATH]` (a file, or a folder's entries); no argument: the buckets.
+    /// List files (BUCKET [PREFIX], or b2://BUCKET[/PATH] as the official tool).
+    ///
+    /// `ls BUCKET [PREFIX]`: names starting with PREFIX. `ls b2://BUCKET[/PATH]`: as the
+    /// official tool, the file PATH names, else the entries of folder PATH/. No argument:
+    /// the buckets.
     Ls(ls::LsArgs),
     /// Show a file's metadata (BUCKET NAME, b2://BUCKET/NAME or b2id://FILE_ID).
     Info(file::InfoArgs),
@@ -102,10 +105,13 @@ enum Cmd {
     Hide(file::NameArgs),
     /// Unhide a file: delete its newest version only if it is a hide marker.
     Unhide(file::NameArgs),
-    /// Delete file versions. `rm BUCKET NAME [--all-versions]`: the newest version of NAME
-    /// (never a hide marker alone: that is `unhide`), or all of them. As the official tool,
-    /// `rm b2://BUCKET/PATH [--versions] [--recursive] [--dry-run]`: PATH's newest visible
-    /// version (or all its versions), or, when PATH is a folder, those of its files.
+    /// Delete file versions (BUCKET NAME, or b2://BUCKET/PATH as the official tool).
+    ///
+    /// `rm BUCKET NAME [--all-versions]`: the newest version of NAME (never a hide marker
+    /// alone: that is `unhide`), or all of them. As the official tool, `rm b2://BUCKET/PATH
+    /// [--versions] [--recursive] [--dry-run]`: PATH's newest visible version (or all its
+    /// versions), or, when PATH is a folder, those of its files (of its sub-folders' too,
+    /// with --recursive).
     Rm(ls::RmArgs),
     /// The official tool's file commands (upload, download, info, hide, unhide, url, copy,
     /// cancel).
