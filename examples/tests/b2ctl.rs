@@ -1194,3 +1194,65 @@ fn the_key_may_still_come_from_the_command_line() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(e.ok(&["bucket", "list"]).contains("flag-bucket"));
 }
+
+#[test]
+fn rm_reports_every_version_it_cannot_delete_and_fails() {
+    let e = Env::new("rmfail", Faults::default());
+    e.ok(&["bucket", "create", "rmfail-bucket"]);
+    let (kid, key) = e.sim.master_key();
+    let client = b2_transport_std::client::Client::new(kid, key, e.sim.url()).expect("client");
+    for i in 0..30 {
+        client
+            .upload_reader(
+                "rmfail-bucket",
+                &b"x"[..],
+                &format!("f/{i:02}"),
+                &b2_transport_std::client::UploadOptions::default(),
+            )
+            .expect("upload");
+    }
+    // A key that may list but not delete.
+    let k = e.ok(&[
+        "key",
+        "create",
+        "no-delete",
+        "--caps",
+        "listBuckets,listFiles,readFiles",
+    ]);
+    let (rid, rkey) = k.trim().split_once(' ').expect("id and key");
+    let run = |args: &[&str]| {
+        e.cmd(args)
+            .env("B2_APPLICATION_KEY_ID", rid)
+            .env("B2_APPLICATION_KEY", rkey)
+            .output()
+            .expect("run")
+    };
+    let o = run(&["rm", "-r", "b2://rmfail-bucket/f/", "--threads", "4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("failed")).count(),
+        30,
+        "{err}"
+    );
+    assert!(err.contains("\"f/17\""), "{err}");
+    assert!(err.contains("30 version(s) could not be deleted"), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "deleted 0 version(s)"
+    );
+    // --fail-fast stops listing at the first failure (what was queued still runs).
+    let o = run(&[
+        "rm",
+        "-r",
+        "b2://rmfail-bucket/f/",
+        "--threads",
+        "1",
+        "--fail-fast",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let failed = err.lines().filter(|l| l.contains("failed")).count();
+    assert!((1..10).contains(&failed), "{err}");
+    assert!(e.sim.file_bytes("rmfail-bucket", "f/00").is_some());
+}
