@@ -1075,6 +1075,27 @@ fn bucket_get_and_update_show_every_field() {
         .ok(&["bucket", "get", "get-bucket"])
         .contains("allPrivate"));
 
+    // --show-size: every version and hide marker, as the official tool counts them.
+    put(&e, "get-bucket", "s/a", b"12345");
+    put(&e, "get-bucket", "s/a", b"123");
+    put(&e, "get-bucket", "b", b"1234567");
+    e.ok(&["hide", "get-bucket", "b"]);
+    let sized = e.ok(&["bucket", "get", "get-bucket", "--show-size", "--json"]);
+    assert!(
+        sized.contains("\"fileCount\":4,\"totalSize\":15}"),
+        "{sized}"
+    );
+    assert!(
+        b2_core::wire::json::fields(sized.trim().as_bytes()).all(|f| f.is_ok()),
+        "{sized}"
+    );
+    let text = e.ok(&["bucket", "get", "get-bucket", "--show-size"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("totalSize:") && l.ends_with(" 15")),
+        "{text}"
+    );
+    assert!(!e.ok(&["bucket", "get", "get-bucket"]).contains("fileCount"));
     let o = e.run(&["bucket", "get", "no-such-bucket"]);
     assert_eq!(
         o.status.code(),

@@ -68,10 +68,36 @@ pub fn list(creds: &Creds, json: bool, out: &mut impl Write) -> Result<(), Clien
     Ok(())
 }
 
-/// `bucket get NAME`: every field B2 returns for it (settings, rules, revision).
-pub fn get(creds: &Creds, name: &str, json: bool, out: &mut impl Write) -> Result<(), ClientError> {
+/// `bucket get NAME`: every field B2 returns for it (settings, rules, revision); with
+/// `show_size`, also `fileCount` and `totalSize` as the official tool counts them (every
+/// version and hide marker, listed page by page: one class C call per 1,000).
+pub fn get(
+    creds: &Creds,
+    name: &str,
+    show_size: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), ClientError> {
     let client = connect(creds)?;
-    show(out, &raw_bucket(&client, name)?, json)
+    let mut raw = raw_bucket(&client, name)?;
+    if show_size {
+        let id = client.bucket(name)?.id;
+        let (mut count, mut size) = (0u64, 0u64);
+        for f in client.ls_id(&id, "", None, true) {
+            count += 1;
+            size = size.saturating_add(f?.size);
+        }
+        // The raw object ends with its closing brace: add the two fields before it.
+        if let Some(body) = raw.trim_end().strip_suffix('}') {
+            let sep = if body.trim_end().ends_with('{') {
+                ""
+            } else {
+                ","
+            };
+            raw = format!("{body}{sep}\"fileCount\":{count},\"totalSize\":{size}}}");
+        }
+    }
+    show(out, &raw, json)
 }
 
 /// `bucket update NAME TYPE`: changes the bucket's type, then shows it as `bucket get` does.

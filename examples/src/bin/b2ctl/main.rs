@@ -186,6 +186,10 @@ enum BucketCmd {
     Get {
         /// Name.
         name: String,
+        /// Also `fileCount` and `totalSize` (every version and hide marker; lists the whole
+        /// bucket, one class C call per 1,000 versions).
+        #[arg(long)]
+        show_size: bool,
         /// B2's JSON.
         #[arg(long)]
         json: bool,
@@ -543,9 +547,11 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Cmd::Bucket(BucketCmd::List { json }) => bucket_get::list(&cli.creds, json, out)?,
-        Cmd::Bucket(BucketCmd::Get { name, json }) => {
-            bucket_get::get(&cli.creds, &name, json, out)?
-        }
+        Cmd::Bucket(BucketCmd::Get {
+            name,
+            show_size,
+            json,
+        }) => bucket_get::get(&cli.creds, &name, show_size, json, out)?,
         Cmd::Bucket(BucketCmd::Update {
             name,
             bucket_type,
