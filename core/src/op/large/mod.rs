@@ -3,10 +3,12 @@
 
 pub mod checkpoint;
 pub mod coordinator;
+pub mod remote;
 pub mod sequential;
 
 pub use checkpoint::{Checkpoint, CheckpointHead};
 pub use coordinator::{stream_fits_one_request, JobKind, LargeFile, PartJob, Phase, Resume};
+pub use remote::{copy_part_call, RemoteRange};
 pub use sequential::LargeUpload;
 
 /// The finish call's body, `{"fileId":"…","partSha1Array":["…",…]}`, produced a chunk at a
