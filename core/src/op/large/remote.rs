@@ -47,13 +47,14 @@ fn parts_of(len: u64, part_size: u64) -> u64 {
         .max(1)
 }
 
-/// Checks the sources and returns the new file's size and part count. `part_size` is already
-/// raised to the session's minimum.
-pub(crate) fn plan(
+/// Checks the sources and returns the new file's size and part count at `part_size`
+/// (raised to `min_part_size`): how much digest storage [`super::LargeFile::copy`] needs.
+pub fn plan(
     sources: &[RemoteRange<'_>],
     part_size: u64,
     min_part_size: u64,
 ) -> Result<(u64, u32), InvalidInput> {
+    let part_size = part_size.max(min_part_size).max(1);
     if sources.is_empty() {
         return Err(InvalidInput::CopySourceTooSmall);
     }
