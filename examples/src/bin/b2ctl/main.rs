@@ -6,6 +6,7 @@
 //! realm from `--realm` or `B2_ENVIRONMENT` ("production" or a URL). `demo` runs on the
 //! bundled simulator when no credentials are set.
 
+mod copy;
 mod demo;
 mod sync;
 
@@ -171,7 +172,11 @@ enum Cmd {
         #[arg(long)]
         all_versions: bool,
     },
-    /// Copy a file inside a bucket (server side).
+    /// Files: `file copy` (any size, across buckets, ranges, metadata) and
+    /// `file concatenate`.
+    #[command(subcommand)]
+    File(copy::FileCmd),
+    /// Copy a file inside a bucket (server side; `file copy` does more).
     Copy {
         /// Bucket name.
         bucket: String,
@@ -705,6 +710,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             let f = connect(&cli.creds)?.copy(&bucket, &source, &dest)?;
             writeln!(out, "{}", f.file_id)?;
         }
+        Cmd::File(c) => copy::run(&connect(&cli.creds)?, c, out)?,
         Cmd::Unfinished { bucket, cancel } => {
             let client = connect(&cli.creds)?;
             let files: Vec<_> = client.unfinished(&bucket, "")?.collect::<Result<_, _>>()?;
