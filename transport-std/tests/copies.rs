@@ -375,3 +375,45 @@ fn copies_survive_429s_expired_tokens_503_storms_and_lost_answers() {
     assert_eq!(sim.unfinished_large_files(), 0);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("stale-bucket", false).expect("bucket");
+    let src = data(500_000, 7);
+    let id = upload(&c, "stale-bucket", "src", &src);
+    let state = tmpdir("stale");
+    let o = CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        threads: 1,
+        ..opts(&state)
+    };
+    c.set_retry_policy(RetryPolicy {
+        max_json_tries: 1,
+        ..RetryPolicy::default()
+    });
+    sim.set_faults(Faults {
+        too_many_requests_every: Some(4),
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    c.copy_file(&CopySource::Id(id.clone()), "stale-bucket", "copy", &o)
+        .expect_err("interrupted");
+    sim.set_faults(Faults::default());
+    c.set_retry_policy(RetryPolicy::default());
+    let unfinished: Vec<_> = c
+        .unfinished("stale-bucket", "")
+        .expect("list")
+        .collect::<Result<_, _>>()
+        .expect("unfinished");
+    assert_eq!(unfinished.len(), 1);
+    c.cancel_large_file(&unfinished[0].file_id).expect("cancel");
+    let v = c
+        .copy_file(&CopySource::Id(id), "stale-bucket", "copy", &o)
+        .expect("a new copy");
+    assert_ne!(v.file_id, unfinished[0].file_id);
+    assert_eq!(sim.file_bytes("stale-bucket", "copy"), Some(src));
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}

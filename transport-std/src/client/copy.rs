@@ -142,11 +142,11 @@ impl Client {
                 info: Vec::new(),
             });
         }
-        if resolved.len() == 1 {
-            let whole = resolved[0].offset == 0 && resolved[0].len == resolved[0].version.size;
-            return self.copy_resolved(&resolved, whole, dest_bucket, dest_name, &opts);
-        }
-        self.copy_resolved(&resolved, false, dest_bucket, dest_name, &opts)
+        let whole = match resolved.as_slice() {
+            [one] => one.offset == 0 && one.len == one.version.size,
+            _ => false,
+        };
+        self.copy_resolved(&resolved, whole, dest_bucket, dest_name, &opts)
     }
 
     /// The source's newest version (or the version by id) and the range to copy.
@@ -190,7 +190,10 @@ impl Client {
                 len: r.len,
             })
             .collect();
-        let first = &resolved[0].version;
+        let first = &resolved
+            .first()
+            .ok_or_else(|| ClientError::Config("nothing to copy".into()))?
+            .version;
         let (content_type, info): (&str, Vec<(&str, &str)>) = match &opts.replace {
             Some(m) => (
                 &m.content_type,
@@ -272,7 +275,7 @@ impl Client {
             opts,
         ) {
             // The checkpoint's file is gone (cancelled, or of other parameters): start anew.
-            Err(Stopped::Prepare(_)) if resumed => {
+            Err(Stopped::Prepare(e)) if resumed && checkpoint_is_stale(&e) => {
                 if let Some(p) = &checkpoint {
                     let _ = fs::remove_file(p);
                 }
@@ -432,6 +435,21 @@ impl Client {
         let mut op = Call::new(s, buf, call).with_policy(policy);
         self.run(&mut op)?;
         Ok(copied_part_sha1(op.answer_bytes(), job)?)
+    }
+}
+
+/// Whether a resume from a checkpoint failed because B2 no longer has that unfinished file
+/// (cancelled, or finished by someone else; B2 answers 400 or 404) or its parts do not fit
+/// the plan: the checkpoint is then of no use. Other failures (network, a busy service,
+/// a missing capability) keep it for the next run.
+fn checkpoint_is_stale(e: &ClientError) -> bool {
+    match e {
+        ClientError::Core(c) => match &**c {
+            b2_core::Error::Api(a) => matches!(a.status, 400 | 404),
+            b2_core::Error::Invalid(b2_core::error::InvalidInput::Checkpoint) => true,
+            _ => false,
+        },
+        _ => false,
     }
 }
 
