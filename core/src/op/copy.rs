@@ -1,4 +1,4 @@
-//! Server-side copies of any size: [`Copy`] picks `b2_copy_file` for a copy up to a cutoff
+//! Server-side copies of any size: [`Copy`](struct@Copy) picks `b2_copy_file` for a copy up to a cutoff
 //! (5 GB by default) and a large file assembled from `b2_copy_part` calls above it, through
 //! the same coordinator as uploads ([`LargeFile::copy`]). Several sources make one new large
 //! file (b2sdk's "concatenate").

@@ -7,7 +7,7 @@
 //! `b2_get_file_info`. It never sends a part itself: a device runs the jobs one after another
 //! ([`crate::op::LargeUpload`]), a host runs them on N threads, each with its own upload URL.
 //!
-//! Its state is a checkpoint ([`LargeFile::checkpoint`]): the file id, the part plan and each
+//! Its state is a checkpoint ([`LargeFile::write_checkpoint`]): the file id, the part plan and each
 //! stored part's SHA-1, kept in caller storage (20 bytes a part).
 //!
 //! ## The resume rule (the same for every caller)
@@ -25,6 +25,10 @@
 //!   an identity (`src_last_modified_millis` or the whole-file SHA-1); otherwise a new file
 //!   is started.
 //! - [`Resume::No`]: always a new file.
+//! - A copy ([`LargeFile::copy`]: parts are `b2_copy_part`s of remote ranges) resumes from a
+//!   checkpoint by the same rule, its digests being the SHA-1s of B2's copy-part answers;
+//!   a search is not made for it (there is no local source to verify a found part against),
+//!   so [`Resume::Search`] starts a new file.
 //!
 //! Telling a live upload from a crashed one is the caller's part (it knows its processes):
 //! the std client holds a lock per bucket and name while it uploads, and searches only when

@@ -1,5 +1,6 @@
 //! Large files: the coordinator ([`LargeFile`]: start or resume, part jobs, finish), its
-//! checkpoint, and the sequential driver devices use ([`LargeUpload`]).
+//! checkpoint, the sequential driver devices use ([`LargeUpload`]), and the part plan of
+//! large files copied from remote ranges ([`remote`], run by [`crate::op::copy::Copy`](struct@crate::op::copy::Copy)).
 
 pub mod checkpoint;
 pub mod coordinator;
