@@ -201,6 +201,9 @@ pub enum InvalidInput {
     Duration,
     /// Checkpoint bytes that are damaged, of another version, or for another file or plan.
     Checkpoint,
+    /// A remote source of a large copy that is empty, or (except the last) shorter than the
+    /// minimum part size: B2 needs every part but the last to be at least that long.
+    CopySourceTooSmall,
 }
 
 impl fmt::Display for InvalidInput {
@@ -230,6 +233,9 @@ impl fmt::Display for InvalidInput {
             InvalidInput::Capabilities => "unknown or empty key capabilities",
             InvalidInput::Duration => "duration outside the allowed range",
             InvalidInput::Checkpoint => "checkpoint damaged or for another file or part plan",
+            InvalidInput::CopySourceTooSmall => {
+                "a copy source is empty, or shorter than the minimum part size but not the last"
+            }
         })
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! - `tests/authorize.rs`: `Authorize`;
 //! - `tests/call.rs`: `Call` and the retry classes of a JSON call;
+//! - `tests/copy.rs`: `Copy` (one `b2_copy_file`, or copy parts through the coordinator);
 //! - `tests/upload_file.rs`: `UploadFile` (small files on upload URLs);
 //! - `tests/download.rs`: `Download`;
 //! - `tests/list.rs`: `List`;
@@ -18,6 +19,7 @@
 
 mod authorize;
 mod call;
+mod copy;
 mod download;
 mod large;
 mod list;

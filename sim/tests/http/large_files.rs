@@ -249,3 +249,54 @@ fn copy_part_with_range() {
     want.extend_from_slice(&src);
     assert_eq!(s.file_bytes("large-bucket", "assembled").unwrap(), want);
 }
+
+/// B2 copies only within one account: a destination bucket, a source file or a large file
+/// of another account is refused, for `b2_copy_file` and `b2_copy_part` alike; a missing
+/// source is refused too, and nothing is stored.
+#[test]
+fn copies_stay_inside_one_account() {
+    let (s, c, b) = setup();
+    let src = c.upload(&b, "source", &data(300, 9));
+    let sid = src["fileId"].as_str().unwrap().to_string();
+    let (id2, key2) = s.create_account();
+    let other = Client::with_key(s.url(), &id2, &key2, 4);
+    let ob = other.create_bucket("other-account-bucket", "allPrivate");
+    let osrc = other.upload(&ob, "theirs", &data(300, 4));
+    // Into a bucket of another account.
+    let a = c.call(
+        "b2_copy_file",
+        json!({"sourceFileId": sid, "fileName": "x", "destinationBucketId": ob}),
+    );
+    assert_eq!((a.status, a.code().as_str()), (400, "bad_bucket_id"));
+    // From a file of another account, into one's own bucket.
+    let a = other.call(
+        "b2_copy_file",
+        json!({"sourceFileId": sid, "fileName": "x", "destinationBucketId": ob}),
+    );
+    assert_eq!(a.status, 400);
+    let lid = c.start_large(&b, "assembled");
+    let a = c.call(
+        "b2_copy_part",
+        json!({"sourceFileId": osrc["fileId"], "largeFileId": lid, "partNumber": 1}),
+    );
+    assert_eq!(a.status, 400, "a source of another account");
+    let a = other.call(
+        "b2_copy_part",
+        json!({"sourceFileId": osrc["fileId"], "largeFileId": lid, "partNumber": 1}),
+    );
+    assert_eq!(a.status, 400, "a large file of another account");
+    let a = c.call(
+        "b2_copy_part",
+        json!({"sourceFileId": "4_zmissing", "largeFileId": lid, "partNumber": 1}),
+    );
+    assert_eq!(a.status, 400, "a missing source");
+    let a = c.call(
+        "b2_copy_part",
+        json!({"sourceFileId": sid, "largeFileId": lid, "partNumber": 1, "range": "bytes=300-400"}),
+    );
+    assert_eq!(a.status, 400, "a range starting past the source's end");
+    let parts = c.ok("b2_list_parts", json!({"fileId": lid}));
+    assert_eq!(parts["parts"].as_array().map(Vec::len), Some(0));
+    assert!(s.file_bytes("other-account-bucket", "x").is_none());
+    assert!(s.file_bytes("large-bucket", "x").is_none());
+}

@@ -48,7 +48,8 @@ impl UploadLock {
     }
 }
 
-fn default_dir() -> Option<PathBuf> {
+/// The default lock directory (module docs).
+pub(crate) fn default_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -62,7 +63,7 @@ fn default_dir() -> Option<PathBuf> {
 
 /// Creates `dir` (mode 0700) if needed; `None` unless it is a real directory only this user
 /// may write.
-fn private_dir(dir: &Path) -> Option<()> {
+pub(crate) fn private_dir(dir: &Path) -> Option<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};

@@ -3,6 +3,7 @@
 //! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
 
 mod account;
+mod copy;
 mod download;
 mod hashing;
 mod list;
@@ -10,6 +11,7 @@ mod lock;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
+pub use copy::{CopyOptions, CopySource, ReplaceMetadata};
 pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
 pub use list::FileIter;
 pub use upload::UploadOptions;

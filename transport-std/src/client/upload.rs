@@ -452,10 +452,13 @@ impl Client {
                 }
             }
             JobKind::Send { .. } => job,
+            JobKind::Copy { .. } => {
+                return Err(b2_core::Error::Misuse("a copy job in an upload").into())
+            }
         };
         let sha1 = match job.kind {
             JobKind::Send { sha1 } => sha1.or(known),
-            JobKind::Verify { .. } => known,
+            JobKind::Verify { .. } | JobKind::Copy { .. } => known,
         };
         let digest = self.send_part(s, buf, file_id, job, make_source(), sha1, policy)?;
         lock(lf).part_done(job.number, digest)?;

@@ -18,6 +18,7 @@
 use sha1::{Digest, Sha1};
 
 use crate::error::InvalidInput;
+use crate::op::large::remote::RemoteRange;
 use crate::op::upload::FileParams;
 use crate::session::{fixed, Id};
 
@@ -147,9 +148,14 @@ impl Checkpoint {
 }
 
 /// The fingerprint of what a large file is: bucket, name, content type, info (in order),
-/// `src_last_modified_millis`, whole-file SHA-1, size and part size. A checkpoint is only
-/// applied to the same file.
-pub(crate) fn fingerprint(p: &FileParams<'_>, size: Option<u64>, part_size: u64) -> [u8; 8] {
+/// `src_last_modified_millis`, whole-file SHA-1, size and part size, and for a copy its
+/// remote sources (ids and ranges). A checkpoint is only applied to the same file.
+pub(crate) fn fingerprint(
+    p: &FileParams<'_>,
+    remote: &[RemoteRange<'_>],
+    size: Option<u64>,
+    part_size: u64,
+) -> [u8; 8] {
     let mut h = Sha1::new();
     for s in [p.bucket_id, p.file_name, p.content_type] {
         h.update((s.len() as u32).to_le_bytes());
@@ -165,6 +171,12 @@ pub(crate) fn fingerprint(p: &FileParams<'_>, size: Option<u64>, part_size: u64)
     h.update(p.sha1.unwrap_or([0; 20]));
     h.update(size.unwrap_or(u64::MAX).to_le_bytes());
     h.update(part_size.to_le_bytes());
+    for r in remote {
+        h.update((r.file_id.len() as u32).to_le_bytes());
+        h.update(r.file_id.as_bytes());
+        h.update(r.offset.to_le_bytes());
+        h.update(r.len.to_le_bytes());
+    }
     let d: [u8; 20] = h.finalize().into();
     let mut out = [0u8; 8];
     out.copy_from_slice(d.get(..8).unwrap_or(&[0; 8]));

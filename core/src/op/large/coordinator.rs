@@ -7,7 +7,7 @@
 //! `b2_get_file_info`. It never sends a part itself: a device runs the jobs one after another
 //! ([`crate::op::LargeUpload`]), a host runs them on N threads, each with its own upload URL.
 //!
-//! Its state is a checkpoint ([`LargeFile::checkpoint`]): the file id, the part plan and each
+//! Its state is a checkpoint ([`LargeFile::write_checkpoint`]): the file id, the part plan and each
 //! stored part's SHA-1, kept in caller storage (20 bytes a part).
 //!
 //! ## The resume rule (the same for every caller)
@@ -25,6 +25,10 @@
 //!   an identity (`src_last_modified_millis` or the whole-file SHA-1); otherwise a new file
 //!   is started.
 //! - [`Resume::No`]: always a new file.
+//! - A copy ([`LargeFile::copy`]: parts are `b2_copy_part`s of remote ranges) resumes from a
+//!   checkpoint by the same rule, its digests being the SHA-1s of B2's copy-part answers;
+//!   a search is not made for it (there is no local source to verify a found part against),
+//!   so [`Resume::Search`] starts a new file.
 //!
 //! Telling a live upload from a crashed one is the caller's part (it knows its processes):
 //! the std client holds a lock per bucket and name while it uploads, and searches only when
@@ -37,6 +41,7 @@ use crate::op::call::{CallPoll, CallState};
 use crate::op::head::HeadWriter;
 use crate::op::json::jitter_seed;
 use crate::op::large::checkpoint::{fingerprint, Checkpoint, CheckpointHead, NOT_DONE};
+use crate::op::large::remote::{self, RemoteRange};
 use crate::op::large::FinishBody;
 use crate::op::upload::{file_identity, FileParams, InfoScratch};
 use crate::op::{Abort, Exchange, Operation, Step};
@@ -91,6 +96,15 @@ pub enum JobKind {
         /// The SHA-1 B2 has.
         stored: [u8; 20],
     },
+    /// Copy the part from a file in B2 (`b2_copy_part`, rendered by
+    /// [`super::remote::copy_part_call`]) and report the SHA-1 of its answer with
+    /// [`LargeFile::part_done`]. Only a file made with [`LargeFile::copy`] hands these out.
+    Copy {
+        /// Index of the source in the caller's list of [`RemoteRange`]s.
+        source: u32,
+        /// Offset of the part in that source file.
+        source_offset: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +146,9 @@ enum Stage {
 /// 20 bytes of caller storage per part.
 pub struct LargeFile<'p, 'd> {
     params: FileParams<'p>,
+    /// Where the parts come from when they are copied from files in B2 (empty: sent by
+    /// the caller from its source).
+    remote: &'p [RemoteRange<'p>],
     part_size: u64,
     /// Total size; `None` while a stream's length is unknown.
     size: Option<u64>,
@@ -184,25 +201,82 @@ impl<'p, 'd> LargeFile<'p, 'd> {
         let mut lf = Self::blank(session, params, plan.part_size, digests, resume)?;
         lf.size = Some(params.size);
         lf.count = plan.count;
-        let slots = lf
-            .digests
-            .get_mut(..plan.count as usize)
-            .ok_or(Error::StorageTooSmall { needed: plan.count })?;
-        if let Some(head) = &checkpoint {
-            let fp = fingerprint(&lf.params, lf.size, lf.part_size);
-            if head.fingerprint != fp || head.count != plan.count || head.size != lf.size {
-                return Err(InvalidInput::Checkpoint.into());
-            }
-            lf.file_id = head.file_id.clone();
-            lf.stage = Stage::ListParts {
-                from: 1,
-                expect: 1,
-                checkpoint: true,
-            };
-        } else {
-            slots.fill(NOT_DONE);
-        }
+        lf.adopt(checkpoint)?;
         Ok(lf)
+    }
+
+    /// A large file assembled in B2 from byte ranges of files already there (`b2_copy_part`):
+    /// one large copy, or b2sdk's "concatenate" of several ranges. Each source becomes one
+    /// or more parts ([`super::remote`] tells how); every source but the last must be at
+    /// least the minimum part size ([`InvalidInput::CopySourceTooSmall`]), and the plan
+    /// needs two parts at least ([`InvalidInput::FileSize`]: copy one part with
+    /// `b2_copy_file`). `params.size` is ignored (the sum of the ranges is the size).
+    /// Parts are [`JobKind::Copy`] jobs, done in any order by any number of workers.
+    ///
+    /// Resume: only from a checkpoint ([`Resume::Checkpoint`], the same rule as uploads:
+    /// `b2_list_parts`, and a part is done when B2's SHA-1 equals the checkpoint's, which
+    /// came from B2's copy-part answers). A search ([`Resume::Search`]) would find parts
+    /// that cannot be checked against a local source, so it starts a new file instead.
+    pub fn copy(
+        session: &Session,
+        params: FileParams<'p>,
+        sources: &'p [RemoteRange<'p>],
+        part_size: u64,
+        digests: &'d mut [[u8; 20]],
+        resume: Resume,
+    ) -> Result<Self, Error> {
+        Self::need_authorized(session)?;
+        let part_size = part_size.max(session.min_part_size).max(1);
+        if part_size > validate::MAX_PART_SIZE {
+            return Err(InvalidInput::PartSize.into());
+        }
+        let (size, count) = remote::plan(sources, part_size, session.min_part_size)?;
+        let mut params = params;
+        params.size = size;
+        params.validate(true)?;
+        if count < 2 || size > validate::MAX_LARGE_FILE {
+            return Err(InvalidInput::FileSize.into());
+        }
+        let resume = match resume {
+            Resume::Search => Resume::No,
+            r => r,
+        };
+        let checkpoint = match &resume {
+            Resume::Checkpoint(head) => Some(head.clone()),
+            _ => None,
+        };
+        let mut lf = Self::blank(session, params, part_size, digests, resume)?;
+        lf.remote = sources;
+        lf.size = Some(size);
+        lf.count = count;
+        lf.adopt(checkpoint)?;
+        Ok(lf)
+    }
+
+    /// Applies a checkpoint (checked against this file's fingerprint and plan), or marks
+    /// every part not done.
+    fn adopt(&mut self, checkpoint: Option<CheckpointHead>) -> Result<(), Error> {
+        let count = self.count;
+        let fp = fingerprint(&self.params, self.remote, self.size, self.part_size);
+        let slots = self
+            .digests
+            .get_mut(..count as usize)
+            .ok_or(Error::StorageTooSmall { needed: count })?;
+        match checkpoint {
+            Some(head) => {
+                if head.fingerprint != fp || head.count != count || head.size != self.size {
+                    return Err(InvalidInput::Checkpoint.into());
+                }
+                self.file_id = head.file_id;
+                self.stage = Stage::ListParts {
+                    from: 1,
+                    expect: 1,
+                    checkpoint: true,
+                };
+            }
+            None => slots.fill(NOT_DONE),
+        }
+        Ok(())
     }
 
     /// A large file from a stream whose length is learned only at its end: parts are added
@@ -258,6 +332,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
         };
         Ok(LargeFile {
             params,
+            remote: &[],
             part_size,
             size: None,
             count: 0,
@@ -331,7 +406,7 @@ impl<'p, 'd> LargeFile<'p, 'd> {
     /// The file's checkpoint head; encode it with [`LargeFile::write_checkpoint`].
     pub fn checkpoint_head(&self) -> CheckpointHead {
         CheckpointHead {
-            fingerprint: fingerprint(&self.params, self.size, self.part_size),
+            fingerprint: fingerprint(&self.params, self.remote, self.size, self.part_size),
             file_id: self.file_id.clone(),
             part_size: self.part_size,
             size: self.size,
@@ -374,6 +449,10 @@ impl<'p, 'd> LargeFile<'p, 'd> {
         if n == 0 {
             return (0, 0);
         }
+        if !self.remote.is_empty() {
+            return remote::locate(self.remote, self.part_size, n)
+                .map_or((0, 0), |p| (p.offset, p.len));
+        }
         let offset = u64::from(n - 1) * self.part_size;
         match self.size {
             Some(size) => (offset, self.part_size.min(size.saturating_sub(offset))),
@@ -413,7 +492,18 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                 .get((n - 1) as usize)
                 .copied()
                 .unwrap_or(NOT_DONE);
-            let kind = if have == NOT_DONE {
+            let copy = match self.remote.is_empty() {
+                true => None,
+                false => remote::locate(self.remote, self.part_size, n),
+            };
+            let kind = if let (Some(p), false) = (copy, have != NOT_DONE && self.digests_verified) {
+                // A copied part is sent again unless a checkpoint vouches for it: there is no
+                // local source to check it against.
+                JobKind::Copy {
+                    source: p.source,
+                    source_offset: p.source_offset,
+                }
+            } else if have == NOT_DONE {
                 JobKind::Send { sha1: None }
             } else if self.digests_verified {
                 self.done += 1;

@@ -1,12 +1,15 @@
 //! Large files: the coordinator ([`LargeFile`]: start or resume, part jobs, finish), its
-//! checkpoint, and the sequential driver devices use ([`LargeUpload`]).
+//! checkpoint, the sequential driver devices use ([`LargeUpload`]), and the part plan of
+//! large files copied from remote ranges ([`remote`], run by [`crate::op::copy::Copy`](struct@crate::op::copy::Copy)).
 
 pub mod checkpoint;
 pub mod coordinator;
+pub mod remote;
 pub mod sequential;
 
 pub use checkpoint::{Checkpoint, CheckpointHead};
 pub use coordinator::{stream_fits_one_request, JobKind, LargeFile, PartJob, Phase, Resume};
+pub use remote::{copy_part_call, RemoteRange};
 pub use sequential::LargeUpload;
 
 /// The finish call's body, `{"fileId":"…","partSha1Array":["…",…]}`, produced a chunk at a

@@ -193,10 +193,11 @@ impl<'s, 'b, 'p, 'd, S: Source> LargeUpload<'s, 'b, 'p, 'd, S> {
                 }
             }
             JobKind::Send { .. } => job,
+            JobKind::Copy { .. } => return Err(Error::Misuse("a copy job in an upload")),
         };
         let sha1 = match job.kind {
             JobKind::Send { sha1 } => sha1,
-            JobKind::Verify { .. } => None,
+            JobKind::Verify { .. } | JobKind::Copy { .. } => None,
         };
         let up = UploadState::new(
             Job::Part(job.number),

@@ -5,13 +5,12 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use b2_core::wire::copy::CopyFile;
 use b2_transport_std::client::{
     Client, ClientError, DownloadTarget, FileVersion, ParallelDownload, UploadOptions,
 };
 use clap::{Args, Subcommand};
 
-use crate::output::{self, json_str, Raw};
+use crate::output::{self, json_str};
 use crate::uri::{self, B2Uri};
 use crate::{bar, connect, Creds};
 
@@ -45,15 +44,13 @@ pub enum FileCmd {
         target: String,
     },
     /// Copy a file server side: SOURCE `b2://BUCKET/NAME` or `b2id://FILE_ID`, DEST
-    /// `b2://BUCKET/NAME` (any bucket); content type and info are kept. Prints the new
-    /// version's JSON.
+    /// `b2://BUCKET/NAME` (any bucket, any size: above the cutoff in parallel parts,
+    /// resumable). Prints the new version's JSON.
     #[command(alias = "server-side-copy")]
-    Copy {
-        /// `b2://BUCKET/NAME` or `b2id://FILE_ID`.
-        source: String,
-        /// `b2://BUCKET/NAME`.
-        dest: String,
-    },
+    Copy(super::copy::CopyArgs),
+    /// Make one file from several remote files or ranges, in order (b2sdk's concatenate);
+    /// every source but the last must be at least 5 MB. Prints the new version's JSON.
+    Concatenate(super::copy::ConcatArgs),
     /// Cancel an unfinished large file (`b2id://FILE_ID`), or all of a bucket's
     /// (`b2://BUCKET`); their parts are deleted.
     Cancel {
@@ -151,7 +148,8 @@ pub fn run(creds: &Creds, cmd: FileCmd, out: &mut impl Write) -> Result<(), Clie
             writeln!(out, "{}", url(&client, &target))?;
             Ok(())
         }
-        FileCmd::Copy { source, dest } => copy(creds, &source, &dest, out),
+        FileCmd::Copy(a) => super::copy::copy(&connect(creds)?, a, out),
+        FileCmd::Concatenate(a) => super::copy::concatenate(&connect(creds)?, a, out),
         FileCmd::Cancel { target } => cancel(creds, &target, out),
     }
 }
@@ -367,30 +365,6 @@ pub fn unhide(
             json_str(&name)
         )?,
     }
-    Ok(())
-}
-
-/// `file copy`: server side, across buckets, metadata kept.
-fn copy(creds: &Creds, source: &str, dest: &str, out: &mut impl Write) -> Result<(), ClientError> {
-    let source = uri::file_target(source, None).unwrap_or_else(|e| output::usage(e));
-    let (dest_bucket, dest_name) = match uri::file_target(dest, None) {
-        Ok(B2Uri::Name { bucket, path }) => (bucket, path),
-        Ok(B2Uri::Id(_)) => output::usage("the destination is b2://BUCKET/NAME, not a file id"),
-        Err(e) => output::usage(e),
-    };
-    b2_core::validate::file_name(&dest_name)?;
-    let client = connect(creds)?;
-    let src_id = match &source {
-        B2Uri::Id(id) => id.clone(),
-        B2Uri::Name { .. } => lookup(&client, &source)?.file_id,
-    };
-    let dest_id = client.bucket(&dest_bucket)?.id;
-    let call = CopyFile {
-        destination_bucket_id: Some(&dest_id),
-        ..CopyFile::new(&src_id, &dest_name)
-    };
-    let json = client.call(Raw(call), |r| Ok(String::from_utf8_lossy(r.0).into_owned()))?;
-    writeln!(out, "{json}")?;
     Ok(())
 }
 

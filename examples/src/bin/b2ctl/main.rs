@@ -7,6 +7,7 @@
 //! bundled simulator when no credentials are set.
 
 mod bucket_get;
+mod copy;
 mod demo;
 mod file;
 mod ls;

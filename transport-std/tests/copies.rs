@@ -1,0 +1,419 @@
+//! Copies of any size end to end against `b2-sim` over real sockets: one `b2_copy_file`
+//! under the cutoff, parallel `b2_copy_part`s through core's coordinator above it, across
+//! buckets, by id or by name, with a range, with metadata kept or replaced; concatenation;
+//! resume after an interruption; and the same under the simulator's faults.
+
+use std::path::PathBuf;
+
+use b2_sim::{Faults, Sim};
+use b2_transport_std::client::{
+    Client, ClientError, CopyOptions, CopySource, ReplaceMetadata, RetryPolicy, UploadOptions,
+};
+use sha1::{Digest, Sha1};
+
+const MB: u64 = 1_000_000;
+
+fn sim_with(min_part: u64, faults: Faults) -> (Sim, Client) {
+    let sim = Sim::builder()
+        .min_part_size(min_part)
+        .faults(faults)
+        .start()
+        .expect("sim");
+    let (id, key) = sim.master_key();
+    let client = Client::new(id, key, sim.url()).expect("client");
+    (sim, client)
+}
+
+fn data(n: u64, seed: u32) -> Vec<u8> {
+    (0..n as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).rotate_left(seed)) as u8)
+        .collect()
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha1_hex(d: &[u8]) -> String {
+    hex(&Sha1::digest(d))
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(1);
+    let d = std::env::temp_dir().join(format!(
+        "b2-copy-{tag}-{}-{:x}",
+        std::process::id(),
+        h.finish()
+    ));
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+/// Uploads `bytes` as `name` with a content type and one info entry; returns its id.
+fn upload(c: &Client, bucket: &str, name: &str, bytes: &[u8]) -> String {
+    let opts = UploadOptions {
+        content_type: "text/x-src".into(),
+        info: vec![("k".into(), "v".into())],
+        ..UploadOptions::default()
+    };
+    c.upload_reader(bucket, bytes, name, &opts)
+        .expect("upload")
+        .file_id
+}
+
+fn opts(state: &std::path::Path) -> CopyOptions {
+    CopyOptions {
+        state_dir: Some(state.to_path_buf()),
+        ..CopyOptions::default()
+    }
+}
+
+#[test]
+fn over_the_cutoff_a_copy_is_made_of_parallel_copy_parts_across_buckets() {
+    let (sim, c) = sim_with(5 * MB, Faults::default());
+    c.create_bucket("copy-src", false).expect("bucket");
+    c.create_bucket("copy-dst", false).expect("bucket");
+    let src = data(10 * MB + 123, 1);
+    let id = upload(&c, "copy-src", "big.bin", &src);
+    let state = tmpdir("parts");
+    let o = CopyOptions {
+        cutoff: 6 * MB,
+        part_size: Some(5 * MB),
+        threads: 3,
+        ..opts(&state)
+    };
+    let before = c.stats().exchanges;
+    let v = c
+        .copy_file(&CopySource::Id(id), "copy-dst", "big-copy.bin", &o)
+        .expect("copy");
+    // get_file_info, start, two copy parts, finish (the bucket lookup is one more).
+    let spent = c.stats().exchanges - before;
+    assert!((5..=6).contains(&spent), "{spent} exchanges");
+    assert_eq!(
+        sim.file_bytes("copy-dst", "big-copy.bin"),
+        Some(src.clone())
+    );
+    assert_eq!(v.size, src.len() as u64);
+    assert_eq!(v.content_sha1.as_deref(), Some("none"), "a large file");
+    // The source's metadata went to the large file's start, and its SHA-1 with it.
+    assert_eq!(v.content_type.as_deref(), Some("text/x-src"));
+    assert!(v.info.contains(&("k".into(), "v".into())), "{:?}", v.info);
+    assert_eq!(v.sha1(), Some(sha1_hex(&src)));
+    assert_eq!(sim.unfinished_large_files(), 0);
+    // Nothing left behind in the checkpoint directory.
+    let left = std::fs::read_dir(state.join("copies"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "ckpt"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(left, 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn ranges_and_metadata_replace_small_and_large_by_name() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("range-src", false).expect("bucket");
+    c.create_bucket("range-dst", false).expect("bucket");
+    let src = data(MB, 2);
+    upload(&c, "range-src", "src.bin", &src);
+    let by_name = CopySource::Name {
+        bucket: "range-src".into(),
+        name: "src.bin".into(),
+    };
+    let state = tmpdir("range");
+    let replace = ReplaceMetadata {
+        content_type: "text/x-new".into(),
+        info: vec![("n".into(), "m".into())],
+    };
+    // Small: one b2_copy_file with the range, the metadata replaced.
+    let o = CopyOptions {
+        range: Some((10, 50_009)),
+        replace: Some(replace.clone()),
+        ..opts(&state)
+    };
+    let v = c
+        .copy_file(&by_name, "range-dst", "small", &o)
+        .expect("small copy");
+    assert_eq!(
+        sim.file_bytes("range-dst", "small"),
+        Some(src[10..50_010].to_vec())
+    );
+    assert_eq!(v.content_sha1, Some(sha1_hex(&src[10..50_010])));
+    assert_eq!(v.content_type.as_deref(), Some("text/x-new"));
+    assert_eq!(v.info, vec![("n".to_string(), "m".to_string())]);
+    // Small, metadata kept: the source's.
+    let o = CopyOptions {
+        range: Some((0, 99)),
+        ..opts(&state)
+    };
+    let v = c
+        .copy_file(&by_name, "range-dst", "kept", &o)
+        .expect("copy");
+    assert_eq!(v.content_type.as_deref(), Some("text/x-src"));
+    assert_eq!(v.info, vec![("k".to_string(), "v".to_string())]);
+    // Large: the range in parts, the metadata replaced at the start; no whole-file SHA-1
+    // for a range.
+    let o = CopyOptions {
+        range: Some((1, 350_000)),
+        replace: Some(replace),
+        cutoff: 0,
+        part_size: Some(100_000),
+        ..opts(&state)
+    };
+    let v = c
+        .copy_file(&by_name, "range-dst", "large", &o)
+        .expect("large copy");
+    assert_eq!(
+        sim.file_bytes("range-dst", "large"),
+        Some(src[1..350_001].to_vec())
+    );
+    assert_eq!(v.content_sha1.as_deref(), Some("none"));
+    assert_eq!(v.content_type.as_deref(), Some("text/x-new"));
+    assert_eq!(v.info, vec![("n".to_string(), "m".to_string())]);
+    // A range past the end is refused before any copy.
+    let o = CopyOptions {
+        range: Some((0, MB)),
+        ..opts(&state)
+    };
+    let e = c
+        .copy_file(&by_name, "range-dst", "bad", &o)
+        .expect_err("range");
+    assert!(
+        matches!(&e, ClientError::Core(b) if matches!(**b, b2_core::Error::Invalid(b2_core::error::InvalidInput::Range))),
+        "{e}"
+    );
+    assert!(sim.file_bytes("range-dst", "bad").is_none());
+    // A source that does not exist.
+    let e = c
+        .copy_file(
+            &CopySource::Id("4_znope".into()),
+            "range-dst",
+            "x",
+            &opts(&state),
+        )
+        .expect_err("missing");
+    assert!(
+        matches!(e, ClientError::Core(_) | ClientError::NotFound(_)),
+        "{e}"
+    );
+    // Today's same-bucket alias still works.
+    let v = c.copy("range-src", "src.bin", "alias").expect("alias");
+    assert_eq!(v.size, MB);
+    assert_eq!(sim.file_bytes("range-src", "alias"), Some(src));
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn concatenate_joins_remote_ranges_and_refuses_a_short_one_in_the_middle() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("cat-bucket", false).expect("bucket");
+    let a = data(300_000, 3);
+    let b = data(150_000, 4);
+    let ia = upload(&c, "cat-bucket", "a", &a);
+    upload(&c, "cat-bucket", "b", &b);
+    let state = tmpdir("cat");
+    let by_name = CopySource::Name {
+        bucket: "cat-bucket".into(),
+        name: "b".into(),
+    };
+    let sources = [
+        (CopySource::Id(ia.clone()), Some((50_000, 249_999))),
+        (by_name.clone(), None),
+        (CopySource::Id(ia.clone()), Some((0, 9))),
+    ];
+    let o = CopyOptions {
+        part_size: Some(100_000),
+        ..opts(&state)
+    };
+    let v = c
+        .concatenate(&sources, "cat-bucket", "joined", &o)
+        .expect("concatenate");
+    let mut want = a[50_000..250_000].to_vec();
+    want.extend_from_slice(&b);
+    want.extend_from_slice(&a[..10]);
+    assert_eq!(sim.file_bytes("cat-bucket", "joined"), Some(want.clone()));
+    assert_eq!(v.size, want.len() as u64);
+    // A concatenation's metadata is b2/x-auto and no info unless replaced.
+    assert_ne!(v.content_type.as_deref(), Some("text/x-src"));
+    assert!(v.info.is_empty(), "{:?}", v.info);
+    // A short range that is not the last: refused by core before any call.
+    let before = c.stats().exchanges;
+    let short = [
+        (CopySource::Id(ia.clone()), Some((0, 9))),
+        (CopySource::Id(ia), None),
+    ];
+    let e = c
+        .concatenate(&short, "cat-bucket", "bad", &o)
+        .expect_err("short");
+    assert!(
+        matches!(&e, ClientError::Core(b) if matches!(**b, b2_core::Error::Invalid(b2_core::error::InvalidInput::CopySourceTooSmall))),
+        "{e}"
+    );
+    // Only the two sources were looked up: nothing was started.
+    assert_eq!(c.stats().exchanges - before, 2);
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn an_interrupted_large_copy_resumes_from_its_checkpoint() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("resume-bucket", false).expect("bucket");
+    let src = data(MB, 5);
+    let id = upload(&c, "resume-bucket", "src", &src);
+    let state = tmpdir("resume");
+    let o = CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        threads: 1,
+        ..opts(&state)
+    };
+    // The interruption: one try per call, and the 6th call from now answers 429 — the
+    // source's info (1), the start (2), parts 1 to 3 (3-5), part 4 (6) fails.
+    c.set_retry_policy(RetryPolicy {
+        max_json_tries: 1,
+        ..RetryPolicy::default()
+    });
+    sim.set_faults(Faults {
+        too_many_requests_every: Some(6),
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let e = c
+        .copy_file(&CopySource::Id(id.clone()), "resume-bucket", "copy", &o)
+        .expect_err("interrupted");
+    assert!(
+        e.to_string().contains("too_many_requests") || e.to_string().contains("429"),
+        "{e}"
+    );
+    assert_eq!(sim.unfinished_large_files(), 1, "kept for the resume");
+    sim.set_faults(Faults::default());
+    c.set_retry_policy(RetryPolicy::default());
+    let before = c.stats().exchanges;
+    let v = c
+        .copy_file(&CopySource::Id(id), "resume-bucket", "copy", &o)
+        .expect("resumed");
+    // The source's info, list_parts, the 7 parts B2 lacks, finish: parts 1-3 not again.
+    assert_eq!(c.stats().exchanges - before, 10);
+    assert_eq!(
+        sim.unfinished_large_files(),
+        0,
+        "the same large file was finished"
+    );
+    assert_eq!(sim.file_bytes("resume-bucket", "copy"), Some(src.clone()));
+    assert_eq!(v.sha1(), Some(sha1_hex(&src)));
+    // Without a checkpoint (resume off), a failed large copy is cancelled, not left.
+    c.set_retry_policy(RetryPolicy {
+        max_json_tries: 1,
+        ..RetryPolicy::default()
+    });
+    sim.set_faults(Faults {
+        too_many_requests_every: Some(6),
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let no_resume = CopyOptions { resume: false, ..o };
+    let src_id = c.file_info("resume-bucket", "src").expect("src").file_id;
+    c.copy_file(
+        &CopySource::Id(src_id),
+        "resume-bucket",
+        "copy2",
+        &no_resume,
+    )
+    .expect_err("interrupted");
+    sim.set_faults(Faults::default());
+    assert_eq!(sim.unfinished_large_files(), 0, "cancelled");
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn copies_survive_429s_expired_tokens_503_storms_and_lost_answers() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("fault-src", false).expect("bucket");
+    c.create_bucket("fault-dst", false).expect("bucket");
+    let src = data(900_001, 6);
+    let id = upload(&c, "fault-src", "src", &src);
+    let state = tmpdir("faults");
+    sim.set_faults(Faults {
+        too_many_requests_every: Some(7),
+        expire_token_every: Some(11),
+        lose_answer_every: Some(2),
+        storm_503: 2,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let o = CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        threads: 4,
+        ..opts(&state)
+    };
+    let v = c
+        .copy_file(&CopySource::Id(id.clone()), "fault-dst", "large", &o)
+        .expect("large copy under faults");
+    assert_eq!(sim.file_bytes("fault-dst", "large"), Some(src.clone()));
+    assert_eq!(v.size, src.len() as u64);
+    let small = CopyOptions {
+        range: Some((7, 70_006)),
+        ..opts(&state)
+    };
+    c.copy_file(&CopySource::Id(id), "fault-dst", "small", &small)
+        .expect("small copy under faults");
+    assert_eq!(
+        sim.file_bytes("fault-dst", "small"),
+        Some(src[7..70_007].to_vec())
+    );
+    let f = sim.stats().faults;
+    assert!(f.too_many_requests > 0 && f.expired_tokens > 0, "{f:?}");
+    assert!(f.lost_answers > 0 && f.service_unavailable > 0, "{f:?}");
+    sim.set_faults(Faults::default());
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("stale-bucket", false).expect("bucket");
+    let src = data(500_000, 7);
+    let id = upload(&c, "stale-bucket", "src", &src);
+    let state = tmpdir("stale");
+    let o = CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        threads: 1,
+        ..opts(&state)
+    };
+    c.set_retry_policy(RetryPolicy {
+        max_json_tries: 1,
+        ..RetryPolicy::default()
+    });
+    sim.set_faults(Faults {
+        too_many_requests_every: Some(4),
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    c.copy_file(&CopySource::Id(id.clone()), "stale-bucket", "copy", &o)
+        .expect_err("interrupted");
+    sim.set_faults(Faults::default());
+    c.set_retry_policy(RetryPolicy::default());
+    let unfinished: Vec<_> = c
+        .unfinished("stale-bucket", "")
+        .expect("list")
+        .collect::<Result<_, _>>()
+        .expect("unfinished");
+    assert_eq!(unfinished.len(), 1);
+    c.cancel_large_file(&unfinished[0].file_id).expect("cancel");
+    let v = c
+        .copy_file(&CopySource::Id(id), "stale-bucket", "copy", &o)
+        .expect("a new copy");
+    assert_ne!(v.file_id, unfinished[0].file_id);
+    assert_eq!(sim.file_bytes("stale-bucket", "copy"), Some(src));
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
