@@ -201,6 +201,8 @@ pub enum InvalidInput {
     Duration,
     /// Checkpoint bytes that are damaged, of another version, or for another file or plan.
     Checkpoint,
+    /// An SSE-C key that is not 32 bytes (44 characters of base64).
+    EncryptionKey,
 }
 
 impl fmt::Display for InvalidInput {
@@ -230,6 +232,7 @@ impl fmt::Display for InvalidInput {
             InvalidInput::Capabilities => "unknown or empty key capabilities",
             InvalidInput::Duration => "duration outside the allowed range",
             InvalidInput::Checkpoint => "checkpoint damaged or for another file or part plan",
+            InvalidInput::EncryptionKey => "SSE-C key must be 32 bytes (44 characters of base64)",
         })
     }
 }

@@ -649,6 +649,10 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                     file_name: p.file_name,
                     content_type: p.content_type,
                     file_info: &info,
+                    server_side_encryption: p.encryption,
+                    file_retention: p.retention,
+                    legal_hold: p.legal_hold,
+                    custom_upload_timestamp: p.custom_upload_timestamp,
                 };
                 self.call.json_request(session, &call, buf)
             }
