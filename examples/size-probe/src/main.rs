@@ -11,9 +11,9 @@ use core::hint::black_box;
 use b2_core::driver::{run, Clock, Transport};
 use b2_core::http::TransportError;
 use b2_core::op::{Authorize, Exchange, FileParams, LargeUpload, Source};
+use b2_core::session::{Credentials, Session};
 use b2_core::wire::encryption::{CustomerKey, Encryption};
 use b2_core::wire::lock::{Retention, RetentionMode};
-use b2_core::session::{Credentials, Session};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
