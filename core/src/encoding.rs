@@ -217,7 +217,7 @@ impl fmt::Display for Base64Bytes<'_> {
 /// `None` when the text is not that.
 pub fn base64_decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
     let s = s.as_bytes();
-    if s.len() % 4 != 0 || s.len() / 4 * 3 < N || s.len() / 4 * 3 >= N + 3 {
+    if !s.len().is_multiple_of(4) || s.len() / 4 * 3 < N || s.len() / 4 * 3 >= N + 3 {
         return None;
     }
     let val = |c: u8| -> Option<u32> { B64.iter().position(|&x| x == c).map(|p| p as u32) };
