@@ -7,6 +7,7 @@
 //! bundled simulator when no credentials are set.
 
 mod demo;
+mod protect;
 mod sync;
 
 use std::io::{self, Write};
@@ -90,6 +91,8 @@ enum Cmd {
         /// Parallel part uploads (1 to 64).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         threads: u16,
+        #[command(flatten)]
+        protect: protect::WriteProtect,
     },
     /// Download a file by name to a path (or `-` for stdout).
     Download {
@@ -109,6 +112,8 @@ enum Cmd {
         /// 1: one stream).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         threads: u16,
+        #[command(flatten)]
+        source: protect::ReadProtect,
     },
     /// Download a file version by id.
     DownloadId {
@@ -119,7 +124,12 @@ enum Cmd {
         /// Flush the file to disk (fsync) before renaming it into place.
         #[arg(long)]
         fsync: bool,
+        #[command(flatten)]
+        source: protect::ReadProtect,
     },
+    /// File versions: retention and legal hold.
+    #[command(subcommand)]
+    File(protect::FileCmd),
     /// List files.
     Ls {
         /// Bucket name.
@@ -536,6 +546,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             info,
             part_size,
             threads,
+            protect,
         } => {
             // The local side first: no network work for a file that is not there.
             let len = if local == "-" {
@@ -563,6 +574,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 opts.part_size = Some(p);
                 opts.large_threshold = p;
             }
+            protect.apply(&mut opts)?;
             let f = if local == "-" {
                 opts.progress = Some(bar(None));
                 client.upload_reader(&bucket, io::stdin().lock(), &remote, &opts)?
@@ -584,7 +596,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             range,
             fsync,
             threads,
+            source,
         } => {
+            let key = source.key()?;
             let client = connect(&cli.creds)?;
             client.set_sync_downloads(fsync);
             let range = range.as_deref().map(parse_range).transpose()?;
@@ -601,13 +615,16 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 &local,
                 range,
                 &par,
+                key.as_ref(),
             )?;
         }
         Cmd::DownloadId {
             file_id,
             local,
             fsync,
+            source,
         } => {
+            let key = source.key()?;
             let client = connect(&cli.creds)?;
             client.set_sync_downloads(fsync);
             download(
@@ -616,7 +633,11 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 &local,
                 None,
                 &ParallelDownload::default(),
+                key.as_ref(),
             )?;
+        }
+        Cmd::File(cmd) => {
+            protect::run(&connect(&cli.creds)?, cmd, out)?;
         }
         Cmd::Ls {
             bucket,
@@ -773,12 +794,17 @@ fn download(
     local: &str,
     range: Option<(u64, u64)>,
     par: &ParallelDownload,
+    key: Option<&b2_core::wire::encryption::CustomerKey>,
 ) -> Result<(), ClientError> {
     let progress = bar(None);
-    let r = if local == "-" {
-        client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?
-    } else {
-        client.download_to_path_with(target, Path::new(local), range, Some(&*progress), par)?
+    let p = Some(&*progress as &dyn Progress);
+    let r = match (local, key) {
+        ("-", None) => client.download_to_writer(target, io::stdout().lock(), range, p)?,
+        ("-", Some(k)) => {
+            client.download_to_writer_with_key(target, io::stdout().lock(), range, p, k)?
+        }
+        (l, None) => client.download_to_path_with(target, Path::new(l), range, p, par)?,
+        (l, Some(k)) => client.download_to_path_with_key(target, Path::new(l), range, p, par, k)?,
     };
     progress.0.finish_and_clear();
     // On stderr, so that a download to stdout stays clean.
