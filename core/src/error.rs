@@ -219,7 +219,9 @@ impl fmt::Display for InvalidInput {
             InvalidInput::InfoKey => "file info key must be 1 to 50 letters, digits or '-_.'",
             InvalidInput::ReservedInfoKey => "file info keys starting with 'b2-' are reserved",
             InvalidInput::InfoValue => "file info value contains a control character",
-            InvalidInput::HeadersTooLarge => "file name and info exceed 7000 header bytes",
+            InvalidInput::HeadersTooLarge => {
+                "file name and info exceed 7000 header bytes (2048 with encryption or Object Lock)"
+            }
             InvalidInput::PartSize => "part size outside the allowed range",
             InvalidInput::PartCount => "part count or number outside 1..=10000",
             InvalidInput::FileSize => "file size outside the allowed range",

@@ -125,7 +125,14 @@ impl<'a> FileParams<'a> {
         }
         let mut scratch = InfoScratch::default();
         let entries = self.info_entries(large, &mut scratch);
-        validate::file_info(self.file_name, entries.iter().copied())
+        let protected =
+            self.encryption.is_some() || self.retention.is_some() || self.legal_hold.is_some();
+        let budget = if protected {
+            validate::PROTECTED_HEADER_BUDGET
+        } else {
+            validate::HEADER_BUDGET
+        };
+        validate::file_info_within(self.file_name, entries.iter().copied(), budget)
     }
 }
 

@@ -217,3 +217,25 @@ fn delete_sends_bypass_governance() {
     );
     assert_eq!(script.step(&mut op, 0), Ok(Step::Done));
 }
+
+#[test]
+fn encryption_or_lock_shrinks_the_header_budget_to_2048_bytes() {
+    let k = key();
+    let long = "v".repeat(1500);
+    let info = [("a", long.as_str())];
+    let name = ["n".repeat(200), "m".repeat(200), "o".repeat(200)].join("/");
+    let mut params = FileParams::new(BUCKET, &name, 1);
+    params.info = &info;
+    assert_eq!(params.validate(false), Ok(()));
+    params.encryption = Some(Encryption::SseC(&k));
+    assert_eq!(
+        params.validate(false),
+        Err(crate::error::InvalidInput::HeadersTooLarge)
+    );
+    params.encryption = None;
+    params.legal_hold = Some(LegalHold::Off);
+    assert_eq!(
+        params.validate(false),
+        Err(crate::error::InvalidInput::HeadersTooLarge)
+    );
+}
