@@ -709,6 +709,27 @@ pub(crate) fn update_legal_hold(
     Ok(answer)
 }
 
+/// Name and info of a file with encryption or Object Lock settings must fit 2,048 bytes
+/// (B2: the 7,000-byte limit "is reduced to 2,048 bytes"), counted as `names::validate_info`
+/// counts them.
+pub(crate) fn check_protected_budget(
+    p: &Protection,
+    name: &str,
+    info: &std::collections::BTreeMap<String, String>,
+) -> ApiResult<()> {
+    const LIMIT: usize = 2_048;
+    if *p == Protection::default() {
+        return Ok(());
+    }
+    let total = name.len() + info.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    if total > LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "File name and file info are {total} bytes; with encryption or Object Lock the limit is {LIMIT}"
+        )));
+    }
+    Ok(())
+}
+
 /// `b2_set_bucket_notification_rules`, `b2_get_bucket_notification_rules`: not implemented.
 pub(crate) fn notification_call(
     _ctx: &Ctx<'_>,

@@ -349,6 +349,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         }
     };
     validate_info(&name, &info)?;
+    super::features::check_protected_budget(&protection, &name, &info)?;
     let length = content_len(&content);
     if length > super::upload::MAX_SMALL_FILE {
         return Err(ApiError::new(

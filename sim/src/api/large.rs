@@ -31,6 +31,7 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
     )?;
     validate_file_name(&name)?;
     validate_info(&name, &info)?;
+    super::features::check_protected_budget(&protection, &name, &info)?;
     ctx.key.require_name(&name)?;
     let content_type = if ct == "b2/x-auto" {
         guess_content_type(&name).to_string()

@@ -309,8 +309,9 @@ fn prepare(
     let kind = match target {
         Target::File { .. } => {
             let kind = file_headers(headers)?;
-            if let PlanKind::File { name, .. } = &kind {
+            if let PlanKind::File { name, info, .. } = &kind {
                 key.require_name(name)?;
+                super::features::check_protected_budget(&protection, name, info)?;
             }
             kind
         }

@@ -467,3 +467,23 @@ fn custom_upload_timestamps_need_the_account_switch() {
     );
     assert_eq!(l["uploadTimestamp"], 1_400_000_000_000u64);
 }
+
+#[test]
+fn encryption_or_lock_limits_name_and_info_to_2048_bytes() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("budget-bkt", "allPrivate");
+    let long = "v".repeat(2100);
+    let info = [("X-Bz-Info-k".to_string(), long)];
+    assert_eq!(upload_h(&c, &b, "plain", b"x", &info).status, 200);
+    let mut h = sse_headers(1);
+    h.extend(info.iter().cloned());
+    let a = upload_h(&c, &b, "enc", b"x", &h);
+    assert_eq!((a.status, a.code().as_str()), (400, "bad_request"));
+    let a = c.call(
+        "b2_start_large_file",
+        json!({"bucketId": b, "fileName": "l", "contentType": "a/b",
+               "fileInfo": {"k": "v".repeat(2100)}, "serverSideEncryption": sse_json(1)}),
+    );
+    assert_eq!(a.status, 400);
+}
