@@ -261,3 +261,19 @@ fn custom_upload_timestamps_small_and_large() {
         .expect("large");
     assert_eq!(f.upload_timestamp, 1_500_000_000_000);
 }
+
+#[test]
+fn options_never_print_the_key() {
+    let key = CustomerKey::new([0x33; 32]);
+    let opts = UploadOptions {
+        encryption: Some(Sse::C(key)),
+        ..Default::default()
+    };
+    let text = format!("{opts:?}");
+    // base64 of 32 bytes of 0x33.
+    assert!(
+        !text.contains("MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM="),
+        "{text}"
+    );
+    assert!(text.contains("<redacted>"), "{text}");
+}
