@@ -3,14 +3,17 @@
 //! or missing one; Object Lock retention and legal hold blocking deletes; the governance
 //! bypass working only with the capability; custom upload timestamps.
 
-use b2_core::wire::encryption::{CustomerKey, EncryptionMode};
+use b2_core::op::UploadPart;
+use b2_core::wire::encryption::{CustomerKey, Encryption, EncryptionMode};
 use b2_core::wire::json::JsonWriter;
+use b2_core::wire::large::StartLargeFile;
 use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
 use b2_core::wire::{bucket::Bucket, ApiCall};
 use b2_sim::Sim;
 use b2_transport_std::client::{
     Client, ClientError, DownloadTarget, ParallelDownload, Sse, UploadOptions,
 };
+use sha1::{Digest, Sha1};
 
 const DAY: u64 = 86_400_000;
 
@@ -276,4 +279,88 @@ fn options_never_print_the_key() {
         "{text}"
     );
     assert!(text.contains("<redacted>"), "{text}");
+}
+
+/// What an SSE-C upload killed after its first part leaves: an unfinished large file with
+/// the info the SDK gives a file from a path.
+fn crashed_sse_c(
+    c: &Client,
+    bucket_id: &str,
+    name: &str,
+    mtime: u64,
+    bytes: &[u8],
+    key: &CustomerKey,
+) -> String {
+    let ms = mtime.to_string();
+    let sha: String = Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let info = [
+        ("src_last_modified_millis", ms.as_str()),
+        ("large_file_sha1", sha.as_str()),
+    ];
+    let id = c
+        .call(
+            StartLargeFile {
+                bucket_id,
+                file_name: name,
+                content_type: "b2/x-auto",
+                file_info: &info,
+                server_side_encryption: Some(Encryption::SseC(key)),
+                file_retention: None,
+                legal_hold: None,
+                custom_upload_timestamp: None,
+            },
+            |f| Ok(f.file_id.raw().to_owned()),
+        )
+        .expect("start");
+    let mut s = c.session();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut op = UploadPart::new(&mut s, &mut buf, &id, 1, bytes, 0, 100_000, None)
+        .expect("part")
+        .with_customer_key(Some(key));
+    c.run(&mut op).expect("part sent");
+    id
+}
+
+#[test]
+fn an_sse_c_upload_resumes_only_with_its_own_key() {
+    let (sim, c) = sim();
+    let b = c.create_bucket("resume-sse-c", false).expect("bucket");
+    let dir = std::env::temp_dir().join(format!("b2-sse-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bytes = data(300_000, 4);
+    let path = dir.join("r.bin");
+    std::fs::write(&path, &bytes).expect("write");
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("epoch")
+        .as_millis() as u64;
+    let a = CustomerKey::new([1; 32]);
+    let other = CustomerKey::new([2; 32]);
+    let opts = |k: Option<&CustomerKey>| UploadOptions {
+        part_size: Some(100_000),
+        large_threshold: 100_000,
+        lock_dir: Some(dir.clone()),
+        encryption: k.map(|k| Sse::C(k.clone())),
+        ..Default::default()
+    };
+    let crashed = crashed_sse_c(&c, &b.id, "r.bin", mtime, &bytes, &a);
+    let f = c
+        .upload_path("resume-sse-c", &path, "r.bin", &opts(Some(&other)))
+        .expect("other key");
+    assert_ne!(f.file_id, crashed, "another key: a new file");
+    let f = c
+        .upload_path("resume-sse-c", &path, "r.bin", &opts(None))
+        .expect("no key");
+    assert_ne!(f.file_id, crashed, "no key: a new file");
+    let f = c
+        .upload_path("resume-sse-c", &path, "r.bin", &opts(Some(&a)))
+        .expect("same key");
+    assert_eq!(f.file_id, crashed, "the same key: resumed");
+    assert_eq!(sim.file_bytes("resume-sse-c", "r.bin"), Some(bytes));
+    let _ = std::fs::remove_dir_all(dir);
 }
