@@ -1,9 +1,7 @@
 //! Every JSON answer parser of b2-core, walked to the end (lazy lists included).
 #![no_main]
 
-use b2_core::wire::{
-    auth, bucket, encryption, error_body, file, key, large, lock, upload, Answer,
-};
+use b2_core::wire::{auth, bucket, encryption, error_body, file, key, large, lock, upload, Answer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|b: &[u8]| {
