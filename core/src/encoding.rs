@@ -180,12 +180,103 @@ impl fmt::Display for Base64Pair<'_> {
     }
 }
 
+/// Renders bytes as standard base64 (with `=` padding) through `Display`, without a buffer.
+/// Used for SSE-C keys and their MD5; its `Debug` shows nothing of the bytes.
+#[derive(Clone, Copy)]
+pub struct Base64Bytes<'a>(pub &'a [u8]);
+
+impl fmt::Debug for Base64Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Base64Bytes(<redacted>)")
+    }
+}
+
+impl fmt::Display for Base64Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.chunks(3) {
+            let a = chunk.first().copied().unwrap_or(0);
+            let b = chunk.get(1).copied();
+            let c = chunk.get(2).copied();
+            let n = u32::from(a) << 16 | u32::from(b.unwrap_or(0)) << 8 | u32::from(c.unwrap_or(0));
+            let mut out = [b'='; 4];
+            out[0] = B64[(n >> 18) as usize & 63];
+            out[1] = B64[(n >> 12) as usize & 63];
+            if b.is_some() {
+                out[2] = B64[(n >> 6) as usize & 63];
+            }
+            if c.is_some() {
+                out[3] = B64[n as usize & 63];
+            }
+            f.write_str(core::str::from_utf8(&out).unwrap_or("===="))?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes standard base64 (padding required, no whitespace) into exactly `N` bytes;
+/// `None` when the text is not that.
+pub fn base64_decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let s = s.as_bytes();
+    if !s.len().is_multiple_of(4) || s.len() / 4 * 3 < N || s.len() / 4 * 3 >= N + 3 {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> { B64.iter().position(|&x| x == c).map(|p| p as u32) };
+    let mut out = [0u8; N];
+    let mut at = 0usize;
+    let quads = s.len() / 4;
+    for (qi, q) in s.chunks(4).enumerate() {
+        let last = qi + 1 == quads;
+        let pads = q.iter().rev().take_while(|&&c| c == b'=').count();
+        if pads > 2 || (pads > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &c) in q.iter().enumerate() {
+            let v = if i >= 4 - pads { 0 } else { val(c)? };
+            n = n << 6 | v;
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        for &b in bytes.iter().take(3 - pads) {
+            *out.get_mut(at)? = b;
+            at += 1;
+        }
+    }
+    (at == N).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::format;
     use std::string::String;
+
+    #[test]
+    fn base64_bytes_round_trip() {
+        let key: [u8; 32] = core::array::from_fn(|i| i as u8 * 7);
+        let text = format!("{}", Base64Bytes(&key));
+        assert_eq!(text.len(), 44);
+        assert_eq!(base64_decode_exact::<32>(&text), Some(key));
+        assert_eq!(format!("{}", Base64Bytes(b"hi")), "aGk=");
+        assert_eq!(base64_decode_exact::<2>("aGk="), Some(*b"hi"));
+        assert_eq!(base64_decode_exact::<32>("aGk="), None);
+        assert_eq!(base64_decode_exact::<2>("a=k="), None);
+        assert_eq!(base64_decode_exact::<2>("aG*="), None);
+    }
+
+    proptest! {
+        #[test]
+        fn base64_decode_never_panics(s in "[A-Za-z0-9+/=]{0,60}") {
+            let _ = base64_decode_exact::<32>(&s);
+            let _ = base64_decode_exact::<16>(&s);
+        }
+
+        #[test]
+        fn base64_round_trips(b in proptest::collection::vec(any::<u8>(), 16..=16)) {
+            let text = format!("{}", Base64Bytes(&b));
+            prop_assert_eq!(base64_decode_exact::<16>(&text).map(|a| a.to_vec()), Some(b));
+        }
+    }
 
     #[test]
     fn encodes_like_b2() {

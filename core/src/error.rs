@@ -204,6 +204,8 @@ pub enum InvalidInput {
     /// A remote source of a large copy that is empty, or (except the last) shorter than the
     /// minimum part size: B2 needs every part but the last to be at least that long.
     CopySourceTooSmall,
+    /// An SSE-C key that is not 32 bytes (44 characters of base64).
+    EncryptionKey,
 }
 
 impl fmt::Display for InvalidInput {
@@ -220,7 +222,9 @@ impl fmt::Display for InvalidInput {
             InvalidInput::InfoKey => "file info key must be 1 to 50 letters, digits or '-_.'",
             InvalidInput::ReservedInfoKey => "file info keys starting with 'b2-' are reserved",
             InvalidInput::InfoValue => "file info value contains a control character",
-            InvalidInput::HeadersTooLarge => "file name and info exceed 7000 header bytes",
+            InvalidInput::HeadersTooLarge => {
+                "file name and info exceed 7000 header bytes (2048 with encryption or Object Lock)"
+            }
             InvalidInput::PartSize => "part size outside the allowed range",
             InvalidInput::PartCount => "part count or number outside 1..=10000",
             InvalidInput::FileSize => "file size outside the allowed range",
@@ -236,6 +240,7 @@ impl fmt::Display for InvalidInput {
             InvalidInput::CopySourceTooSmall => {
                 "a copy source is empty, or shorter than the minimum part size but not the last"
             }
+            InvalidInput::EncryptionKey => "SSE-C key must be 32 bytes (44 characters of base64)",
         })
     }
 }

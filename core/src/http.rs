@@ -7,7 +7,7 @@ use core::fmt;
 
 /// Most headers any request carries (authorization, name, type, length, SHA-1, 10 infos,
 /// `src_last_modified_millis`, part number, range, user agent, test mode, ...).
-pub const MAX_HEADERS: usize = 24;
+pub const MAX_HEADERS: usize = 28;
 
 /// HTTP method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

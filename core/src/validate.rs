@@ -19,6 +19,9 @@ pub const DEFAULT_MIN_PART_SIZE: u64 = 5_000_000;
 pub const MAX_INFO_ENTRIES: usize = 10;
 /// Header bytes that the file name and all info together may take.
 pub const HEADER_BUDGET: usize = 7_000;
+/// The same budget for a file with server-side encryption or Object Lock settings (B2:
+/// "reduced to 2,048 bytes").
+pub const PROTECTED_HEADER_BUDGET: usize = 2_048;
 /// Longest file name, in UTF-8 bytes.
 pub const MAX_FILE_NAME: usize = 1024;
 /// Longest `/`-separated segment of a file name, in bytes.
@@ -124,6 +127,15 @@ pub fn file_info<'a, I>(name: &str, info: I) -> Result<(), InvalidInput>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
+    file_info_within(name, info, HEADER_BUDGET)
+}
+
+/// [`file_info`] against another header budget ([`PROTECTED_HEADER_BUDGET`] for files with
+/// encryption or Object Lock settings).
+pub fn file_info_within<'a, I>(name: &str, info: I, budget: usize) -> Result<(), InvalidInput>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
     let mut used = "X-Bz-File-Name".len() + percent_encode(name).encoded_len();
     for (i, (k, v)) in info.into_iter().enumerate() {
         if i >= MAX_INFO_ENTRIES {
@@ -135,7 +147,7 @@ where
         }
         used += "X-Bz-Info-".len() + k.len() + percent_encode(v).encoded_len();
     }
-    if used > HEADER_BUDGET {
+    if used > budget {
         return Err(InvalidInput::HeadersTooLarge);
     }
     Ok(())

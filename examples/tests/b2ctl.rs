@@ -803,6 +803,10 @@ fn file_commands_take_uris_and_print_b2_json() {
                     file_name: name,
                     content_type: "b2/x-auto",
                     file_info: &[],
+                    server_side_encryption: None,
+                    file_retention: None,
+                    legal_hold: None,
+                    custom_upload_timestamp: None,
                 },
                 |f| Ok(f.file_id.raw().to_owned()),
             )

@@ -1,7 +1,7 @@
 //! Every JSON answer parser of b2-core, walked to the end (lazy lists included).
 #![no_main]
 
-use b2_core::wire::{auth, bucket, error_body, file, key, large, upload, Answer};
+use b2_core::wire::{auth, bucket, encryption, error_body, file, key, large, lock, upload, Answer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|b: &[u8]| {
@@ -33,7 +33,12 @@ fuzz_target!(|b: &[u8]| {
         let mut out = [0u8; 64];
         let _ = f.file_name.unescape(&mut out);
         let _ = f.file_info.entries().count();
+        let _ = (f.retention(), f.legal_hold_state(), f.encryption());
     }
+    let _ = lock::RetentionAnswer::parse(b);
+    let _ = lock::LegalHoldAnswer::parse(b);
+    let _ = lock::Retention::parse(b);
+    let _ = encryption::FileEncryption::parse(b);
     let _ = file::FileRef::parse(b);
     if let Ok(a) = file::ListFilesAnswer::parse(b) {
         let _ = a.files.count();

@@ -378,6 +378,7 @@ mod tests {
             seq,
             large: false,
             content: Vec::new(),
+            protection: Default::default(),
         }
     }
 

@@ -334,6 +334,11 @@ impl FilesDb {
         })
     }
 
+    /// Replaces a stored file version's row (same content: blob counts unchanged).
+    pub fn update_file(&self, f: &FileVersion) -> io::Result<()> {
+        self.savepoint(|c| Self::put_file(c, f))
+    }
+
     /// A file version by id.
     pub fn file(&self, id: &str) -> io::Result<Option<FileVersion>> {
         let json: Option<String> = self
@@ -610,6 +615,7 @@ mod tests {
                 offset: 0,
                 len: 10,
             }],
+            protection: Default::default(),
         }
     }
 

@@ -168,6 +168,7 @@ pub struct SimBuilder {
     threads: usize,
     idle_timeout: Duration,
     body_timeout: Duration,
+    custom_upload_timestamps: bool,
 }
 
 impl Default for SimBuilder {
@@ -182,6 +183,7 @@ impl Default for SimBuilder {
             threads: 2,
             idle_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
+            custom_upload_timestamps: false,
         }
     }
 }
@@ -223,6 +225,14 @@ impl SimBuilder {
     /// Faults to inject from the start.
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// Lets the account set custom upload timestamps (`X-Bz-Custom-Upload-Timestamp`,
+    /// `customUploadTimestamp`). Off by default: B2 enables it per account on request and
+    /// refuses the setting otherwise.
+    pub fn custom_upload_timestamps(mut self, on: bool) -> Self {
+        self.custom_upload_timestamps = on;
         self
     }
 
@@ -280,6 +290,7 @@ impl SimBuilder {
             token_lifetime_ms: u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
             idle_timeout: self.idle_timeout,
             body_timeout: self.body_timeout,
+            custom_upload_timestamps: self.custom_upload_timestamps,
         };
         let new_primary = state.primary_key.is_none();
         if new_primary {

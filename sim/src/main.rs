@@ -66,6 +66,9 @@ struct Args {
     /// Drop a connection whose request body stalls (no bytes) longer than this, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     body_timeout: f64,
+    /// Let the account set custom upload timestamps (B2 enables this per account).
+    #[arg(long)]
+    custom_upload_timestamps: bool,
     /// Answer 503 to every Nth upload or part upload.
     #[arg(long, value_name = "N")]
     fail_uploads_every: Option<u32>,
@@ -140,6 +143,7 @@ fn main() {
         .threads(a.threads)
         .idle_timeout(secs(a.idle_timeout))
         .body_timeout(secs(a.body_timeout))
+        .custom_upload_timestamps(a.custom_upload_timestamps)
         .faults(faults);
     if let Some(r) = a.recommended_part_size {
         b = b.recommended_part_size(r);

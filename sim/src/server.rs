@@ -29,6 +29,8 @@ pub(crate) struct Config {
     pub idle_timeout: std::time::Duration,
     /// Longest wait for the next bytes of a request body.
     pub body_timeout: std::time::Duration,
+    /// Whether the account may set custom upload timestamps (off by default, as on B2).
+    pub custom_upload_timestamps: bool,
 }
 
 /// Counters behind [`crate::Stats`].

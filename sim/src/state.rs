@@ -110,6 +110,9 @@ pub(crate) struct Bucket {
     pub cors_rules: Value,
     pub lifecycle_rules: Value,
     pub revision: u64,
+    /// Object Lock settings (see `api::features`).
+    #[serde(default)]
+    pub file_lock: crate::api::features::FileLock,
 }
 
 /// What a file version is.
@@ -151,6 +154,23 @@ pub(crate) struct FileVersion {
     pub seq: u64,
     pub large: bool,
     pub content: Vec<Segment>,
+    /// Encryption and Object Lock.
+    #[serde(default)]
+    pub protection: Protection,
+}
+
+/// A file version's SSE-C key MD5 (never the key), retention and legal hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Protection {
+    /// Base64 MD5 of the SSE-C key; `None`: SSE-B2.
+    #[serde(default)]
+    pub sse_c_key_md5: Option<String>,
+    /// Retention mode (`governance`, `compliance`) and its end in milliseconds.
+    #[serde(default)]
+    pub retention: Option<(String, u64)>,
+    /// Legal hold (`Some(true)`: on).
+    #[serde(default)]
+    pub legal_hold: Option<bool>,
 }
 
 /// One uploaded part of an unfinished large file.
@@ -478,6 +498,19 @@ impl State {
         Ok(())
     }
 
+    /// Replaces the metadata (retention, legal hold) of a stored file version; its content
+    /// and listing position stay.
+    pub fn update_file(&mut self, f: FileVersion) -> std::io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.update_file(&f);
+        }
+        self.mark_dirty(&f.id);
+        if let Some(old) = self.files.get_mut(&f.id) {
+            *old = f;
+        }
+        Ok(())
+    }
+
     /// Removes a file version (and its parts, if unfinished).
     pub fn remove_file(&mut self, id: &str) -> Option<FileVersion> {
         if let Some(db) = &self.db {
@@ -608,6 +641,7 @@ mod tests {
             seq,
             large: false,
             content: blobs.iter().map(|b| seg(*b)).collect(),
+            protection: Default::default(),
         }
     }
 

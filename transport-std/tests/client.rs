@@ -282,6 +282,10 @@ fn listing_hide_delete_copy_unfinished() {
                 file_name: "half",
                 content_type: "b2/x-auto",
                 file_info: &[],
+                server_side_encryption: None,
+                file_retention: None,
+                legal_hold: None,
+                custom_upload_timestamp: None,
             },
             |f| Ok(f.file_id.raw().to_owned()),
         )

@@ -101,6 +101,10 @@ fn crashed_upload(
                 file_name: name,
                 content_type,
                 file_info: &info,
+                server_side_encryption: None,
+                file_retention: None,
+                legal_hold: None,
+                custom_upload_timestamp: None,
             },
             |f| Ok(f.file_id.raw().to_owned()),
         )

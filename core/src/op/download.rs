@@ -19,6 +19,7 @@ use crate::retry::{CallKind, RetryPolicy};
 use crate::session::{fixed, Id, Session};
 use crate::validate;
 use crate::wire::download::{parse_download_head, Sha1State};
+use crate::wire::encryption::CustomerKey;
 
 /// Which file to download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,7 @@ pub struct Download<'s, 'b, 'a, W: Write> {
     range: Option<(u64, u64)>,
     head_only: bool,
     auth: Option<&'a str>,
+    customer_key: Option<&'a CustomerKey>,
     sink: W,
     state: CallState,
     hasher: Sha1,
@@ -102,6 +104,7 @@ impl<'s, 'b, 'a, W: Write> Download<'s, 'b, 'a, W> {
             range: None,
             head_only: false,
             auth: None,
+            customer_key: None,
             sink,
             state,
             hasher: Sha1::new(),
@@ -133,6 +136,13 @@ impl<'s, 'b, 'a, W: Write> Download<'s, 'b, 'a, W> {
     /// the account token.
     pub fn authorization(mut self, token: &'a str) -> Self {
         self.auth = Some(token);
+        self
+    }
+
+    /// Sends the SSE-C key the file was uploaded with (B2 refuses to serve an SSE-C file,
+    /// body or HEAD, without it).
+    pub fn customer_key(mut self, key: Option<&'a CustomerKey>) -> Self {
+        self.customer_key = key;
         self
     }
 
@@ -202,6 +212,7 @@ fn render<'b>(
     received: u64,
     auth: Option<&str>,
     head_only: bool,
+    key: Option<&CustomerKey>,
 ) -> Result<Request<'b>, Error> {
     let mut w = HeadWriter::new(buf, 0);
     match target {
@@ -225,6 +236,9 @@ fn render<'b>(
         (None, r) if r > 0 => w.header("Range", format_args!("bytes={r}-")),
         _ => {}
     }
+    if let Some(k) = key {
+        k.headers(&mut w);
+    }
     let method = if head_only { Method::Head } else { Method::Get };
     w.finish(method, None, s.test_mode)
 }
@@ -242,6 +256,7 @@ impl<W: Write> Exchange for Download<'_, '_, '_, W> {
             self.received,
             self.auth,
             self.head_only,
+            self.customer_key,
         );
         self.state.custom_request(r)
     }

@@ -12,7 +12,8 @@
 //! - `tests/list.rs`: `List`;
 //! - `tests/large.rs`: `LargeFile` (the coordinator: start or resume, jobs, finish,
 //!   checkpoints, streams) and `LargeUpload`, its sequential driver;
-//! - `tests/unhide.rs`: `Unhide`.
+//! - `tests/unhide.rs`: `Unhide`;
+//! - `tests/protect.rs`: encryption, Object Lock and custom timestamps on the wire.
 //!
 //! Scenario tests of the same operations against `b2-sim` over real sockets are in the
 //! workspace's `tests/tests/core_ops.rs`.
@@ -23,5 +24,6 @@ mod copy;
 mod download;
 mod large;
 mod list;
+mod protect;
 mod unhide;
 mod upload_file;

@@ -16,6 +16,8 @@ use crate::op::{Abort, Exchange, Operation, Source, Step, UploadUrl};
 use crate::retry::{classify, Backoff, CallKind, Outcome, RetryPolicy, Verdict};
 use crate::session::Session;
 use crate::validate;
+use crate::wire::encryption::{CustomerKey, Encryption};
+use crate::wire::lock::{LegalHold, Retention};
 use crate::wire::{self, Answer as _};
 
 /// What a new file is: name, type, info and size. Used by small and large uploads.
@@ -37,6 +39,16 @@ pub struct FileParams<'a> {
     pub sha1: Option<[u8; 20]>,
     /// Size in bytes.
     pub size: u64,
+    /// Server-side encryption (`None`: the bucket's default, SSE-B2). With SSE-C every part
+    /// of a large file carries the key too.
+    pub encryption: Option<Encryption<'a>>,
+    /// Object Lock retention (the bucket must have file lock enabled).
+    pub retention: Option<Retention>,
+    /// Object Lock legal hold.
+    pub legal_hold: Option<LegalHold>,
+    /// Upload timestamp to record instead of now, in milliseconds (B2 must have it enabled
+    /// for the account; `X-Bz-Custom-Upload-Timestamp` / `customUploadTimestamp`).
+    pub custom_upload_timestamp: Option<u64>,
 }
 
 impl<'a> FileParams<'a> {
@@ -50,7 +62,16 @@ impl<'a> FileParams<'a> {
             src_last_modified_millis: None,
             sha1: None,
             size,
+            encryption: None,
+            retention: None,
+            legal_hold: None,
+            custom_upload_timestamp: None,
         }
+    }
+
+    /// The SSE-C key, when the file is SSE-C (parts must carry it).
+    pub fn customer_key(&self) -> Option<&'a CustomerKey> {
+        self.encryption.and_then(|e| e.customer_key())
     }
 
     /// Every file info entry the file carries: the caller's, then `src_last_modified_millis`
@@ -104,7 +125,14 @@ impl<'a> FileParams<'a> {
         }
         let mut scratch = InfoScratch::default();
         let entries = self.info_entries(large, &mut scratch);
-        validate::file_info(self.file_name, entries.iter().copied())
+        let protected =
+            self.encryption.is_some() || self.retention.is_some() || self.legal_hold.is_some();
+        let budget = if protected {
+            validate::PROTECTED_HEADER_BUDGET
+        } else {
+            validate::HEADER_BUDGET
+        };
+        validate::file_info_within(self.file_name, entries.iter().copied(), budget)
     }
 }
 
@@ -792,6 +820,26 @@ pub(crate) fn file_headers(w: &mut HeadWriter<'_>, p: &FileParams<'_>) {
             format_args!("{}", percent_encode(v)),
         );
     }
+    if let Some(e) = &p.encryption {
+        e.upload_headers(w);
+    }
+    if let Some(r) = &p.retention {
+        r.headers(w);
+    }
+    if let Some(h) = &p.legal_hold {
+        h.header(w);
+    }
+    if let Some(t) = p.custom_upload_timestamp {
+        w.header("X-Bz-Custom-Upload-Timestamp", format_args!("{t}"));
+    }
+}
+
+/// Writes the headers of `b2_upload_part` that come from the file: the SSE-C key, when the
+/// large file is SSE-C (B2 needs it on every part).
+pub(crate) fn part_headers(w: &mut HeadWriter<'_>, key: Option<&CustomerKey>) {
+    if let Some(k) = key {
+        k.headers(w);
+    }
 }
 
 /// Uploads a small file (≤ 5 GB) in one request: gets an upload URL unless one is given,
@@ -911,6 +959,7 @@ pub struct UploadPart<'s, 'b, 'f, S: Source> {
     buf: &'b mut [u8],
     source: S,
     file_id: &'f str,
+    customer_key: Option<&'f CustomerKey>,
     up: UploadState,
     policy: RetryPolicy,
 }
@@ -940,9 +989,17 @@ impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
             buf,
             source,
             file_id,
+            customer_key: None,
             up,
             policy: RetryPolicy::default(),
         })
+    }
+
+    /// Sends the SSE-C key with the part (required when the large file was started with
+    /// SSE-C; see [`FileParams::customer_key`]).
+    pub fn with_customer_key(mut self, key: Option<&'f CustomerKey>) -> Self {
+        self.customer_key = key;
+        self
     }
 
     /// Replaces the retry policy.
@@ -977,8 +1034,11 @@ impl<'s, 'b, 'f, S: Source> UploadPart<'s, 'b, 'f, S> {
 
 impl<S: Source> Exchange for UploadPart<'_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
+        let key = self.customer_key;
         self.up
-            .request(self.session, self.buf, self.file_id, "", |_| {})
+            .request(self.session, self.buf, self.file_id, "", |w| {
+                part_headers(w, key)
+            })
     }
     fn body(&mut self, out: &mut [u8]) -> Result<usize, Abort> {
         self.up.body(self.buf, &mut self.source, out)

@@ -43,6 +43,14 @@ pub struct CopyFile<'a> {
     pub content_type: Option<&'a str>,
     /// File info, with [`MetadataDirective::Replace`].
     pub file_info: Option<&'a [(&'a str, &'a str)]>,
+    /// Encryption of the new file (`None`: the bucket's default, SSE-B2).
+    pub destination_server_side_encryption: Option<super::encryption::Encryption<'a>>,
+    /// The source's SSE-C key, when the source is SSE-C (B2 refuses the copy without it).
+    pub source_server_side_encryption: Option<&'a super::encryption::CustomerKey>,
+    /// Object Lock retention of the new file.
+    pub file_retention: Option<super::lock::Retention>,
+    /// Object Lock legal hold of the new file.
+    pub legal_hold: Option<super::lock::LegalHold>,
 }
 
 impl<'a> CopyFile<'a> {
@@ -56,6 +64,10 @@ impl<'a> CopyFile<'a> {
             metadata_directive: MetadataDirective::Copy,
             content_type: None,
             file_info: None,
+            destination_server_side_encryption: None,
+            source_server_side_encryption: None,
+            file_retention: None,
+            legal_hold: None,
         }
     }
 }
@@ -80,6 +92,16 @@ impl ApiCall for CopyFile<'_> {
                     .opt_map("fileInfo", Some(self.file_info.unwrap_or(&[])));
             }
         }
+        if let Some(e) = &self.destination_server_side_encryption {
+            e.write_json(&mut w, "destinationServerSideEncryption");
+        }
+        if let Some(k) = self.source_server_side_encryption {
+            super::encryption::Encryption::SseC(k).write_json(&mut w, "sourceServerSideEncryption");
+        }
+        if let Some(r) = &self.file_retention {
+            super::lock::Retention::write_json(Some(r), &mut w, "fileRetention");
+        }
+        w.opt_str("legalHold", self.legal_hold.map(|h| h.as_str()));
         w.finish()
     }
 }

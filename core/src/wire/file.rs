@@ -85,6 +85,34 @@ impl<'a> File<'a> {
     }
 }
 
+impl<'a> File<'a> {
+    /// `serverSideEncryption`, typed (`None` when absent or of an unknown shape).
+    pub fn encryption(&self) -> Option<super::encryption::FileEncryption<'a>> {
+        self.server_side_encryption
+            .and_then(super::encryption::FileEncryption::parse)
+    }
+
+    /// `fileRetention`'s value, typed: `Ok(None)` when absent, unreadable by this key or
+    /// null; an unknown mode is [`BadAnswer::Json`].
+    pub fn retention(&self) -> Result<Option<super::lock::Retention>, BadAnswer> {
+        match self.file_retention.and_then(|w| w.object()) {
+            Some(o) => super::lock::Retention::parse(o),
+            None => Ok(None),
+        }
+    }
+
+    /// `legalHold`'s value, typed: `Ok(None)` when absent, unreadable or null; an unknown
+    /// word is [`BadAnswer::Json`].
+    pub fn legal_hold_state(&self) -> Result<Option<super::lock::LegalHold>, BadAnswer> {
+        match self.legal_hold.and_then(|w| w.text()) {
+            Some(t) => super::lock::LegalHold::parse(t.raw())
+                .map(Some)
+                .ok_or(BadAnswer::Json),
+            None => Ok(None),
+        }
+    }
+}
+
 impl<'a> Answer<'a> for File<'a> {
     /// Accepts every documented shape: `action`, `contentLength` and `contentSha1` may be
     /// absent (API v1's `b2_start_large_file` answers had none of them: such an answer is

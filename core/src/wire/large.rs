@@ -16,12 +16,28 @@ pub struct StartLargeFile<'a> {
     pub content_type: &'a str,
     /// File info (≤ 10 entries; `large_file_sha1` when the whole SHA-1 is known).
     pub file_info: &'a [(&'a str, &'a str)],
+    /// `serverSideEncryption` (`None`: the bucket's default).
+    pub server_side_encryption: Option<super::encryption::Encryption<'a>>,
+    /// `fileRetention` (Object Lock).
+    pub file_retention: Option<super::lock::Retention>,
+    /// `legalHold` (Object Lock).
+    pub legal_hold: Option<super::lock::LegalHold>,
+    /// `customUploadTimestamp`, milliseconds (must be enabled for the account).
+    pub custom_upload_timestamp: Option<u64>,
 }
 api_call!(StartLargeFile, "b2_start_large_file", File, |s, _a, w| {
     w.str("bucketId", s.bucket_id)
         .str("fileName", s.file_name)
         .str("contentType", s.content_type)
         .opt_map("fileInfo", Some(s.file_info));
+    if let Some(e) = &s.server_side_encryption {
+        e.write_json(&mut w, "serverSideEncryption");
+    }
+    if let Some(r) = &s.file_retention {
+        super::lock::Retention::write_json(Some(r), &mut w, "fileRetention");
+    }
+    w.opt_str("legalHold", s.legal_hold.map(|h| h.as_str()))
+        .opt_u64("customUploadTimestamp", s.custom_upload_timestamp);
 });
 
 /// `b2_finish_large_file`. This writer holds the whole body; `op::large` streams it in
@@ -95,6 +111,10 @@ pub struct CopyPart<'a> {
     pub part_number: u32,
     /// Inclusive byte range of the source (`None`: the whole file).
     pub range: Option<(u64, u64)>,
+    /// The source's SSE-C key, when the source is SSE-C.
+    pub source_server_side_encryption: Option<&'a super::encryption::CustomerKey>,
+    /// The large file's SSE-C key, when it was started with SSE-C.
+    pub destination_server_side_encryption: Option<&'a super::encryption::CustomerKey>,
 }
 
 impl ApiCall for CopyPart<'_> {
@@ -107,6 +127,13 @@ impl ApiCall for CopyPart<'_> {
             .str("largeFileId", self.large_file_id)
             .u64("partNumber", u64::from(self.part_number))
             .opt_str("range", range.as_deref());
+        if let Some(k) = self.source_server_side_encryption {
+            super::encryption::Encryption::SseC(k).write_json(&mut w, "sourceServerSideEncryption");
+        }
+        if let Some(k) = self.destination_server_side_encryption {
+            super::encryption::Encryption::SseC(k)
+                .write_json(&mut w, "destinationServerSideEncryption");
+        }
         w.finish()
     }
 }
@@ -204,6 +231,10 @@ mod tests {
             file_name: "n",
             content_type: "b2/x-auto",
             file_info: &[("k", "v")],
+            server_side_encryption: None,
+            file_retention: None,
+            legal_hold: None,
+            custom_upload_timestamp: None,
         }
         .write_body("a", &mut buf)
         .expect("body");
@@ -211,11 +242,32 @@ mod tests {
             &buf[..n],
             br#"{"bucketId":"b","fileName":"n","contentType":"b2/x-auto","fileInfo":{"k":"v"}}"#
         );
+        let n = StartLargeFile {
+            bucket_id: "b",
+            file_name: "n",
+            content_type: "t",
+            file_info: &[],
+            server_side_encryption: Some(super::super::encryption::Encryption::SseB2),
+            file_retention: Some(super::super::lock::Retention {
+                mode: super::super::lock::RetentionMode::Compliance,
+                retain_until_ms: 9,
+            }),
+            legal_hold: Some(super::super::lock::LegalHold::On),
+            custom_upload_timestamp: Some(7),
+        }
+        .write_body("a", &mut buf)
+        .expect("body");
+        assert_eq!(
+            &buf[..n],
+            br#"{"bucketId":"b","fileName":"n","contentType":"t","fileInfo":{},"serverSideEncryption":{"mode":"SSE-B2","algorithm":"AES256"},"fileRetention":{"mode":"compliance","retainUntilTimestamp":9},"legalHold":"on","customUploadTimestamp":7}"#
+        );
         let n = CopyPart {
             source_file_id: "s",
             large_file_id: "l",
             part_number: 2,
             range: Some((0, 99)),
+            source_server_side_encryption: None,
+            destination_server_side_encryption: None,
         }
         .write_body("a", &mut buf)
         .expect("body");

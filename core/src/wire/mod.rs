@@ -11,11 +11,13 @@ pub mod auth;
 pub mod bucket;
 pub mod copy;
 pub mod download;
+pub mod encryption;
 pub mod error_body;
 pub mod file;
 pub mod json;
 pub mod key;
 pub mod large;
+pub mod lock;
 pub mod upload;
 
 pub use json::{ArrayIter, Map, Text, TextIter};
@@ -68,13 +70,14 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLES: [&[u8]; 6] = [
+    const SAMPLES: [&[u8]; 7] = [
         br#"{"accountId":"a","authorizationToken":"t","apiInfo":{"storageApi":{"apiUrl":"http://h","downloadUrl":"http://h","absoluteMinimumPartSize":5000000,"recommendedPartSize":100000000,"allowed":{"buckets":[{"id":"b","name":"n"}],"capabilities":["listFiles"],"namePrefix":"p\u00e9"}}}}"#,
         br#"{"accountId":"a","action":"upload","bucketId":"b","contentLength":5,"contentSha1":"unverified:aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d","contentType":"t","fileId":"f","fileInfo":{"k":"v\"x"},"fileName":"n","uploadTimestamp":1}"#,
         br#"{"files":[{"action":"folder","fileId":null,"fileName":"a/"}],"nextFileName":"b","nextFileId":"c"}"#,
         br#"{"parts":[{"fileId":"f","partNumber":1,"contentLength":5,"contentSha1":"x"}],"nextPartNumber":2}"#,
         br#"{"keys":[{"keyName":"k","applicationKeyId":"i","capabilities":["a"],"bucketIds":["b"]}],"nextApplicationKeyId":null}"#,
         br#"{"buckets":[{"bucketId":"i","bucketName":"n","bucketType":"allPrivate","bucketInfo":{},"revision":1}],"bucketId":"i","uploadUrl":"u","authorizationToken":"t","fileNamePrefix":""}"#,
+        br#"{"fileId":"f","fileName":"n","action":"upload","fileRetention":{"isClientAuthorizedToRead":true,"value":{"mode":"governance","retainUntilTimestamp":5}},"legalHold":{"isClientAuthorizedToRead":true,"value":"on"},"serverSideEncryption":{"mode":"SSE-C","algorithm":"AES256","customerKeyMd5":"AAAAAAAAAAAAAAAAAAAAAA=="}}"#,
     ];
 
     fn all(b: &[u8]) {
@@ -83,6 +86,9 @@ mod fuzz {
         let _ = bucket::ListBucketsAnswer::parse(b).map(|a| a.buckets.count());
         let _ = bucket::Bucket::parse(b).map(|x| x.bucket_info.entries().count());
         let _ = file::File::parse(b).map(|f| (f.sha1(), f.file_info.entries().count()));
+        let _ = file::File::parse(b).map(|f| (f.retention(), f.legal_hold_state(), f.encryption()));
+        let _ = lock::RetentionAnswer::parse(b);
+        let _ = lock::LegalHoldAnswer::parse(b);
         let _ = file::FileRef::parse(b);
         let _ = file::ListFilesAnswer::parse(b).map(|a| a.files.count());
         let _ = large::ListPartsAnswer::parse(b).map(|a| a.parts.count());
@@ -115,6 +121,16 @@ mod fuzz {
             Ok(1)
         );
         assert!(upload::UploadUrlAnswer::parse(SAMPLES[5]).is_ok());
+        let f = file::File::parse(SAMPLES[6]).expect("locked file");
+        assert_eq!(
+            f.retention().map(|r| r.map(|r| r.mode)),
+            Ok(Some(lock::RetentionMode::Governance))
+        );
+        assert_eq!(f.legal_hold_state(), Ok(Some(lock::LegalHold::On)));
+        assert_eq!(
+            f.encryption().map(|e| e.mode),
+            Some(encryption::EncryptionMode::SseC)
+        );
     }
 
     proptest! {
@@ -124,7 +140,7 @@ mod fuzz {
         }
 
         #[test]
-        fn damaged_answers(which in 0usize..6, cut in 0usize..400, at in 0usize..400, byte in any::<u8>()) {
+        fn damaged_answers(which in 0usize..7, cut in 0usize..400, at in 0usize..400, byte in any::<u8>()) {
             let mut b = SAMPLES[which].to_vec();
             if let Some(x) = b.get_mut(at) {
                 *x = byte;

@@ -12,6 +12,8 @@ use b2_core::driver::{run, Clock, Transport};
 use b2_core::http::TransportError;
 use b2_core::op::{Authorize, Exchange, FileParams, LargeUpload, Source};
 use b2_core::session::{Credentials, Session};
+use b2_core::wire::encryption::{CustomerKey, Encryption};
+use b2_core::wire::lock::{Retention, RetentionMode};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -131,7 +133,15 @@ pub extern "C" fn _start() -> ! {
     .is_ok();
     let size = black_box(20_000_000u64);
     let mut digests = [[0u8; 20]; 8];
-    let params = FileParams::new(black_box("bucket"), black_box("nas/file.bin"), size);
+    // SSE-C with the key's MD5 computed on the device, and a governance retention: the
+    // encryption and Object Lock code paths are in the measured image.
+    let key = CustomerKey::new(black_box([0x5a; 32]));
+    let mut params = FileParams::new(black_box("bucket"), black_box("nas/file.bin"), size);
+    params.encryption = black_box(Some(Encryption::SseC(&key)));
+    params.retention = black_box(Some(Retention {
+        mode: RetentionMode::Governance,
+        retain_until_ms: 1_900_000_000_000,
+    }));
     if let Ok(mut op) = LargeUpload::new(
         &mut session,
         &mut buf,

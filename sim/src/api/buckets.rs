@@ -21,14 +21,7 @@ pub(crate) fn bucket_json(b: &Bucket, key: &Key) -> Value {
     } else {
         json!({"isClientAuthorizedToRead": false})
     };
-    let lock = if key.has("readBucketRetentions") {
-        json!({
-            "isClientAuthorizedToRead": true,
-            "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false},
-        })
-    } else {
-        json!({"isClientAuthorizedToRead": false, "value": null})
-    };
+    let lock = super::features::bucket_lock_json(b, key);
     let replication =
         json!({"isClientAuthorizedToRead": key.has("readBucketReplications"), "value": null});
     json!({
@@ -128,6 +121,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         cors_rules,
         lifecycle_rules,
         revision: 1,
+        file_lock: super::features::new_bucket_file_lock(ctx, args)?,
     };
     let out = bucket_json(&b, ctx.key);
     st.buckets.insert(b.id.clone(), b);
@@ -231,6 +225,7 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     if let Some(l) = life {
         b.lifecycle_rules = l.clone();
     }
+    super::features::update_bucket_file_lock(ctx, &mut b.file_lock, args)?;
     b.revision += 1;
     Ok(bucket_json(b, ctx.key))
 }

@@ -90,7 +90,6 @@ fn check_account_read(st: &State, token: &str, f: &FileVersion, now: u64) -> Api
 
 /// `GET|HEAD /b2api/vN/b2_download_file_by_id?fileId=...`.
 pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Response<SimBody>> {
-    super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
     let file_id = query
         .iter()
@@ -114,6 +113,7 @@ pub(crate) fn by_id(sh: &Arc<Shared>, req: &Request<Incoming>) -> ApiResult<Resp
         check_account_read(&st, &token, &f, now)?;
         key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
     }
+    super::features::check_read_sse(req.headers(), &f)?;
     let f = f.into_owned();
     drop(st);
     answer(sh, req, &f, &query, "b2_download_file_by_id", key_id)
@@ -126,7 +126,6 @@ pub(crate) fn by_name(
     bucket_name: &str,
     name: &str,
 ) -> ApiResult<Response<SimBody>> {
-    super::features::check_no_sse_c_headers(req.headers())?;
     let query = query_pairs(req.uri().query());
     let now = sh.now_ms();
     let st = sh.lock();
@@ -155,6 +154,7 @@ pub(crate) fn by_name(
             key_id = st.tokens.get(&token).map(|t| t.key_id.clone());
         }
     }
+    super::features::check_read_sse(req.headers(), &f)?;
     let f = f.into_owned();
     drop(st);
     answer(sh, req, &f, &query, "b2_download_file_by_name", key_id)
@@ -258,6 +258,9 @@ fn answer(
     };
     set(&mut resp, "x-bz-content-sha1", &sha1);
     set(&mut resp, "x-bz-upload-timestamp", &f.timestamp.to_string());
+    for (name, value) in super::features::sse_answer_headers(f) {
+        set(&mut resp, name, &value);
+    }
     // Every stored file is SSE-B2 (B2's default).
     set(&mut resp, "x-bz-server-side-encryption", "AES256");
     for (k, v) in &f.info {

@@ -249,6 +249,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         seq,
         large: false,
         content: Vec::new(),
+        protection: Default::default(),
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
@@ -279,6 +280,7 @@ pub(crate) fn delete_version(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> Api
     }
     ctx.key.require_bucket(&f.bucket_id)?;
     ctx.key.require_name(&f.name)?;
+    super::features::check_delete(ctx, &f, args)?;
     let mut blobs: Vec<u64> = f.content.iter().map(|s| s.blob.id).collect();
     drop(f);
     blobs.extend(
@@ -305,9 +307,6 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     let info = opt_info(args, "fileInfo")?;
     validate_file_name(&name)?;
     ctx.key.require_name(&name)?;
-    super::features::check_write_sse(args, "destinationServerSideEncryption")?;
-    super::features::check_source_sse(args)?;
-    super::features::check_no_file_lock_args(args)?;
     let src_bucket = st
         .file(&source_id)
         .map(|f| f.bucket_id.clone())
@@ -315,8 +314,14 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
     let dest_bucket = opt_str(args, "destinationBucketId")?
         .map(str::to_string)
         .unwrap_or(src_bucket);
-    bucket_for(ctx, st, &dest_bucket)?;
+    let (protection, timestamp) = super::features::json_protection(
+        ctx,
+        bucket_for(ctx, st, &dest_bucket)?,
+        args,
+        "destinationServerSideEncryption",
+    )?;
     let (src, content, whole) = source_range(ctx, st, &source_id, range, &dest_bucket)?;
+    super::features::check_source_sse(args, &src)?;
     let (content_type, info) = match directive {
         "COPY" => {
             if content_type.is_some() || info.is_some() {
@@ -344,6 +349,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         }
     };
     validate_info(&name, &info)?;
+    super::features::check_protected_budget(&protection, &name, &info)?;
     let length = content_len(&content);
     if length > super::upload::MAX_SMALL_FILE {
         return Err(ApiError::new(
@@ -371,10 +377,11 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         sha1,
         length,
         info,
-        timestamp: ctx.now,
+        timestamp: timestamp.unwrap_or(ctx.now),
         seq,
         large: false,
         content,
+        protection,
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;

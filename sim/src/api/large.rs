@@ -23,11 +23,15 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
     let name = req_str(args, "fileName")?.to_string();
     let ct = req_str(args, "contentType")?;
     let info = opt_info(args, "fileInfo")?.unwrap_or_default();
-    bucket_for(ctx, st, &bucket_id)?;
-    super::features::check_write_sse(args, "serverSideEncryption")?;
-    super::features::check_no_file_lock_args(args)?;
+    let (protection, timestamp) = super::features::json_protection(
+        ctx,
+        bucket_for(ctx, st, &bucket_id)?,
+        args,
+        "serverSideEncryption",
+    )?;
     validate_file_name(&name)?;
     validate_info(&name, &info)?;
+    super::features::check_protected_budget(&protection, &name, &info)?;
     ctx.key.require_name(&name)?;
     let content_type = if ct == "b2/x-auto" {
         guess_content_type(&name).to_string()
@@ -45,10 +49,11 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
         sha1: "none".into(),
         length: 0,
         info,
-        timestamp: ctx.now,
+        timestamp: timestamp.unwrap_or(ctx.now),
         seq,
         large: true,
         content: Vec::new(),
+        protection,
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
@@ -298,10 +303,17 @@ pub(crate) fn copy_part(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResul
     }
     let number = u32::try_from(number).unwrap_or(1);
     let range = opt_str(args, "range")?;
-    super::features::check_write_sse(args, "destinationServerSideEncryption")?;
-    super::features::check_source_sse(args)?;
-    let dest_bucket = unfinished(ctx, st, &large_id)?.bucket_id.clone();
-    let (_, content, _) = source_range(ctx, st, &source_id, range, &dest_bucket)?;
+    let dest_md5 = super::features::check_write_sse(args, "destinationServerSideEncryption")?;
+    let large = unfinished(ctx, st, &large_id)?;
+    if large.protection.sse_c_key_md5 != dest_md5 {
+        return Err(ApiError::bad_request(
+            "destinationServerSideEncryption must be the SSE-C key the large file was started with",
+        ));
+    }
+    let dest_bucket = large.bucket_id.clone();
+    drop(large);
+    let (src, content, _) = source_range(ctx, st, &source_id, range, &dest_bucket)?;
+    super::features::check_source_sse(args, &src)?;
     let length = content_len(&content);
     if length > super::upload::MAX_SMALL_FILE {
         return Err(ApiError::new(

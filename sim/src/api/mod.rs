@@ -60,10 +60,9 @@ pub(crate) fn lookup(call: &str) -> Option<Handler> {
         "b2_delete_file_version" => (files::delete_version, true),
         "b2_copy_file" => (files::copy, true),
         "b2_get_download_authorization" => (download::get_download_authorization, true),
+        "b2_update_file_retention" => (features::update_retention, true),
+        "b2_update_file_legal_hold" => (features::update_legal_hold, true),
         // B2 calls b2-sim does not implement: a clear 400, never a silent 200 or a 404.
-        "b2_update_file_retention" | "b2_update_file_legal_hold" => {
-            (features::file_lock_call, false)
-        }
         "b2_set_bucket_notification_rules" | "b2_get_bucket_notification_rules" => {
             (features::notification_call, false)
         }
@@ -170,13 +169,8 @@ pub(crate) fn file_json(f: &FileVersion, key: &Key) -> Value {
         Action::Start => (0, "none".to_string()),
         _ => (f.length, f.sha1.clone()),
     };
-    let retention = if key.has("readFileRetentions") {
-        json!({"isClientAuthorizedToRead": true, "value": {"mode": null, "retainUntilTimestamp": null}})
-    } else {
-        json!({"isClientAuthorizedToRead": false, "value": null})
-    };
-    let legal_hold =
-        json!({"isClientAuthorizedToRead": key.has("readFileLegalHolds"), "value": null});
+    let retention = features::retention_json(f, key);
+    let legal_hold = features::legal_hold_json(f, key);
     let mut v = json!({
         "accountId": f.account_id,
         "action": f.action.as_str(),
@@ -196,7 +190,7 @@ pub(crate) fn file_json(f: &FileVersion, key: &Key) -> Value {
     // Uploads, copies and large files are SSE-B2 (B2's default); a hide marker holds no
     // data and, like an unencrypted file on B2, has no serverSideEncryption.
     if f.action != Action::Hide {
-        v["serverSideEncryption"] = features::sse_b2();
+        v["serverSideEncryption"] = features::sse_json(f);
     }
     v
 }

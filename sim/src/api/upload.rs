@@ -143,6 +143,8 @@ struct Plan {
     sha1: Sha1Mode,
     fault: UploadFault,
     kind: PlanKind,
+    /// Encryption and Object Lock of a new file.
+    protection: crate::state::Protection,
 }
 
 enum PlanKind {
@@ -281,7 +283,18 @@ fn prepare(
     }
     let content_len = content_length(headers)?;
     let sha1 = sha1_mode(headers)?;
-    super::features::check_upload_headers(headers)?;
+    let large = match target {
+        Target::Part { file_id, .. } => st.file(file_id).map(|f| f.into_owned()),
+        Target::File { .. } => None,
+    };
+    let (protection, _) = super::features::upload_protection(
+        headers,
+        &key,
+        st.buckets.get(&t.bucket_id),
+        large.as_ref(),
+        sh.cfg.custom_upload_timestamps,
+        now,
+    )?;
     let extra = if sha1 == Sha1Mode::AtEnd { 40 } else { 0 };
     if sha1 == Sha1Mode::AtEnd && content_len < 40 {
         return Err(ApiError::bad_request(
@@ -296,8 +309,9 @@ fn prepare(
     let kind = match target {
         Target::File { .. } => {
             let kind = file_headers(headers)?;
-            if let PlanKind::File { name, .. } = &kind {
+            if let PlanKind::File { name, info, .. } = &kind {
                 key.require_name(name)?;
+                super::features::check_protected_budget(&protection, name, info)?;
             }
             kind
         }
@@ -354,6 +368,7 @@ fn prepare(
             sha1,
             fault,
             kind,
+            protection,
         },
         busy,
     ))
@@ -694,6 +709,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     seq,
                     large: false,
                     content,
+                    protection: plan.protection.clone(),
                 };
                 let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));

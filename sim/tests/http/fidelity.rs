@@ -374,48 +374,10 @@ fn unimplemented_features_are_refused_not_ignored() {
     };
     refused(
         c.call(
-            "b2_create_bucket",
-            json!({"accountId": c.account_id, "bucketName": "locked-bucket", "bucketType": "allPrivate", "fileLockEnabled": true}),
-        ),
-        "fileLockEnabled",
-    );
-    // fileLockEnabled false is what B2 does anyway.
-    assert_eq!(
-        c.call(
-            "b2_create_bucket",
-            json!({"accountId": c.account_id, "bucketName": "unlocked-bucket", "bucketType": "allPrivate", "fileLockEnabled": false}),
-        )
-        .status,
-        200
-    );
-    refused(
-        c.call(
             "b2_update_bucket",
             json!({"accountId": c.account_id, "bucketId": b, "replicationConfiguration": {"asReplicationSource": {}}}),
         ),
         "replication",
-    );
-    refused(
-        c.call(
-            "b2_update_bucket",
-            json!({"accountId": c.account_id, "bucketId": b, "defaultRetention": {"mode": "governance"}}),
-        ),
-        "defaultRetention",
-    );
-    let f = c.upload(&b, "f", b"x");
-    refused(
-        c.call(
-            "b2_update_file_retention",
-            json!({"fileId": f["fileId"], "fileName": "f", "fileRetention": {"mode": "governance", "retainUntilTimestamp": 1}}),
-        ),
-        "b2_update_file_retention",
-    );
-    refused(
-        c.call(
-            "b2_update_file_legal_hold",
-            json!({"fileId": f["fileId"], "fileName": "f", "legalHold": "on"}),
-        ),
-        "b2_update_file_legal_hold",
     );
     refused(
         c.call("b2_get_bucket_notification_rules", json!({"bucketId": b})),
@@ -428,49 +390,4 @@ fn unimplemented_features_are_refused_not_ignored() {
         ),
         "notifications",
     );
-    refused(
-        c.call(
-            "b2_start_large_file",
-            json!({"bucketId": b, "fileName": "l", "contentType": "a/b",
-                   "serverSideEncryption": {"mode": "SSE-C", "algorithm": "AES256", "customerKey": "a", "customerKeyMd5": "b"}}),
-        ),
-        "SSE-C start",
-    );
-    refused(
-        c.call(
-            "b2_start_large_file",
-            json!({"bucketId": b, "fileName": "l", "contentType": "a/b", "legalHold": "on"}),
-        ),
-        "legal hold start",
-    );
-    let (url, tok) = c.upload_url(&b);
-    for (h, v) in [
-        ("X-Bz-Server-Side-Encryption-Customer-Algorithm", "AES256"),
-        ("X-Bz-File-Retention-Mode", "governance"),
-        ("X-Bz-File-Legal-Hold", "on"),
-    ] {
-        refused(
-            c.upload_with(
-                &url,
-                &tok,
-                &[
-                    ("X-Bz-File-Name", "u"),
-                    ("Content-Type", "a/b"),
-                    ("X-Bz-Content-Sha1", &sha1_hex(b"x")),
-                    (h, v),
-                ],
-                b"x",
-            ),
-            h,
-        );
-    }
-    let d = answer(
-        c.agent
-            .get(format!("{}/file/unimplemented/f", s.url()))
-            .header("Authorization", &c.token)
-            .header("X-Bz-Server-Side-Encryption-Customer-Algorithm", "AES256")
-            .call(),
-    );
-    refused(d, "SSE-C download");
-    assert_eq!(s.file_bytes("unimplemented", "u"), None);
 }

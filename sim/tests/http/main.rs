@@ -14,5 +14,6 @@ mod large_files;
 mod listing;
 mod lost_answers;
 mod persistence;
+mod protect;
 mod scenarios;
 mod uploads;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use b2_core::embedded_io;
 use b2_core::error::BadAnswer;
 use b2_core::op::{Download, Target};
+use b2_core::wire::encryption::CustomerKey;
 use sha1::{Digest, Sha1};
 
 use super::{Client, ClientError, Progress, Result};
@@ -183,6 +184,18 @@ impl Client {
         range: Option<(u64, u64)>,
         progress: Option<&dyn Progress>,
     ) -> Result<DownloadResult> {
+        self.download_to_writer_keyed(target, w, range, progress, None)
+    }
+
+    /// [`Client::download_to_writer`] sending an SSE-C key (see `client/retention.rs`).
+    pub(crate) fn download_to_writer_keyed<W: Write>(
+        &self,
+        target: &DownloadTarget,
+        w: W,
+        range: Option<(u64, u64)>,
+        progress: Option<&dyn Progress>,
+        key: Option<&CustomerKey>,
+    ) -> Result<DownloadResult> {
         let mut s = self.session();
         let mut buf = vec![0u8; 8192];
         let t = match target {
@@ -194,7 +207,9 @@ impl Client {
             done: 0,
             progress,
         };
-        let mut op = Download::new(&mut s, &mut buf, t, sink)?.with_policy(self.retry_policy());
+        let mut op = Download::new(&mut s, &mut buf, t, sink)?
+            .customer_key(key)
+            .with_policy(self.retry_policy());
         if let Some((a, b)) = range {
             op = op.range(a, b)?;
         }
@@ -223,6 +238,7 @@ impl Client {
         file: &fs::File,
         range: Option<(u64, u64)>,
         progress: Option<&dyn Progress>,
+        key: Option<&CustomerKey>,
     ) -> Result<DownloadResult> {
         let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(BLOCKS);
         let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BLOCKS);
@@ -256,7 +272,7 @@ impl Client {
                 empty: empty_rx,
                 cur: Vec::with_capacity(BLOCK),
             };
-            let r = self.download_to_writer(target, w, range, progress);
+            let r = self.download_to_writer_keyed(target, w, range, progress, key);
             match writer.join() {
                 Ok(Ok(())) => r,
                 Ok(Err(e)) => Err(e.into()),
@@ -297,6 +313,19 @@ impl Client {
         progress: Option<&dyn Progress>,
         par: &ParallelDownload,
     ) -> Result<DownloadResult> {
+        self.download_to_path_keyed(target, path, range, progress, par, None)
+    }
+
+    /// [`Client::download_to_path_with`] sending an SSE-C key (see `client/retention.rs`).
+    pub(crate) fn download_to_path_keyed(
+        &self,
+        target: &DownloadTarget,
+        path: &Path,
+        range: Option<(u64, u64)>,
+        progress: Option<&dyn Progress>,
+        par: &ParallelDownload,
+        key: Option<&CustomerKey>,
+    ) -> Result<DownloadResult> {
         if let Ok(m) = fs::metadata(path) {
             if m.is_dir() {
                 return Err(ClientError::Config(format!(
@@ -308,7 +337,7 @@ impl Client {
                 let w = fs::OpenOptions::new().write(true).open(path).map_err(|e| {
                     io::Error::new(e.kind(), format!("cannot write to {}: {e}", path.display()))
                 })?;
-                return self.download_to_writer(target, w, range, progress);
+                return self.download_to_writer_keyed(target, w, range, progress, key);
             }
         }
         let dir = match path.parent() {
@@ -320,9 +349,9 @@ impl Client {
             .ok_or_else(|| ClientError::Config(format!("not a file path: {}", path.display())))?;
         let (tmp, file) = create_temp(&dir, &base.to_string_lossy())?;
         let r = if range.is_none() && par.threads > 1 {
-            self.download_parallel(target, &file, progress, par)
+            self.download_parallel(target, &file, progress, par, key)
         } else {
-            self.download_to_file(target, &file, range, progress)
+            self.download_to_file(target, &file, range, progress, key)
         };
         let r = r.and_then(|r| {
             if self
@@ -395,6 +424,8 @@ struct Shared {
     /// Ranges finished.
     done: Mutex<Finished>,
     changed: Condvar,
+    /// The SSE-C key of the file, if any.
+    key: Option<CustomerKey>,
 }
 
 /// Finished ranges: all those below `prefix`, and the ones past it that finished early.
@@ -450,6 +481,7 @@ impl Client {
         file: &fs::File,
         progress: Option<&dyn Progress>,
         par: &ParallelDownload,
+        key: Option<&CustomerKey>,
     ) -> Result<DownloadResult> {
         let info = {
             let mut s = self.session();
@@ -465,6 +497,7 @@ impl Client {
             };
             let mut op = Download::new(&mut s, &mut buf, t, sink)?
                 .head_only()
+                .customer_key(key)
                 .with_policy(self.retry_policy());
             let r = self.run(&mut op);
             let info = op.info().clone();
@@ -477,7 +510,7 @@ impl Client {
         let size = info.file_size;
         let chunk = par.chunk.max(1);
         if size == 0 || size < par.threshold {
-            return self.download_to_file(&id, file, None, progress);
+            return self.download_to_file(&id, file, None, progress, key);
         }
         let ranges = size.div_ceil(chunk);
         let threads = par
@@ -496,6 +529,7 @@ impl Client {
                 early: BTreeSet::new(),
             }),
             changed: Condvar::new(),
+            key: key.cloned(),
         };
         let file_id = info.file_id.as_str();
         let digest = std::thread::scope(|scope| {
@@ -593,6 +627,7 @@ impl Client {
             shared,
         };
         let mut op = Download::new(s, buf, Target::ById(file_id), sink)?
+            .customer_key(shared.key.as_ref())
             .range(a, b)?
             .with_policy(self.retry_policy());
         self.run(&mut op)?;

@@ -8,12 +8,14 @@ mod download;
 mod hashing;
 mod list;
 mod lock;
+mod retention;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
 pub use copy::{CopyOptions, CopySource, ReplaceMetadata};
 pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
 pub use list::FileIter;
+pub use retention::{FileProtection, Sse};
 pub use upload::UploadOptions;
 
 use std::fmt;

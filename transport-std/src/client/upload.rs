@@ -15,6 +15,8 @@ use b2_core::op::{
 };
 use b2_core::retry::RetryPolicy;
 use b2_core::validate;
+use b2_core::wire::encryption::CustomerKey;
+use b2_core::wire::lock::{LegalHold, Retention};
 
 use super::hashing::{hash_file, hash_range, read_at};
 use super::lock::UploadLock;
@@ -54,6 +56,16 @@ pub struct UploadOptions {
     /// Where upload locks live (default: `$XDG_RUNTIME_DIR/b2-rust/locks`, else
     /// `~/.cache/b2-rust/locks`).
     pub lock_dir: Option<PathBuf>,
+    /// Server-side encryption (`None`: the bucket's default, SSE-B2). With SSE-C the key
+    /// goes with the file and every part, and is needed again to read the file.
+    pub encryption: Option<super::retention::Sse>,
+    /// Object Lock retention (the bucket must have file lock enabled).
+    pub retention: Option<Retention>,
+    /// Object Lock legal hold.
+    pub legal_hold: Option<LegalHold>,
+    /// Upload timestamp to record instead of now, in milliseconds (must be enabled for
+    /// the account).
+    pub custom_upload_timestamp: Option<u64>,
 }
 
 impl Default for UploadOptions {
@@ -69,6 +81,10 @@ impl Default for UploadOptions {
             progress: None,
             resume: true,
             lock_dir: None,
+            encryption: None,
+            retention: None,
+            legal_hold: None,
+            custom_upload_timestamp: None,
         }
     }
 }
@@ -82,6 +98,9 @@ impl std::fmt::Debug for UploadOptions {
             .field("large_threshold", &self.large_threshold)
             .field("threads", &self.threads)
             .field("resume", &self.resume)
+            .field("encryption", &self.encryption)
+            .field("retention", &self.retention)
+            .field("legal_hold", &self.legal_hold)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +196,10 @@ impl Described {
         p.info = pairs;
         p.src_last_modified_millis = opts.src_last_modified_millis;
         p.sha1 = opts.sha1;
+        p.encryption = opts.encryption.as_ref().map(super::retention::Sse::as_core);
+        p.retention = opts.retention;
+        p.legal_hold = opts.legal_hold;
+        p.custom_upload_timestamp = opts.custom_upload_timestamp;
         p
     }
 }
@@ -460,7 +483,17 @@ impl Client {
             JobKind::Send { sha1 } => sha1.or(known),
             JobKind::Verify { .. } | JobKind::Copy { .. } => known,
         };
-        let digest = self.send_part(s, buf, file_id, job, make_source(), sha1, policy)?;
+        let key = lock(lf).params().customer_key().cloned();
+        let digest = self.send_part(
+            s,
+            buf,
+            file_id,
+            job,
+            make_source(),
+            sha1,
+            key.as_ref(),
+            policy,
+        )?;
         lock(lf).part_done(job.number, digest)?;
         Ok(())
     }
@@ -475,6 +508,7 @@ impl Client {
         job: PartJob,
         source: S,
         sha1: Option<[u8; 20]>,
+        key: Option<&CustomerKey>,
         policy: RetryPolicy,
     ) -> Result<[u8; 20]> {
         let url = self.upload_urls().take(file_id);
@@ -482,6 +516,7 @@ impl Client {
             s, buf, file_id, job.number, source, job.offset, job.len, url,
         )?
         .with_sha1(sha1)
+        .with_customer_key(key)
         .with_policy(policy);
         self.run(&mut op)?;
         if let Some(u) = op.take_upload_url() {
@@ -546,6 +581,7 @@ impl Client {
         policy: RetryPolicy,
     ) -> Result<()> {
         let file_id = lf.file_id().to_owned();
+        let key = lf.params().customer_key().cloned();
         let lf = Mutex::new(lf);
         let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
         let (work_tx, work_rx) = mpsc::sync_channel::<(PartJob, Vec<u8>)>(threads);
@@ -570,7 +606,16 @@ impl Client {
                             // The buffer holds the part alone: read it from offset 0.
                             let at_zero = PartJob { offset: 0, ..job };
                             let r = self
-                                .send_part(&mut s, &mut buf, &file_id, at_zero, src, None, policy)
+                                .send_part(
+                                    &mut s,
+                                    &mut buf,
+                                    &file_id,
+                                    at_zero,
+                                    src,
+                                    None,
+                                    key.as_ref(),
+                                    policy,
+                                )
                                 .and_then(|d| Ok(lock(&lf).part_done(job.number, d)?));
                             if let Err(e) = r {
                                 failed.store(true, Ordering::Relaxed);

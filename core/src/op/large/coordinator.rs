@@ -19,7 +19,9 @@
 //! - [`Resume::Search`]: `b2_list_unfinished_large_files` finds the newest unfinished file of
 //!   the same name whose file info (the caller's entries plus `src_last_modified_millis` and
 //!   `large_file_sha1`) is exactly the same, and whose content type is the same when the
-//!   caller gave one (not `b2/x-auto`); its parts must all fit the part plan. Each part B2
+//!   caller gave one (not `b2/x-auto`), and that was started with the caller's SSE-C key (by
+//!   its MD5) or, for a caller without one, without SSE-C; its parts must all fit the part
+//!   plan. Each part B2
 //!   has becomes a [`JobKind::Verify`] job: the worker hashes the source's range and the part
 //!   is skipped only when the SHA-1s match. A search only happens when the parameters carry
 //!   an identity (`src_last_modified_millis` or the whole-file SHA-1); otherwise a new file
@@ -739,6 +741,10 @@ impl<'p, 'd> LargeFile<'p, 'd> {
                     file_name: p.file_name,
                     content_type: p.content_type,
                     file_info: &info,
+                    server_side_encryption: p.encryption,
+                    file_retention: p.retention,
+                    legal_hold: p.legal_hold,
+                    custom_upload_timestamp: p.custom_upload_timestamp,
                 };
                 self.call.json_request(session, &call, buf)
             }
@@ -1033,7 +1039,14 @@ impl<'p, 'd> LargeFile<'p, 'd> {
         let p = &self.params;
         let same_type = p.content_type == "b2/x-auto"
             || f.content_type.is_some_and(|t| t.eq_str(p.content_type));
-        same_type && file_identity(f) == p.identity(true)
+        // An SSE-C file is resumed only with its own key (its parts need it); a file
+        // started without SSE-C only by an upload without it.
+        let same_key = match (p.customer_key(), f.encryption()) {
+            (Some(k), Some(e)) => e.matches(k),
+            (Some(_), None) => false,
+            (None, e) => e.is_none_or(|e| e.mode != wire::encryption::EncryptionMode::SseC),
+        };
+        same_type && same_key && file_identity(f) == p.identity(true)
     }
 }
 

@@ -123,6 +123,8 @@ pub fn copy_part_call<'a>(
         large_file_id,
         part_number: job.number,
         range: Some((source_offset, last)),
+        source_server_side_encryption: None,
+        destination_server_side_encryption: None,
     })
 }
 

@@ -251,7 +251,12 @@ impl<S: Source> Exchange for LargeUpload<'_, '_, '_, '_, S> {
     fn request(&mut self) -> Result<Request<'_>, Abort> {
         let file_id = self.lf.file_id();
         match &mut self.stage {
-            Stage::Part(_, up) => up.request(self.session, self.buf, file_id, "", |_| {}),
+            Stage::Part(_, up) => {
+                let key = self.lf.params().customer_key();
+                up.request(self.session, self.buf, file_id, "", |w| {
+                    crate::op::upload::part_headers(w, key)
+                })
+            }
             Stage::Small(up) => {
                 let p = *self.lf.params();
                 up.request(self.session, self.buf, p.bucket_id, p.file_name, |w| {

@@ -51,6 +51,10 @@ pub enum FileCmd {
     /// Make one file from several remote files or ranges, in order (b2sdk's concatenate);
     /// every source but the last must be at least 5 MB. Prints the new version's JSON.
     Concatenate(super::copy::ConcatArgs),
+    /// Change a file version's retention or legal hold (the bucket needs file lock).
+    /// Compliance can only be extended; shortening or removing governance needs
+    /// --bypass-governance and the key's bypassGovernance capability.
+    Update(super::protect::UpdateArgs),
     /// Cancel an unfinished large file (`b2id://FILE_ID`), or all of a bucket's
     /// (`b2://BUCKET`); their parts are deleted.
     Cancel {
@@ -80,6 +84,8 @@ pub struct UploadArgs {
     /// Parallel part uploads (1 to 64).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
+    #[command(flatten)]
+    protect: super::protect::WriteProtect,
 }
 
 /// Arguments of `download` and `file download`: `BUCKET NAME LOCAL` or `URI LOCAL`.
@@ -101,6 +107,8 @@ pub struct DownloadArgs {
     /// 1: one stream).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
+    #[command(flatten)]
+    source: super::protect::ReadProtect,
 }
 
 /// Arguments of `info` and `file info`: `BUCKET NAME` or one URI.
@@ -148,6 +156,7 @@ pub fn run(creds: &Creds, cmd: FileCmd, out: &mut impl Write) -> Result<(), Clie
             writeln!(out, "{}", url(&client, &target))?;
             Ok(())
         }
+        FileCmd::Update(a) => super::protect::update(&connect(creds)?, a, out),
         FileCmd::Copy(a) => super::copy::copy(&connect(creds)?, a, out),
         FileCmd::Concatenate(a) => super::copy::concatenate(&connect(creds)?, a, out),
         FileCmd::Cancel { target } => cancel(creds, &target, out),
@@ -187,6 +196,7 @@ pub fn upload(
         info,
         part_size,
         threads,
+        protect,
     } = a;
     // The local side first: no network work for a file that is not there.
     let len = if local == "-" {
@@ -213,6 +223,7 @@ pub fn upload(
         opts.part_size = Some(p);
         opts.large_threshold = p;
     }
+    protect.apply(&mut opts)?;
     let client = connect(creds)?;
     let progress = bar(len);
     opts.progress = Some(progress.clone());
@@ -280,13 +291,14 @@ pub fn download(creds: &Creds, a: DownloadArgs) -> Result<(), ClientError> {
         .map(crate::parse_range)
         .transpose()
         .unwrap_or_else(|e| output::usage(e));
+    let key = a.source.key()?;
     let client = connect(creds)?;
     client.set_sync_downloads(a.fsync);
     let par = ParallelDownload {
         threads: usize::from(a.threads),
         ..ParallelDownload::default()
     };
-    crate::download(&client, &target, &local, range, &par)
+    crate::download(&client, &target, &local, range, &par, key.as_ref())
 }
 
 /// The newest version of a name, or a version by id.

@@ -12,6 +12,7 @@ mod demo;
 mod file;
 mod ls;
 mod output;
+mod protect;
 mod sync;
 mod uri;
 
@@ -93,6 +94,8 @@ enum Cmd {
         /// Flush the file to disk (fsync) before renaming it into place.
         #[arg(long)]
         fsync: bool,
+        #[command(flatten)]
+        source: protect::ReadProtect,
     },
     /// List files (BUCKET [PREFIX], or b2://BUCKET[/PATH] as the official tool).
     ///
@@ -571,7 +574,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             file_id,
             local,
             fsync,
+            source,
         } => {
+            let key = source.key()?;
             let client = connect(&cli.creds)?;
             client.set_sync_downloads(fsync);
             download(
@@ -580,6 +585,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 &local,
                 None,
                 &ParallelDownload::default(),
+                key.as_ref(),
             )?;
         }
         Cmd::Ls(a) => ls::run_ls(&cli.creds, a, out)?,
@@ -674,12 +680,17 @@ fn download(
     local: &str,
     range: Option<(u64, u64)>,
     par: &ParallelDownload,
+    key: Option<&b2_core::wire::encryption::CustomerKey>,
 ) -> Result<(), ClientError> {
     let progress = bar(None);
-    let r = if local == "-" {
-        client.download_to_writer(target, io::stdout().lock(), range, Some(&*progress))?
-    } else {
-        client.download_to_path_with(target, Path::new(local), range, Some(&*progress), par)?
+    let p = Some(&*progress as &dyn Progress);
+    let r = match (local, key) {
+        ("-", None) => client.download_to_writer(target, io::stdout().lock(), range, p)?,
+        ("-", Some(k)) => {
+            client.download_to_writer_with_key(target, io::stdout().lock(), range, p, k)?
+        }
+        (l, None) => client.download_to_path_with(target, Path::new(l), range, p, par)?,
+        (l, Some(k)) => client.download_to_path_with_key(target, Path::new(l), range, p, par, k)?,
     };
     progress.0.finish_and_clear();
     // On stderr, so that a download to stdout stays clean.
