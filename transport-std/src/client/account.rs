@@ -28,8 +28,7 @@ use b2_core::wire::json::{fields, items, Value};
 
 use super::builder::Settings;
 use super::{
-    os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError, Result,
-    FIRST_BUF,
+    os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError, Result, FIRST_BUF,
 };
 use crate::transport::{TransportConfig, UreqTransport};
 

@@ -242,11 +242,9 @@ impl From<b2_core::Error> for ClientError {
                         | ErrorCode::BadBucketId,
                         _,
                     )
-                    | (_, 404) => ClientError::NotFound(if message.is_empty() {
-                        code
-                    } else {
-                        message
-                    }),
+                    | (_, 404) => {
+                        ClientError::NotFound(if message.is_empty() { code } else { message })
+                    }
                     (ErrorCode::Unauthorized | ErrorCode::AccessDenied, _) => {
                         ClientError::Unauthorized {
                             capability: None,
@@ -377,7 +375,10 @@ mod tests {
     #[test]
     fn b2_answers_land_in_the_variant_a_caller_acts_on() {
         assert!(matches!(api(404, "not_found"), ClientError::NotFound(_)));
-        assert!(matches!(api(400, "file_not_present"), ClientError::NotFound(_)));
+        assert!(matches!(
+            api(400, "file_not_present"),
+            ClientError::NotFound(_)
+        ));
         assert!(matches!(
             api(401, "unauthorized"),
             ClientError::Unauthorized {

@@ -140,7 +140,10 @@ impl Client {
     /// # Ok::<(), b2_transport_std::client::ClientError>(())
     /// ```
     pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self> {
-        Client::builder().credentials(key_id, key).realm(realm).build()
+        Client::builder()
+            .credentials(key_id, key)
+            .realm(realm)
+            .build()
     }
 
     /// As [`Client::new`], with transport settings (timeouts, extra CA roots); the same as
@@ -191,7 +194,11 @@ impl Client {
     }
 
     /// A client around a session, not authorized here.
-    pub(crate) fn assemble(session: Session, transport: UreqTransport, settings: Settings) -> Client {
+    pub(crate) fn assemble(
+        session: Session,
+        transport: UreqTransport,
+        settings: Settings,
+    ) -> Client {
         Client {
             session: Mutex::new(session),
             transport,
@@ -770,7 +777,11 @@ impl Client {
         b2_core::validate::file_name(name)?;
         self.ls_id(bucket_id, name, None, true)
             .take_while(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
-            .filter(|f| f.as_ref().map(|f| f.action != Action::Start).unwrap_or(true))
+            .filter(|f| {
+                f.as_ref()
+                    .map(|f| f.action != Action::Start)
+                    .unwrap_or(true)
+            })
             .collect()
     }
 

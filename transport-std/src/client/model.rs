@@ -522,6 +522,9 @@ mod tests {
         assert_eq!(g.action, Action::Hide);
         assert_eq!(g.encryption(), None);
         assert_eq!(g.retention(), Retention::None);
-        assert_eq!(version(r#"{"fileId":"i","fileName":"y"}"#).retention(), Retention::Unknown);
+        assert_eq!(
+            version(r#"{"fileId":"i","fileName":"y"}"#).retention(),
+            Retention::Unknown
+        );
     }
 }
