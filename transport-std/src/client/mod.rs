@@ -1,6 +1,28 @@
 //! A blocking B2 client for hosts, in the spirit of b2sdk's `B2Api`/`Bucket`: credentials
-//! from arguments or the environment, buckets, keys, uploads from paths and readers (large
-//! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
+//! from arguments, the environment or the saved account info, buckets, keys, uploads from
+//! paths and readers (large files in parallel parts, resumable), downloads to paths or
+//! writers (large files in parallel ranges), lazy listings.
+//!
+//! Build a [`Client`] once with [`Client::builder`], take a [`Bucket`] handle with
+//! [`Client::bucket`], and describe each request with its builder:
+//!
+//! ```no_run
+//! use b2_transport_std::client::{Action, Client, ClientError};
+//!
+//! let client = Client::builder().credentials("000key-id", "K000secret").build()?;
+//! let bucket = client.bucket("my-bucket")?;
+//! bucket.upload("a.txt").content_type("text/plain").info("origin", "docs").from_bytes("hi")?;
+//! for f in bucket.list("").recursive().versions() {
+//!     let f = f?;
+//!     if f.action == Action::Hide { println!("hidden: {}", f.file_name) }
+//! }
+//! match bucket.download("a.txt").range(0..=1).to_vec() {
+//!     Ok(bytes) => assert_eq!(bytes, b"hi"),
+//!     Err(ClientError::NotFound(what)) => println!("no {what}"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok::<(), ClientError>(())
+//! ```
 
 mod account;
 mod bucket;
