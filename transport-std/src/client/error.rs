@@ -43,6 +43,8 @@ pub enum ClientError {
     Unauthorized {
         /// The missing capability (`listFiles`, `writeFiles`, ...), when known.
         capability: Option<String>,
+        /// HTTP status of B2's answer (401, or 403 for `access_denied`).
+        status: u16,
         /// B2's message (often empty).
         message: String,
     },
@@ -132,19 +134,24 @@ impl fmt::Display for ClientError {
             ClientError::NotFound(what) => write!(f, "not found: {what}"),
             ClientError::Unauthorized {
                 capability: Some(cap),
+                status,
                 ..
             } => write!(
                 f,
-                "unauthorized: the application key lacks the {cap} capability"
+                "unauthorized ({status}): the application key lacks the {cap} capability"
             ),
             ClientError::Unauthorized {
                 capability: None,
+                status,
                 message,
-            } if message.is_empty() => f.write_str(
-                "unauthorized: the application key may not do this (its bucket or name \
-                 prefix restriction, or the key itself, was refused)",
+            } if message.is_empty() => write!(
+                f,
+                "unauthorized ({status}): the application key may not do this (its bucket \
+                 or name prefix restriction, or the key itself, was refused)"
             ),
-            ClientError::Unauthorized { message, .. } => write!(f, "unauthorized: {message}"),
+            ClientError::Unauthorized {
+                status, message, ..
+            } => write!(f, "unauthorized ({status}): {message}"),
             ClientError::CapExceeded { code, message } => {
                 write!(f, "a cap of the account was reached ({code}): {message}")
             }
@@ -248,6 +255,7 @@ impl From<b2_core::Error> for ClientError {
                     (ErrorCode::Unauthorized | ErrorCode::AccessDenied, _) => {
                         ClientError::Unauthorized {
                             capability: None,
+                            status: a.status,
                             message,
                         }
                     }
@@ -343,12 +351,14 @@ impl ClientError {
         match self {
             ClientError::Unauthorized {
                 capability: None,
+                status,
                 message,
             } if !has.is_empty() => ClientError::Unauthorized {
                 capability: needs
                     .iter()
                     .find(|n| !has.iter().any(|c| c == *n))
                     .map(|c| (*c).to_owned()),
+                status,
                 message,
             },
             e => e,
