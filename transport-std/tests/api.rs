@@ -524,6 +524,16 @@ fn invalid_input_io_transport_and_integrity() {
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("no-such-file"), "{e}");
+    let e = b.upload("d").from_path(&dir).expect_err("a directory");
+    assert!(
+        matches!(&e, ClientError::Io { path: Some(p), source } if p == &dir && source.kind() == std::io::ErrorKind::IsADirectory),
+        "{e:?}"
+    );
+    let e = b.download("rotten").to_path(&dir).expect_err("a directory");
+    assert!(
+        matches!(&e, ClientError::Io { path: Some(p), source } if p == &dir && source.kind() == std::io::ErrorKind::IsADirectory),
+        "{e:?}"
+    );
     let target = dir.join("no-dir").join("out.bin");
     let e = b
         .download("rotten")

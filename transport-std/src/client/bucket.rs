@@ -352,6 +352,12 @@ impl std::fmt::Debug for UploadBuilder<'_> {
 
 impl UploadBuilder<'_> {
     /// MIME type (default `b2/x-auto`: B2 picks one from the name's extension).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("a.json").content_type("application/json").from_bytes("{}")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.opts.content_type = content_type.into();
         self
@@ -359,18 +365,36 @@ impl UploadBuilder<'_> {
 
     /// Adds a file info entry (at most 10 with the ones the SDK adds, such as
     /// `src_last_modified_millis` and `large_file_sha1`).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("a.txt").info("author", "me").from_bytes("a")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn info(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.opts.info.push((key.into(), value.into()));
         self
     }
 
     /// Part size of a large file (default: the size B2 recommends).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("big").part_size(100_000_000).from_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn part_size(mut self, bytes: u64) -> Self {
         self.opts.part_size = Some(bytes);
         self
     }
 
     /// Size from which a file goes up as a large file (default 200 MB).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("mid").large_threshold(50_000_000).from_path("mid")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn large_threshold(mut self, bytes: u64) -> Self {
         self.opts.large_threshold = bytes;
         self
@@ -378,6 +402,12 @@ impl UploadBuilder<'_> {
 
     /// Parts sent at once (default: the client's [`Client::threads`]; 0 counts as 1, more
     /// than [`MAX_THREADS`] as that).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("big").threads(8).from_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn threads(mut self, n: usize) -> Self {
         self.opts.threads = n.clamp(1, MAX_THREADS);
         self
@@ -385,6 +415,12 @@ impl UploadBuilder<'_> {
 
     /// The source's modification time to record (`src_last_modified_millis`), ms since the
     /// epoch (default from a path: its modification time).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("a.txt").modified_millis(1_700_000_000_000).from_bytes("a")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn modified_millis(mut self, ms: u64) -> Self {
         self.opts.src_last_modified_millis = Some(ms);
         self
@@ -392,18 +428,42 @@ impl UploadBuilder<'_> {
 
     /// The whole file's SHA-1 when known already (saves the hashing pass before a large
     /// upload from a path).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let digest = [0u8; 20]; // the file's SHA-1, computed before
+    /// client.bucket("b")?.upload("big").sha1(digest).from_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn sha1(mut self, digest: [u8; 20]) -> Self {
         self.opts.sha1 = Some(digest);
         self
     }
 
     /// Told the bytes sent so far.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// use b2_transport_std::client::Progress;
+    /// struct Print;
+    /// impl Progress for Print {
+    ///     fn progress(&self, done: u64, total: Option<u64>) { eprintln!("{done}/{total:?}") }
+    /// }
+    /// client.bucket("b")?.upload("big").progress(std::sync::Arc::new(Print)).from_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn progress(mut self, listener: Arc<dyn Progress>) -> Self {
         self.opts.progress = Some(listener);
         self
     }
 
     /// Whether an interrupted upload of the same file is continued (default true).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.upload("big").resume(false).from_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn resume(mut self, on: bool) -> Self {
         self.opts.resume = on;
         self
@@ -430,6 +490,7 @@ impl UploadBuilder<'_> {
     /// ```
     pub fn from_path(self, path: impl AsRef<Path>) -> Result<FileVersion> {
         let path = path.as_ref();
+        refuse_directory(path)?;
         let r = self
             .place
             .client
@@ -521,6 +582,12 @@ impl DownloadBuilder<'_> {
     /// Downloads only these bytes (`0..=99`, `100..200`, `1000..`). A range is not checked
     /// against the whole file's SHA-1 (B2 gives none for a part). An empty or reversed range
     /// is [`ClientError::InvalidInput`] when the download runs.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let tail = client.bucket("b")?.download("a.bin").range(1000..).to_vec()?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn range(mut self, range: impl RangeBounds<u64>) -> Self {
         self.range = inclusive(&range);
         self
@@ -528,24 +595,53 @@ impl DownloadBuilder<'_> {
 
     /// Threads for the ranges of a large whole file downloaded to a path (default: the
     /// client's [`Client::threads`]; 1: one stream; at most [`MAX_THREADS`]).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.download("big").threads(8).to_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn threads(mut self, n: usize) -> Self {
         self.par.threads = n.clamp(1, MAX_THREADS);
         self
     }
 
     /// Smallest file downloaded in parallel ranges (default 200 MB).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.download("big").parallel_threshold(50_000_000).to_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn parallel_threshold(mut self, bytes: u64) -> Self {
         self.par.threshold = bytes;
         self
     }
 
     /// Size of each parallel range (default 32 MiB; 0 counts as 1 MiB).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// client.bucket("b")?.download("big").chunk_size(64 << 20).to_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn chunk_size(mut self, bytes: u64) -> Self {
         self.par.chunk = if bytes == 0 { 1 << 20 } else { bytes };
         self
     }
 
     /// Told the bytes received so far.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// use b2_transport_std::client::Progress;
+    /// struct Print;
+    /// impl Progress for Print {
+    ///     fn progress(&self, done: u64, total: Option<u64>) { eprintln!("{done}/{total:?}") }
+    /// }
+    /// client.bucket("b")?.download("big").progress(std::sync::Arc::new(Print)).to_path("big")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn progress(mut self, listener: Arc<dyn Progress>) -> Self {
         self.progress = Some(listener);
         self
@@ -580,6 +676,7 @@ impl DownloadBuilder<'_> {
     /// ```
     pub fn to_path(self, path: impl AsRef<Path>) -> Result<DownloadResult> {
         let path = path.as_ref();
+        refuse_directory(path)?;
         let range = self.range.as_ref().map_err(|_| bad_range())?;
         let r = self.place.client.download_to_path_with(
             &self.target,
@@ -626,6 +723,18 @@ impl DownloadBuilder<'_> {
     }
 }
 
+/// A directory at `path` is [`ClientError::Io`] with `IsADirectory` (the engines say it
+/// as a configuration error; a caller matching on the path gets it here).
+fn refuse_directory(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(ClientError::Io {
+            path: Some(path.to_path_buf()),
+            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn bad_range() -> ClientError {
     ClientError::InvalidInput(b2_core::InvalidInput::Range)
 }
@@ -657,6 +766,12 @@ pub struct ListBuilder<'c> {
 
 impl<'c> ListBuilder<'c> {
     /// Every name under the prefix, at any depth (no folders).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let all = client.bucket("b")?.list("").recursive().iter().count();
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn recursive(mut self) -> Self {
         self.delimiter = None;
         self
@@ -664,6 +779,12 @@ impl<'c> ListBuilder<'c> {
 
     /// Names roll up into folders at `delimiter` (default `/`; folder rows have
     /// [`super::Action::Folder`]).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// for f in client.bucket("b")?.list("2024-").delimiter("-") { println!("{}", f?.file_name) }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn delimiter(mut self, delimiter: impl Into<String>) -> Self {
         self.delimiter = Some(delimiter.into());
         self
@@ -671,12 +792,25 @@ impl<'c> ListBuilder<'c> {
 
     /// Every version and hide marker, newest first per name (default: the latest version
     /// of each visible name).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// for f in client.bucket("b")?.list("a.txt").recursive().versions() { println!("{}", f?.file_id) }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn versions(mut self) -> Self {
         self.versions = true;
         self
     }
 
     /// The listing's iterator (the same as iterating the builder).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let mut it = client.bucket("b")?.list("").iter();
+    /// let first = it.next().transpose()?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn iter(self) -> FileIter<'c> {
         if let Err(e) = b2_core::validate::name_prefix(&self.prefix) {
             return FileIter::failed(self.client, e.into());

@@ -303,11 +303,23 @@ impl Client {
     }
 
     /// Threads an upload or download uses unless it chooses ([`ClientBuilder::threads`]).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::builder().threads(8).build()?;
+    /// assert_eq!(client.threads(), 8);
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn threads(&self) -> usize {
         self.threads
     }
 
     /// The capabilities of the key, as the authorization listed them (empty when not known).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// if !client.capabilities().iter().any(|c| c == "writeFiles") { println!("read-only key"); }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn capabilities(&self) -> Vec<String> {
         self.account_state().capabilities.clone()
     }

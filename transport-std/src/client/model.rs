@@ -32,7 +32,9 @@ macro_rules! open_enum {
         }
 
         impl $name {
-            /// Reads the value as B2 spells it.
+            /// Reads the value as B2 spells it (an unknown one is kept in `Other`).
+            ///
+            #[doc = concat!("```\nuse b2_transport_std::client::", stringify!($name), ";\n\nlet v = ", stringify!($name), "::parse(\"someNewValue\");\nassert_eq!(v, ", stringify!($name), "::Other(\"someNewValue\".into()));\n```")]
             pub fn parse(s: &str) -> Self {
                 match s {
                     $($text => $name::$variant,)*
@@ -41,6 +43,8 @@ macro_rules! open_enum {
             }
 
             /// The value as B2 spells it.
+            ///
+            #[doc = concat!("```\nuse b2_transport_std::client::", stringify!($name), ";\n\nassert_eq!(", stringify!($name), "::parse(\"x-y\").as_str(), \"x-y\");\n```")]
             pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $text,)*
@@ -191,6 +195,10 @@ pub enum Encryption {
 
 impl Encryption {
     /// Whether B2 encrypts the version at rest.
+    ///
+    /// ```
+    /// assert!(!b2_transport_std::client::Encryption::None.is_encrypted());
+    /// ```
     pub fn is_encrypted(&self) -> bool {
         !matches!(self, Encryption::None)
     }
@@ -312,11 +320,25 @@ impl FileVersion {
 
     /// The whole-file SHA-1 B2 knows, hex (`contentSha1`, else `large_file_sha1`; core's
     /// `File::sha1` decides).
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.sha1());
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn sha1(&self) -> Option<String> {
         self.whole_sha1.map(|d| hex(&d))
     }
 
     /// The file info entry `key`, if set.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.info_value("author"));
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn info_value(&self, key: &str) -> Option<&str> {
         self.info
             .iter()
@@ -326,17 +348,38 @@ impl FileVersion {
 
     /// The source's modification time the uploader recorded (`src_last_modified_millis`),
     /// ms since the epoch; `None` when absent or not a number.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// if let Some(ms) = f.src_last_modified_millis() { println!("modified at {ms} ms"); }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn src_last_modified_millis(&self) -> Option<u64> {
         self.info_value("src_last_modified_millis")?.parse().ok()
     }
 
     /// The whole-file SHA-1 a large file was uploaded with (`large_file_sha1`), lowercase
     /// hex; `None` when absent or not 40 hex digits.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.large_file_sha1());
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn large_file_sha1(&self) -> Option<String> {
         b2_core::encoding::parse_sha1_hex(self.info_value("large_file_sha1")?).map(|d| hex(&d))
     }
 
     /// The version's server-side encryption; `None` when B2 did not say.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.encryption());
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn encryption(&self) -> Option<Encryption> {
         let f = self.wire()?;
         let obj = f.server_side_encryption?;
@@ -361,6 +404,13 @@ impl FileVersion {
     }
 
     /// The version's Object Lock retention.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.retention());
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn retention(&self) -> Retention {
         let Some(f) = self.wire() else {
             return Retention::Unknown;
@@ -396,6 +446,13 @@ impl FileVersion {
 
     /// The version's legal hold: `Some(true)` on, `Some(false)` off, `None` when B2 did
     /// not say or the key may not read it.
+    ///
+    /// ```no_run
+    /// # let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.bucket("b")?.info("a.txt")?;
+    /// println!("{:?}", f.legal_hold());
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn legal_hold(&self) -> Option<bool> {
         let w: Wrapped<'_> = self.wire()?.legal_hold?;
         match w.text()?.raw() {
