@@ -794,7 +794,11 @@ fn file_commands_take_uris_and_print_b2_json() {
     // cancel unfinished large files: one by id, then the rest of the bucket.
     let (kid, key) = e.sim.master_key();
     let client = b2_transport_std::client::Client::new(kid, key, e.sim.url()).expect("client");
-    let bucket_id = client.bucket("file-bucket").expect("bucket").id;
+    let bucket_id = client
+        .bucket("file-bucket")
+        .expect("bucket")
+        .id()
+        .to_owned();
     let start = |name: &str| {
         client
             .call(

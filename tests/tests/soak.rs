@@ -143,8 +143,12 @@ fn chaos_soak_loses_nothing() {
         .start()
         .expect("sim");
     let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    client.set_retry_policy(dense());
+    let client = Client::builder()
+        .credentials(id, key)
+        .realm(sim.url())
+        .retry_policy(dense())
+        .build()
+        .expect("client");
     let bucket = client.create_bucket("soak-bucket", false).expect("bucket");
     let device_key = client
         .create_key("soak-device", &["writeFiles"], Some("soak-bucket"), None)
@@ -182,7 +186,7 @@ fn chaos_soak_loses_nothing() {
                         let path = local.join(format!("{i}.bin"));
                         let o = opts.clone();
                         std::fs::write(&path, &data)
-                            .map_err(b2_transport_std::client::ClientError::Io)
+                            .map_err(b2_transport_std::client::ClientError::from)
                             .and_then(|()| client.upload_path("soak-bucket", &path, &name, &o))
                             .inspect(|_| {
                                 let _ = std::fs::remove_file(&path);

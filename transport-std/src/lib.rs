@@ -5,19 +5,18 @@
 //! environment credentials.
 //!
 //! ```no_run
-//! use std::path::Path;
-//! use b2_transport_std::client::{Client, DownloadTarget, UploadOptions};
+//! use b2_transport_std::client::Client;
 //!
 //! // B2_APPLICATION_KEY_ID, B2_APPLICATION_KEY and (optionally) B2_ENVIRONMENT.
-//! let client = Client::from_env()?;
-//! let file = client.upload_path("my-bucket", Path::new("backup.tar"), "nas/backup.tar", &UploadOptions::default())?;
+//! let client = Client::builder().credentials_from_env().threads(4).build()?;
+//! let bucket = client.bucket("my-bucket")?;
+//! let file = bucket.upload("nas/backup.tar").content_type("application/x-tar").from_path("backup.tar")?;
 //! println!("uploaded {} ({} bytes)", file.file_id, file.size);
-//! for f in client.ls("my-bucket", "nas/", false, false)? {
+//! for f in bucket.list("nas/") {
 //!     let f = f?;
-//!     println!("{:>12} {}", f.size, f.file_name);
+//!     println!("{:>12} {:<6} {}", f.size, f.action, f.file_name);
 //! }
-//! let target = DownloadTarget::ByName { bucket: "my-bucket".into(), name: "nas/backup.tar".into() };
-//! client.download_to_path(&target, Path::new("restored.tar"), None, None)?;
+//! bucket.download("nas/backup.tar").to_path("restored.tar")?;
 //! # Ok::<(), b2_transport_std::client::ClientError>(())
 //! ```
 
@@ -25,3 +24,8 @@ pub mod client;
 pub mod transport;
 
 pub use transport::{SystemClock, TransportConfig, UreqTransport};
+
+/// The top-level README's Rust examples, compiled as doc tests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

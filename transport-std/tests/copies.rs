@@ -184,7 +184,10 @@ fn ranges_and_metadata_replace_small_and_large_by_name() {
         .copy_file(&by_name, "range-dst", "bad", &o)
         .expect_err("range");
     assert!(
-        matches!(&e, ClientError::Core(b) if matches!(**b, b2_core::Error::Invalid(b2_core::error::InvalidInput::Range))),
+        matches!(
+            &e,
+            ClientError::InvalidInput(b2_core::error::InvalidInput::Range)
+        ),
         "{e}"
     );
     assert!(sim.file_bytes("range-dst", "bad").is_none());
@@ -198,7 +201,10 @@ fn ranges_and_metadata_replace_small_and_large_by_name() {
         )
         .expect_err("missing");
     assert!(
-        matches!(e, ClientError::Core(_) | ClientError::NotFound(_)),
+        matches!(
+            e,
+            ClientError::B2 { status: 400, .. } | ClientError::NotFound(_)
+        ),
         "{e}"
     );
     // Today's same-bucket alias still works.
@@ -251,7 +257,10 @@ fn concatenate_joins_remote_ranges_and_refuses_a_short_one_in_the_middle() {
         .concatenate(&short, "cat-bucket", "bad", &o)
         .expect_err("short");
     assert!(
-        matches!(&e, ClientError::Core(b) if matches!(**b, b2_core::Error::Invalid(b2_core::error::InvalidInput::CopySourceTooSmall))),
+        matches!(
+            &e,
+            ClientError::InvalidInput(b2_core::error::InvalidInput::CopySourceTooSmall)
+        ),
         "{e}"
     );
     // Only the two sources were looked up: nothing was started.
@@ -275,7 +284,7 @@ fn an_interrupted_large_copy_resumes_from_its_checkpoint() {
     };
     // The interruption: one try per call, and the 6th call from now answers 429 — the
     // source's info (1), the start (2), parts 1 to 3 (3-5), part 4 (6) fails.
-    c.set_retry_policy(RetryPolicy {
+    let c = c.with_retry_policy(RetryPolicy {
         max_json_tries: 1,
         ..RetryPolicy::default()
     });
@@ -293,7 +302,7 @@ fn an_interrupted_large_copy_resumes_from_its_checkpoint() {
     );
     assert_eq!(sim.unfinished_large_files(), 1, "kept for the resume");
     sim.set_faults(Faults::default());
-    c.set_retry_policy(RetryPolicy::default());
+    let c = c.with_retry_policy(RetryPolicy::default());
     let before = c.stats().exchanges;
     let v = c
         .copy_file(&CopySource::Id(id), "resume-bucket", "copy", &o)
@@ -308,7 +317,7 @@ fn an_interrupted_large_copy_resumes_from_its_checkpoint() {
     assert_eq!(sim.file_bytes("resume-bucket", "copy"), Some(src.clone()));
     assert_eq!(v.sha1(), Some(sha1_hex(&src)));
     // Without a checkpoint (resume off), a failed large copy is cancelled, not left.
-    c.set_retry_policy(RetryPolicy {
+    let c = c.with_retry_policy(RetryPolicy {
         max_json_tries: 1,
         ..RetryPolicy::default()
     });
@@ -389,7 +398,7 @@ fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
         threads: 1,
         ..opts(&state)
     };
-    c.set_retry_policy(RetryPolicy {
+    let c = c.with_retry_policy(RetryPolicy {
         max_json_tries: 1,
         ..RetryPolicy::default()
     });
@@ -401,7 +410,7 @@ fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
     c.copy_file(&CopySource::Id(id.clone()), "stale-bucket", "copy", &o)
         .expect_err("interrupted");
     sim.set_faults(Faults::default());
-    c.set_retry_policy(RetryPolicy::default());
+    let c = c.with_retry_policy(RetryPolicy::default());
     let unfinished: Vec<_> = c
         .unfinished("stale-bucket", "")
         .expect("list")

@@ -32,8 +32,8 @@ fn two_clients_with_the_same_key_back_off_differently() {
         max_jitter_ms: 300,
         ..RetryPolicy::default()
     };
-    a.set_retry_policy(policy);
-    b.set_retry_policy(policy);
+    let a = a.with_retry_policy(policy);
+    let b = b.with_retry_policy(policy);
     let (wa, wb) = (waits(&a, 3), waits(&b, 3));
     for w in wa.iter().chain(&wb) {
         // Two waits a call: 1 ms and 2 ms steps plus up to 299 ms of jitter each.

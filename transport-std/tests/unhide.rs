@@ -2,7 +2,7 @@
 //! real loopback sockets against `b2-sim`.
 
 use b2_sim::Sim;
-use b2_transport_std::client::{Client, ClientError, UploadOptions};
+use b2_transport_std::client::{Action, Client, ClientError, UploadOptions};
 
 const BUCKET: &str = "unhide-bucket";
 
@@ -12,7 +12,7 @@ fn put(c: &Client, name: &str, bytes: &[u8]) {
 }
 
 /// Actions of the versions of exactly `name`, newest first.
-fn versions(c: &Client, name: &str) -> Vec<String> {
+fn versions(c: &Client, name: &str) -> Vec<Action> {
     c.ls(BUCKET, name, true, true)
         .expect("ls")
         .map(|f| f.expect("row"))

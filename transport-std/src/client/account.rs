@@ -26,7 +26,10 @@ use b2_core::session::{fixed, Allowed, Credentials, Session};
 use b2_core::wire::auth::AuthorizeAnswer;
 use b2_core::wire::json::{fields, items, Value};
 
-use super::{os_entropy, realm_is_safe, text, Bucket, Client, ClientError, Result, FIRST_BUF};
+use super::builder::Settings;
+use super::{
+    os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError, Result, FIRST_BUF,
+};
 use crate::transport::{TransportConfig, UreqTransport};
 
 /// A token older than this is renewed before use (B2's tokens live at most 24 h).
@@ -477,6 +480,15 @@ impl Client {
     /// looked up again. Refused like [`Client::with_transport`] for a plain-http realm or API
     /// URL off loopback unless `cfg.allow_http`.
     pub fn from_account_info(info: &AccountInfo, cfg: &TransportConfig) -> Result<Client> {
+        Client::resume(info, cfg, Settings::default())
+    }
+
+    /// [`Client::from_account_info`] with the builder's settings.
+    pub(crate) fn resume(
+        info: &AccountInfo,
+        cfg: &TransportConfig,
+        settings: Settings,
+    ) -> Result<Client> {
         let mut session = info.session()?;
         for u in [
             session.credentials().realm(),
@@ -492,7 +504,7 @@ impl Client {
         }
         session.set_entropy(os_entropy());
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
-        let client = Client::assemble(session, transport);
+        let client = Client::assemble(session, transport, settings);
         {
             let mut a = client.account_state();
             a.capabilities = info.capabilities.clone();
@@ -503,10 +515,10 @@ impl Client {
             for (name, id) in &info.buckets {
                 b.insert(
                     name.clone(),
-                    Bucket {
+                    BucketInfo {
                         id: id.clone(),
                         name: name.clone(),
-                        bucket_type: String::new(),
+                        bucket_type: BucketType::Unknown,
                         revision: 0,
                     },
                 );

@@ -443,14 +443,14 @@ impl Client {
 /// the plan: the checkpoint is then of no use. Other failures (network, a busy service,
 /// a missing capability) keep it for the next run.
 fn checkpoint_is_stale(e: &ClientError) -> bool {
-    match e {
-        ClientError::Core(c) => match &**c {
-            b2_core::Error::Api(a) => matches!(a.status, 400 | 404),
-            b2_core::Error::Invalid(b2_core::error::InvalidInput::Checkpoint) => true,
-            _ => false,
-        },
-        _ => false,
-    }
+    matches!(
+        e,
+        ClientError::B2 {
+            status: 400 | 404,
+            ..
+        } | ClientError::NotFound(_)
+            | ClientError::InvalidInput(b2_core::error::InvalidInput::Checkpoint)
+    )
 }
 
 /// Where the checkpoint of a copy into `name` of `bucket_id` from `ranges` lives: one file

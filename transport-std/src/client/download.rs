@@ -276,7 +276,7 @@ impl Client {
             match writer.join() {
                 Ok(Ok(())) => r,
                 Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err(ClientError::Io(io::Error::other(
+                Err(_) => Err(ClientError::from(io::Error::other(
                     "the file writer panicked",
                 ))),
             }
@@ -702,7 +702,7 @@ impl Client {
             }
             if stopped && prefix < ranges {
                 // Every thread ended, yet ranges are missing (a thread panicked).
-                return Err(ClientError::Io(io::Error::other(
+                return Err(ClientError::from(io::Error::other(
                     "a download thread stopped before its range was done",
                 )));
             }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use b2_core::op::{Cursor, List, Listing};
 
-use super::{Client, FileVersion, Result};
+use super::{Client, ClientError, FileVersion, Result};
 
 /// Buffer for one page: core's cursor sizes pages to it (up to B2's 1,000 names) and asks
 /// for a smaller page when one does not fit.
@@ -30,6 +30,8 @@ pub struct FileIter<'c> {
     buf: Vec<u8>,
     page: VecDeque<FileVersion>,
     failed: bool,
+    /// An error to yield first (input refused before any call).
+    pending: Option<ClientError>,
 }
 
 impl Client {
@@ -77,6 +79,18 @@ impl Client {
 }
 
 impl<'c> FileIter<'c> {
+    /// Unfinished large files of the bucket `bucket_id` under `prefix`.
+    pub(crate) fn unfinished(client: &'c Client, bucket_id: &str, prefix: &str) -> Self {
+        FileIter::new(client, Kind::Unfinished, bucket_id, prefix, None)
+    }
+
+    /// An iterator that yields `e` and ends.
+    pub(crate) fn failed(client: &'c Client, e: ClientError) -> Self {
+        let mut it = FileIter::new(client, Kind::Names, "", "", None);
+        it.pending = Some(e);
+        it
+    }
+
     fn new(
         client: &'c Client,
         kind: Kind,
@@ -94,6 +108,7 @@ impl<'c> FileIter<'c> {
             buf: Vec::new(),
             page: VecDeque::new(),
             failed: false,
+            pending: None,
         }
     }
 
@@ -135,7 +150,7 @@ impl<'c> FileIter<'c> {
         });
         drop(op);
         self.client.store_session(s);
-        out
+        out.map_err(|e| self.client.explain(e, &["listFiles"]))
     }
 }
 
@@ -143,6 +158,10 @@ impl Iterator for FileIter<'_> {
     type Item = Result<FileVersion>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.pending.take() {
+            self.failed = true;
+            return Some(Err(e));
+        }
         loop {
             if let Some(f) = self.page.pop_front() {
                 return Some(Ok(f));

@@ -1,20 +1,54 @@
 //! A blocking B2 client for hosts, in the spirit of b2sdk's `B2Api`/`Bucket`: credentials
-//! from arguments or the environment, buckets, keys, uploads from paths and readers (large
-//! files in parallel parts, resumable), downloads to paths or writers, lazy listings.
+//! from arguments, the environment or the saved account info, buckets, keys, uploads from
+//! paths and readers (large files in parallel parts, resumable), downloads to paths or
+//! writers (large files in parallel ranges), lazy listings.
+//!
+//! Build a [`Client`] once with [`Client::builder`], take a [`Bucket`] handle with
+//! [`Client::bucket`], and describe each request with its builder:
+//!
+//! ```no_run
+//! use b2_transport_std::client::{Action, Client, ClientError};
+//!
+//! let client = Client::builder().credentials("000key-id", "K000secret").build()?;
+//! let bucket = client.bucket("my-bucket")?;
+//! bucket.upload("a.txt").content_type("text/plain").info("origin", "docs").from_bytes("hi")?;
+//! for f in bucket.list("").recursive().versions() {
+//!     let f = f?;
+//!     if f.action == Action::Hide { println!("hidden: {}", f.file_name) }
+//! }
+//! match bucket.download("a.txt").range(0..=1).to_vec() {
+//!     Ok(bytes) => assert_eq!(bytes, b"hi"),
+//!     Err(ClientError::NotFound(what)) => println!("no {what}"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok::<(), ClientError>(())
+//! ```
 
 mod account;
+mod bucket;
+mod builder;
 mod copy;
 mod download;
+mod error;
 mod hashing;
 mod list;
 mod lock;
+mod model;
 mod retention;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
+pub use bucket::{Bucket, DownloadBuilder, ListBuilder, UploadBuilder};
+pub use builder::{ClientBuilder, MAX_THREADS};
 pub use copy::{CopyOptions, CopySource, ReplaceMetadata};
 pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
+pub use error::{ClientError, Integrity};
 pub use list::FileIter;
+pub(crate) use model::text;
+pub use model::{
+    Action, BucketInfo, BucketType, Encryption, FileVersion, KeyInfo, NewKey, Retention,
+    RetentionMode,
+};
 pub use retention::{FileProtection, Sse};
 pub use upload::UploadOptions;
 
@@ -29,94 +63,13 @@ use b2_core::wire::bucket::{
     Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket,
 };
 use b2_core::wire::copy::CopyFile;
-use b2_core::wire::file::{DeleteFileVersion, File, GetFileInfo, HideFile};
+use b2_core::wire::file::{DeleteFileVersion, GetFileInfo, HideFile};
 use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey};
 use b2_core::wire::large::CancelLargeFile;
-use b2_core::wire::{ApiCall, Text};
+use b2_core::wire::ApiCall;
 
 use crate::transport::{SystemClock, TransportConfig, UreqTransport};
-
-/// Everything that can go wrong in the client.
-#[derive(Debug)]
-pub enum ClientError {
-    /// From the protocol engine: B2's answer, bad input, transport failures after retries.
-    Core(Box<b2_core::Error>),
-    /// Local I/O (files, stdin/stdout).
-    Io(std::io::Error),
-    /// A bucket or file that does not exist.
-    NotFound(String),
-    /// Missing credentials or bad arguments.
-    Config(String),
-    /// `delete` of one version refused: the newest version of this file (`bucket/name`) is a
-    /// hide marker, and deleting it would unhide the file. Use `unhide` for that.
-    Hidden(String),
-    /// `unhide` refused: the newest version of this file (`bucket/name`) is not a hide
-    /// marker, so there is nothing to unhide (and no data is deleted).
-    NotHidden(String),
-    /// A JSON answer larger than the client holds ([`MAX_JSON_ANSWER`]), by its
-    /// `Content-Length` or by the bytes that arrived. Not retried.
-    AnswerTooLarge {
-        /// Bytes the answer needs (announced or seen so far; `usize::MAX` when beyond it).
-        needed: usize,
-        /// The limit, [`MAX_JSON_ANSWER`].
-        limit: usize,
-    },
-}
-
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientError::Core(e) => write!(f, "{e}"),
-            ClientError::Io(e) => write!(f, "{e}"),
-            ClientError::NotFound(what) => write!(f, "not found: {what}"),
-            ClientError::Config(why) => write!(f, "{why}"),
-            ClientError::Hidden(file) => write!(
-                f,
-                "{file} is hidden (its newest version is a hide marker): deleting that \
-                 version would unhide it; use `unhide` to do so, or delete all versions"
-            ),
-            ClientError::NotHidden(file) => write!(
-                f,
-                "{file} is not hidden (its newest version is not a hide marker): `unhide` \
-                 deletes only a hide marker"
-            ),
-            ClientError::AnswerTooLarge { needed, limit } => write!(
-                f,
-                "the server's answer needs {needed} bytes, more than the {limit} this client holds"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl From<b2_core::Error> for ClientError {
-    fn from(e: b2_core::Error) -> Self {
-        ClientError::Core(Box::new(e))
-    }
-}
-
-impl From<b2_core::InvalidInput> for ClientError {
-    fn from(e: b2_core::InvalidInput) -> Self {
-        ClientError::Core(Box::new(e.into()))
-    }
-}
-
-impl ClientError {
-    /// The engine's error, when it is one.
-    pub fn core(&self) -> Option<&b2_core::Error> {
-        match self {
-            ClientError::Core(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for ClientError {
-    fn from(e: std::io::Error) -> Self {
-        ClientError::Io(e)
-    }
-}
+use builder::Settings;
 
 /// Result of client calls.
 pub type Result<T> = std::result::Result<T, ClientError>;
@@ -127,139 +80,19 @@ pub trait Progress: Send + Sync {
     fn progress(&self, done: u64, total: Option<u64>);
 }
 
-/// A bucket.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Bucket {
-    /// Bucket id.
-    pub id: String,
-    /// Bucket name.
-    pub name: String,
-    /// `allPublic`, `allPrivate`, ...
-    pub bucket_type: String,
-    /// Revision.
-    pub revision: u64,
-}
-
-/// A file version (or folder, or hide marker, or unfinished large file).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileVersion {
-    /// Version id (empty for folders).
-    pub file_id: String,
-    /// Name.
-    pub file_name: String,
-    /// `upload`, `hide`, `start`, `folder`.
-    pub action: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// `contentSha1` as B2 gave it.
-    pub content_sha1: Option<String>,
-    /// Content type.
-    pub content_type: Option<String>,
-    /// Upload time, ms since the epoch.
-    pub upload_timestamp: u64,
-    /// File info entries.
-    pub info: Vec<(String, String)>,
-    /// B2's JSON for the version (its own field names).
-    pub json: String,
-    /// The whole-file SHA-1, as core reads it from the version (see [`FileVersion::sha1`]).
-    whole_sha1: Option<[u8; 20]>,
-}
-
-/// Decodes JSON text to an owned string.
-pub(crate) fn text(t: Text<'_>) -> String {
-    t.chars().filter_map(|c| c.ok()).collect()
-}
-
-impl FileVersion {
-    pub(crate) fn from_wire(f: &File<'_>) -> Self {
-        FileVersion {
-            file_id: text(f.file_id),
-            file_name: text(f.file_name),
-            action: match f.action {
-                b2_core::wire::file::Action::Upload => "upload",
-                b2_core::wire::file::Action::Start => "start",
-                b2_core::wire::file::Action::Hide => "hide",
-                b2_core::wire::file::Action::Folder => "folder",
-                b2_core::wire::file::Action::Other => "other",
-            }
-            .into(),
-            size: f.content_length,
-            content_sha1: f.content_sha1.map(text),
-            content_type: f.content_type.map(text),
-            upload_timestamp: f.upload_timestamp,
-            info: f
-                .file_info
-                .entries()
-                .map(|(k, v)| (text(k), text(v)))
-                .collect(),
-            json: String::from_utf8_lossy(f.raw).into_owned(),
-            whole_sha1: f.sha1(),
-        }
-    }
-
-    /// A large file known to be finished whose record the key may not read (no
-    /// `readFiles`, after a lost finish answer): what the upload knows of it. `json` is
-    /// empty and `upload_timestamp` 0.
-    pub(crate) fn finished_unread(
-        file_id: &str,
-        name: &str,
-        size: u64,
-        content_type: &str,
-        sha1: Option<[u8; 20]>,
-    ) -> Self {
-        FileVersion {
-            file_id: file_id.to_owned(),
-            file_name: name.to_owned(),
-            action: "upload".into(),
-            size,
-            content_sha1: Some("none".into()),
-            content_type: Some(content_type.to_owned()),
-            upload_timestamp: 0,
-            info: Vec::new(),
-            json: String::new(),
-            whole_sha1: sha1,
-        }
-    }
-
-    /// The whole-file SHA-1 B2 knows, hex (`contentSha1`, else `large_file_sha1`; core's
-    /// `File::sha1` decides).
-    pub fn sha1(&self) -> Option<String> {
-        self.whole_sha1
-            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-/// A key as listed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyInfo {
-    /// Key id.
-    pub id: String,
-    /// Key name.
-    pub name: String,
-    /// Capabilities.
-    pub capabilities: Vec<String>,
-}
-
-/// A new key: its secret is shown once. `Debug` hides it.
-#[derive(Clone)]
-pub struct NewKey {
-    /// Key id.
-    pub id: String,
-    /// The secret application key.
-    pub key: String,
-}
-
-impl fmt::Debug for NewKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewKey")
-            .field("id", &self.id)
-            .field("key", &"<redacted>")
-            .finish()
-    }
-}
-
-/// The blocking client. Share it between threads with `Arc`; each call clones the session
-/// (about 1.7 KiB) so calls run in parallel.
+/// The blocking client, built once ([`Client::builder`]) and not changed afterwards. Share
+/// it between threads with `Arc` or scoped threads; each call clones the session (about
+/// 1.7 KiB) so calls run in parallel. Work on one bucket goes through its handle,
+/// [`Client::bucket`].
+///
+/// ```no_run
+/// use b2_transport_std::client::Client;
+///
+/// let client = Client::builder().credentials_from_env().threads(8).build()?;
+/// let bucket = client.bucket("my-bucket")?;
+/// bucket.upload("hello.txt").content_type("text/plain").from_bytes(b"hello")?;
+/// # Ok::<(), b2_transport_std::client::ClientError>(())
+/// ```
 pub struct Client {
     session: Mutex<Session>,
     transport: UreqTransport,
@@ -268,11 +101,13 @@ pub struct Client {
     upload_urls: Mutex<UploadUrlPool<32>>,
     stats: Mutex<b2_core::driver::RunStats>,
     /// Bucket name → bucket, as looked up (b2sdk caches the same way).
-    buckets: Mutex<std::collections::HashMap<String, Bucket>>,
+    buckets: Mutex<std::collections::HashMap<String, BucketInfo>>,
     /// `fsync` downloaded files before renaming them into place.
     sync_downloads: std::sync::atomic::AtomicBool,
     /// Retry caps and backoff of every operation.
     retry: Mutex<RetryPolicy>,
+    /// Threads of an upload or download that does not choose.
+    threads: usize,
     /// Capabilities, token time and the account info file (`account.rs`).
     account: Mutex<account::AccountState>,
 }
@@ -321,57 +156,98 @@ fn next_answer_buffer(size: usize, needed: usize) -> Result<usize> {
 }
 
 impl Client {
-    /// Authorizes with a key id and key; `realm` is `"production"` or a URL.
+    /// Authorizes with a key id and key; `realm` is `"production"` or a URL. The same as
+    /// `Client::builder().credentials(key_id, key).realm(realm).build()`.
+    ///
+    /// ```no_run
+    /// use b2_transport_std::client::Client;
+    ///
+    /// let client = Client::new("000key-id", "K000secret", "production")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn new(key_id: &str, key: &str, realm: &str) -> Result<Self> {
-        Self::with_transport(key_id, key, realm, &TransportConfig::default())
+        Client::builder()
+            .credentials(key_id, key)
+            .realm(realm)
+            .build()
     }
 
-    /// As [`Client::new`], with transport settings (timeouts, extra CA roots).
+    /// As [`Client::new`], with transport settings (timeouts, extra CA roots); the same as
+    /// the builder with [`ClientBuilder::transport_config`].
+    ///
+    /// ```no_run
+    /// use b2_transport_std::{client::Client, TransportConfig};
+    ///
+    /// let client = Client::with_transport("000key-id", "K000secret", "production", &TransportConfig::default())?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn with_transport(
         key_id: &str,
         key: &str,
         realm: &str,
         cfg: &TransportConfig,
     ) -> Result<Self> {
+        Client::builder()
+            .credentials(key_id, key)
+            .realm(realm)
+            .transport_config(cfg.clone())
+            .build()
+    }
+
+    /// A client authorized with this key (the builder's end for keys).
+    pub(crate) fn connect(
+        key_id: &str,
+        key: &str,
+        realm: &str,
+        cfg: &TransportConfig,
+        settings: Settings,
+    ) -> Result<Self> {
         let creds = Credentials::new(key_id, key, realm)?;
         if !cfg.allow_http && !realm_is_safe(creds.realm()) {
             return Err(ClientError::Config(format!(
                 "refusing the plain-http realm {}: keys and data would cross the network in \
                  clear; use https, a loopback address, or allow it by name \
-                 (TransportConfig::allow_http, b2ctl --allow-http)",
+                 (ClientBuilder::allow_http, b2ctl --allow-http)",
                 creds.realm()
             )));
         }
         let transport = UreqTransport::new(cfg).map_err(|e| ClientError::Config(e.to_string()))?;
         let mut session = Session::new(creds);
         session.set_entropy(os_entropy());
-        let client = Client::assemble(session, transport);
+        let client = Client::assemble(session, transport, settings);
         client.authorize()?;
         Ok(client)
     }
 
     /// A client around a session, not authorized here.
-    fn assemble(session: Session, transport: UreqTransport) -> Client {
+    pub(crate) fn assemble(
+        session: Session,
+        transport: UreqTransport,
+        settings: Settings,
+    ) -> Client {
         Client {
             session: Mutex::new(session),
             transport,
             upload_urls: Mutex::new(UploadUrlPool::new()),
             stats: Mutex::new(Default::default()),
             buckets: Mutex::new(Default::default()),
-            sync_downloads: std::sync::atomic::AtomicBool::new(false),
-            retry: Mutex::new(RetryPolicy::default()),
+            sync_downloads: std::sync::atomic::AtomicBool::new(settings.sync_downloads),
+            retry: Mutex::new(settings.retry),
+            threads: settings.threads,
             account: Mutex::new(Default::default()),
         }
     }
 
     /// Credentials from `B2_APPLICATION_KEY_ID` / `B2_APPLICATION_KEY`, realm from
-    /// `B2_ENVIRONMENT` (default "production"), as the official tool reads them.
+    /// `B2_ENVIRONMENT` (default "production"), as the official tool reads them; the same
+    /// as `Client::builder().build()`.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn from_env() -> Result<Self> {
-        let (id, key) = env_credentials().ok_or_else(|| {
-            ClientError::Config("set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY".into())
-        })?;
-        let realm = std::env::var("B2_ENVIRONMENT").unwrap_or_else(|_| "production".into());
-        Self::new(&id, &key, &realm)
+        Client::builder().credentials_from_env().build()
     }
 
     /// Authorizes again now (and writes the account info back, when the client keeps one:
@@ -380,20 +256,90 @@ impl Client {
         self.authorize_now()
     }
 
-    /// Whether [`Client::download_to_path`] flushes each file to disk (`fsync`) before renaming
-    /// it into place, so that a completed download also survives a power cut. Off by default
-    /// (like the official tool and rclone): a download is still renamed into place only once
-    /// complete and verified, so a crash never leaves a partial file under the final name.
+    /// Whether [`Client::download_to_path`] flushes each file to disk (`fsync`) before
+    /// renaming it into place.
+    #[deprecated(note = "set it once: Client::builder().sync_downloads(on)")]
     pub fn set_sync_downloads(&self, on: bool) {
         self.sync_downloads
             .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Replaces the retry caps and backoff bounds of the operations run from now on
-    /// (default: the integration checklist's — 5 upload URLs per upload or part, 5 tries of
-    /// a JSON call, 20 of a download, backoff 1 s doubling to 64 s).
+    /// Replaces the retry caps and backoff bounds of the operations run from now on.
+    #[deprecated(
+        note = "set it once: Client::builder().retry_policy(p), or derive a client with Client::with_retry_policy"
+    )]
     pub fn set_retry_policy(&self, policy: RetryPolicy) {
         *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// A second client with the same authorization, connections, settings and bucket cache,
+    /// whose operations follow `policy` (this client keeps its own). No request is sent.
+    ///
+    /// ```no_run
+    /// use b2_transport_std::client::{Client, RetryPolicy};
+    ///
+    /// let client = Client::from_env()?;
+    /// let patient = client.with_retry_policy(RetryPolicy { max_json_tries: 10, ..client.retry_policy() });
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        let settings = Settings {
+            retry: policy,
+            threads: self.threads,
+            sync_downloads: self
+                .sync_downloads
+                .load(std::sync::atomic::Ordering::Relaxed),
+        };
+        let c = Client::assemble(self.session(), self.transport.clone(), settings);
+        *c.buckets.lock().unwrap_or_else(|p| p.into_inner()) = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        {
+            let mine = self.account_state();
+            let mut theirs = c.account_state();
+            theirs.capabilities = mine.capabilities.clone();
+            theirs.authorized_at_ms = mine.authorized_at_ms;
+            theirs.file = mine.file.clone();
+        }
+        c
+    }
+
+    /// Threads an upload or download uses unless it chooses ([`ClientBuilder::threads`]).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::builder().threads(8).build()?;
+    /// assert_eq!(client.threads(), 8);
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The capabilities of the key, as the authorization listed them (empty when not known).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// if !client.capabilities().iter().any(|c| c == "writeFiles") { println!("read-only key"); }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn capabilities(&self) -> Vec<String> {
+        self.account_state().capabilities.clone()
+    }
+
+    /// `e`, naming the first of `needs` the key lacks when it is an `Unauthorized` that
+    /// names none.
+    pub(crate) fn explain(&self, e: ClientError, needs: &[&str]) -> ClientError {
+        match e {
+            e @ ClientError::Unauthorized {
+                capability: None, ..
+            } => {
+                let has = self.account_state().capabilities.clone();
+                e.needing(needs, &has)
+            }
+            e => e,
+        }
     }
 
     /// The retry policy in force.
@@ -519,7 +465,15 @@ impl Client {
     }
 
     /// All buckets the key may list (or the one it is restricted to).
-    pub fn list_buckets(&self) -> Result<Vec<Bucket>> {
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// for b in client.list_buckets()? {
+    ///     println!("{} {}", b.name, b.bucket_type);
+    /// }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
         let s = self.session();
         let only = s.allowed.bucket_name.as_deref().map(str::to_owned);
         self.call(
@@ -533,10 +487,35 @@ impl Client {
                     .collect()
             },
         )
+        .map_err(|e| self.explain(e, &["listBuckets"]))
     }
 
-    /// The bucket named `name` (looked up once, then cached).
-    pub fn bucket(&self, name: &str) -> Result<Bucket> {
+    /// The handle of the bucket named `name`, for its files: uploads, downloads, listings,
+    /// info, hide, delete. Looks the bucket up once (then cached; never for the bucket a
+    /// restricted key names); a bucket that does not exist is [`ClientError::NotFound`].
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// let photos = client.bucket("my-photos")?;
+    /// for f in photos.list("2024/").recursive() {
+    ///     println!("{}", f?.file_name);
+    /// }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn bucket(&self, name: &str) -> Result<Bucket<'_>> {
+        Ok(Bucket::new(self, self.bucket_info(name)?))
+    }
+
+    /// The bucket named `name` as B2 describes it (looked up once, then cached; a bucket
+    /// the client took from the authorization or the account info without listing it has
+    /// [`BucketType::Unknown`]).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// println!("{}", client.bucket_info("my-bucket")?.id);
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn bucket_info(&self, name: &str) -> Result<BucketInfo> {
         b2_core::validate::bucket_name(name)?;
         if let Some(b) = self
             .buckets
@@ -551,25 +530,27 @@ impl Client {
         let s = self.session();
         if let (Some(id), Some(n)) = (&s.allowed.bucket_id, &s.allowed.bucket_name) {
             if n.as_str() == name {
-                return Ok(Bucket {
+                return Ok(BucketInfo {
                     id: id.to_string(),
                     name: name.to_owned(),
-                    bucket_type: String::new(),
+                    bucket_type: BucketType::Unknown,
                     revision: 0,
                 });
             }
         }
-        let found: Vec<Bucket> = self.call(
-            ListBuckets {
-                bucket_name: Some(name),
-                ..ListBuckets::default()
-            },
-            |a| {
-                a.buckets
-                    .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
-                    .collect()
-            },
-        )?;
+        let found: Vec<BucketInfo> = self
+            .call(
+                ListBuckets {
+                    bucket_name: Some(name),
+                    ..ListBuckets::default()
+                },
+                |a| {
+                    a.buckets
+                        .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
+                        .collect()
+                },
+            )
+            .map_err(|e| self.explain(e, &["listBuckets"]))?;
         let b = found
             .into_iter()
             .find(|b| b.name == name)
@@ -597,8 +578,15 @@ impl Client {
         }
     }
 
-    /// Creates a bucket, public or private.
-    pub fn create_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+    /// Creates a bucket, public or private. A name taken (by anyone) is
+    /// [`ClientError::Conflict`].
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// let b = client.create_bucket("my-new-bucket", false)?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn create_bucket(&self, name: &str, public: bool) -> Result<BucketInfo> {
         b2_core::validate::bucket_name(name)?;
         let bucket_type = if public { "allPublic" } else { "allPrivate" };
         self.call(
@@ -609,11 +597,18 @@ impl Client {
             },
             |b| Ok(bucket(&b)),
         )
+        .map_err(|e| self.explain(e, &["writeBuckets"]))
     }
 
     /// Changes a bucket's type.
-    pub fn update_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
-        let b = self.bucket(name)?;
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.update_bucket("my-bucket", true)?; // now public
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn update_bucket(&self, name: &str, public: bool) -> Result<BucketInfo> {
+        let b = self.bucket_info(name)?;
         self.forget_bucket(name);
         let bucket_type = if public { "allPublic" } else { "allPrivate" };
         self.call(
@@ -624,16 +619,31 @@ impl Client {
             },
             |b| Ok(bucket(&b)),
         )
+        .map_err(|e| self.explain(e, &["writeBuckets"]))
     }
 
-    /// Deletes an (empty) bucket.
-    pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
-        let b = self.bucket(name)?;
+    /// Deletes an (empty) bucket; one with files is [`ClientError::Conflict`].
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.delete_bucket("my-old-bucket")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn delete_bucket(&self, name: &str) -> Result<BucketInfo> {
+        let b = self.bucket_info(name)?;
         self.forget_bucket(name);
         self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket(&b)))
+            .map_err(|e| self.explain(e, &["deleteBuckets"]))
     }
 
     /// Creates a key with these capabilities, optionally restricted to a bucket and prefix.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// let k = client.create_key("backup", &["listFiles", "writeFiles"], Some("my-bucket"), Some("nas/"))?;
+    /// println!("{}", k.id); // k.key is shown only now
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn create_key(
         &self,
         name: &str,
@@ -643,7 +653,10 @@ impl Client {
     ) -> Result<NewKey> {
         b2_core::validate::key_name(name)?;
         b2_core::validate::capabilities(caps)?;
-        let id = bucket.map(|b| self.bucket(b)).transpose()?.map(|b| b.id);
+        let id = bucket
+            .map(|b| self.bucket_info(b))
+            .transpose()?
+            .map(|b| b.id);
         let ids: Vec<&str> = id.iter().map(String::as_str).collect();
         self.call(
             CreateKey {
@@ -660,9 +673,18 @@ impl Client {
                 })
             },
         )
+        .map_err(|e| self.explain(e, &["writeKeys"]))
     }
 
     /// All keys of the account, page by page through core's listing cursor.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// for k in client.list_keys()? {
+    ///     println!("{} {}", k.id, k.name);
+    /// }
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
         let mut cursor = b2_core::op::Cursor::default();
@@ -682,12 +704,18 @@ impl Client {
             });
             drop(op);
             self.store_session(s);
-            r?;
+            r.map_err(|e| self.explain(e, &["listKeys"]))?;
         }
         Ok(out)
     }
 
     /// Deletes a key.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.delete_key("000key-id")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn delete_key(&self, id: &str) -> Result<KeyInfo> {
         self.call(
             DeleteKey {
@@ -695,40 +723,51 @@ impl Client {
             },
             |k| Ok(key_info(&k)),
         )
+        .map_err(|e| self.explain(e, &["deleteKeys"]))
     }
 
     /// A file version by id.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// let f = client.file_info_by_id("4_z...")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn file_info_by_id(&self, file_id: &str) -> Result<FileVersion> {
         self.call(GetFileInfo { file_id }, |f| Ok(FileVersion::from_wire(&f)))
+            .map_err(|e| self.explain(e, &["readFiles"]))
     }
 
-    /// The latest version of `name` in `bucket` (hidden files are not found).
+    /// The latest version of `name` in `bucket` (hidden files are not found); the same as
+    /// `client.bucket(bucket)?.info(name)`.
     pub fn file_info(&self, bucket: &str, name: &str) -> Result<FileVersion> {
-        let b = self.bucket(bucket)?;
+        let b = self.bucket_info(bucket)?;
         self.latest(&b.id, name)?
             .ok_or_else(|| ClientError::NotFound(format!("{bucket}/{name}")))
     }
 
     pub(crate) fn latest(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
         b2_core::validate::file_name(name)?;
-        let found = self.call(
-            b2_core::wire::file::ListFileNames {
-                bucket_id,
-                start_file_name: Some(name),
-                max_file_count: Some(1),
-                prefix: Some(name),
-                delimiter: None,
-            },
-            |a| {
-                for f in a.files {
-                    let f = f.map_err(b2_core::Error::BadAnswer)?;
-                    if f.file_name.eq_str(name) {
-                        return Ok(Some(FileVersion::from_wire(&f)));
+        let found = self
+            .call(
+                b2_core::wire::file::ListFileNames {
+                    bucket_id,
+                    start_file_name: Some(name),
+                    max_file_count: Some(1),
+                    prefix: Some(name),
+                    delimiter: None,
+                },
+                |a| {
+                    for f in a.files {
+                        let f = f.map_err(b2_core::Error::BadAnswer)?;
+                        if f.file_name.eq_str(name) {
+                            return Ok(Some(FileVersion::from_wire(&f)));
+                        }
                     }
-                }
-                Ok(None)
-            },
-        )?;
+                    Ok(None)
+                },
+            )
+            .map_err(|e| self.explain(e, &["listFiles"]))?;
         match found {
             // The listing has no fileInfo for some servers' answers; ask for the full record.
             Some(f) => Ok(Some(self.file_info_by_id(&f.file_id)?)),
@@ -736,10 +775,11 @@ impl Client {
         }
     }
 
-    /// Hides `name`: downloads by name stop finding it; versions stay.
+    /// Hides `name`: downloads by name stop finding it; versions stay; the same as
+    /// `client.bucket(bucket)?.hide(name)`.
     pub fn hide(&self, bucket: &str, name: &str) -> Result<FileVersion> {
         b2_core::validate::file_name(name)?;
-        let b = self.bucket(bucket)?;
+        let b = self.bucket_info(bucket)?;
         self.call(
             HideFile {
                 bucket_id: &b.id,
@@ -747,9 +787,16 @@ impl Client {
             },
             |f| Ok(FileVersion::from_wire(&f)),
         )
+        .map_err(|e| self.explain(e, &["writeFiles"]))
     }
 
-    /// Deletes one version.
+    /// Deletes one version; one that does not exist is [`ClientError::NotFound`].
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.delete_version("old.txt", "4_z...")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn delete_version(&self, name: &str, file_id: &str) -> Result<()> {
         self.call(
             DeleteFileVersion {
@@ -759,6 +806,7 @@ impl Client {
             },
             |_| Ok(()),
         )
+        .map_err(|e| self.explain(e, &["deleteFiles"]))
     }
 
     /// Every version of exactly `name` in the bucket, newest first (hide markers included,
@@ -767,22 +815,27 @@ impl Client {
         b2_core::validate::file_name(name)?;
         self.ls_id(bucket_id, name, None, true)
             .take_while(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
-            .filter(|f| f.as_ref().map(|f| f.action != "start").unwrap_or(true))
+            .filter(|f| {
+                f.as_ref()
+                    .map(|f| f.action != Action::Start)
+                    .unwrap_or(true)
+            })
             .collect()
     }
 
-    /// Deletes the newest version of `name`, or all its versions (hide markers too).
+    /// Deletes the newest version of `name`, or all its versions (hide markers too); the
+    /// same as `client.bucket(bucket)?.delete(name)` / `.delete_all_versions(name)`.
     ///
     /// Deleting only the newest version never unhides: when that version is a hide marker,
     /// this refuses with [`ClientError::Hidden`] and deletes nothing (use
     /// [`Client::unhide`] to remove the marker, or `all_versions`).
     pub fn delete(&self, bucket: &str, name: &str, all_versions: bool) -> Result<usize> {
-        let b = self.bucket(bucket)?;
+        let b = self.bucket_info(bucket)?;
         let versions = self.versions_of(&b.id, name)?;
         let Some(newest) = versions.first() else {
             return Err(ClientError::NotFound(format!("{bucket}/{name}")));
         };
-        if !all_versions && newest.action == "hide" {
+        if !all_versions && newest.action == Action::Hide {
             return Err(ClientError::Hidden(format!("{bucket}/{name}")));
         }
         let take = if all_versions { versions.len() } else { 1 };
@@ -798,7 +851,7 @@ impl Client {
     /// version is not a hide marker is
     /// [`ClientError::NotHidden`], and nothing is deleted.
     pub fn unhide(&self, bucket: &str, name: &str) -> Result<String> {
-        let b = self.bucket(bucket)?;
+        let b = self.bucket_info(bucket)?;
         let mut s = self.session();
         let mut buf = vec![0u8; FIRST_BUF];
         let mut op = b2_core::op::Unhide::new(&mut s, &mut buf, &b.id, name)?
@@ -808,7 +861,7 @@ impl Client {
         let marker = op.hide_marker_id().to_owned();
         drop(op);
         self.store_session(s);
-        r?;
+        r.map_err(|e| self.explain(e, &["listFiles", "deleteFiles"]))?;
         match outcome {
             Some(b2_core::op::Unhidden::Unhidden) => Ok(marker),
             Some(b2_core::op::Unhidden::NotHidden) => {
@@ -819,17 +872,31 @@ impl Client {
     }
 
     /// Copies `source` to `dest` inside `bucket` (server side).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.copy("my-bucket", "a.txt", "b.txt")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn copy(&self, bucket: &str, source: &str, dest: &str) -> Result<FileVersion> {
         b2_core::validate::file_name(dest)?;
         let src = self.file_info(bucket, source)?;
         self.call(CopyFile::new(&src.file_id, dest), |f| {
             Ok(FileVersion::from_wire(&f))
         })
+        .map_err(|e| self.explain(e, &["writeFiles"]))
     }
 
     /// Cancels an unfinished large file (its parts are deleted).
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.cancel_large_file("4_z...")?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
     pub fn cancel_large_file(&self, file_id: &str) -> Result<()> {
         self.call(CancelLargeFile { file_id }, |_| Ok(()))
+            .map_err(|e| self.explain(e, &["writeFiles"]))
     }
 }
 
@@ -840,11 +907,11 @@ impl Client {
     }
 }
 
-fn bucket(b: &WireBucket<'_>) -> Bucket {
-    Bucket {
+fn bucket(b: &WireBucket<'_>) -> BucketInfo {
+    BucketInfo {
         id: text(b.bucket_id),
         name: text(b.bucket_name),
-        bucket_type: text(b.bucket_type),
+        bucket_type: BucketType::parse(&text(b.bucket_type)),
         revision: b.revision,
     }
 }

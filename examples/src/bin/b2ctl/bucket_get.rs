@@ -81,7 +81,7 @@ pub fn get(
     let client = connect(creds)?;
     let mut raw = raw_bucket(&client, name)?;
     if show_size {
-        let id = client.bucket(name)?.id;
+        let id = client.bucket(name)?.id().to_owned();
         let (mut count, mut size) = (0u64, 0u64);
         for f in client.ls_id(&id, "", None, true) {
             count += 1;

@@ -292,8 +292,7 @@ pub fn download(creds: &Creds, a: DownloadArgs) -> Result<(), ClientError> {
         .transpose()
         .unwrap_or_else(|e| output::usage(e));
     let key = a.source.key()?;
-    let client = connect(creds)?;
-    client.set_sync_downloads(a.fsync);
+    let client = crate::connect_with(creds, a.fsync)?;
     let par = ParallelDownload {
         threads: usize::from(a.threads),
         ..ParallelDownload::default()

@@ -83,7 +83,7 @@ pub fn walk(
         // A file by that name? Then it alone (its newest version only if that is visible).
         b2_core::validate::file_name(path)?;
         let mut found = false;
-        for f in client.ls_id(&b.id, path, None, true) {
+        for f in client.ls_id(b.id(), path, None, true) {
             let f = f?;
             if f.file_name != path {
                 break;
@@ -111,7 +111,7 @@ pub fn walk(
         format!("{path}/")
     };
     b2_core::validate::name_prefix(&prefix)?;
-    for f in client.ls_id(&b.id, &prefix, (!recursive).then_some("/"), versions) {
+    for f in client.ls_id(b.id(), &prefix, (!recursive).then_some("/"), versions) {
         if !each(f?)? {
             break;
         }

@@ -316,31 +316,43 @@ fn account_path() -> Result<std::path::PathBuf, ClientError> {
 /// A client from the flags or the environment, else from the saved account info (kept up
 /// to date: a renewed token and buckets looked up are written back).
 fn connect(c: &Creds) -> Result<Client, ClientError> {
-    let cfg = transport_config(c);
+    connect_with(c, false)
+}
+
+/// [`connect`], with `fsync` of downloads set.
+fn connect_with(c: &Creds, fsync: bool) -> Result<Client, ClientError> {
+    let builder = Client::builder()
+        .transport_config(transport_config(c))
+        .sync_downloads(fsync);
     let Some((id, key, realm)) = credentials(c) else {
         let path = account_path()?;
-        return Client::from_account_file(&path, &cfg)?.ok_or_else(|| {
-            ClientError::Config(format!(
+        return builder.account_file(&path).build().map_err(|e| match e {
+            ClientError::NotFound(_) => ClientError::Config(format!(
                 "no credentials: run `b2ctl account authorize`, or set B2_APPLICATION_KEY_ID \
                  and B2_APPLICATION_KEY (no account info at {})",
                 path.display()
-            ))
+            )),
+            e => e,
         });
     };
-    authorize(&id, &key, &realm, &cfg)
+    authorize(builder, &id, &key, &realm)
 }
 
 fn authorize(
+    builder: b2_transport_std::client::ClientBuilder,
     id: &str,
     key: &str,
     realm: &str,
-    cfg: &b2_transport_std::TransportConfig,
 ) -> Result<Client, ClientError> {
-    Client::with_transport(id, key, realm, cfg).map_err(|e| match e {
-        // Say where: a wrong realm or key is the usual cause.
-        ClientError::Core(_) => ClientError::Config(format!("authorizing at {realm}: {e}")),
-        e => e,
-    })
+    builder
+        .credentials(id, key)
+        .realm(realm)
+        .build()
+        .map_err(|e| match e {
+            // Say where: a wrong realm or key is the usual cause.
+            ClientError::Config(_) | ClientError::Io { .. } | ClientError::NotFound(_) => e,
+            e => ClientError::Config(format!("authorizing at {realm}: {e}")),
+        })
 }
 
 /// `account authorize`: the key id from the argument, the flag, the environment or stdin;
@@ -363,7 +375,8 @@ fn account_authorize(c: &Creds, key_id: Option<String>) -> Result<String, Client
         .clone()
         .or_else(|| env("B2_ENVIRONMENT"))
         .unwrap_or_else(|| "production".into());
-    let client = authorize(&id, &key, &realm, &transport_config(c))?;
+    let builder = Client::builder().transport_config(transport_config(c));
+    let client = authorize(builder, &id, &key, &realm)?;
     let path = account_path()?;
     client.persist_to(&path)?;
     Ok(format!(
@@ -577,8 +590,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             source,
         } => {
             let key = source.key()?;
-            let client = connect(&cli.creds)?;
-            client.set_sync_downloads(fsync);
+            let client = connect_with(&cli.creds, fsync)?;
             download(
                 &client,
                 &DownloadTarget::ById(file_id),

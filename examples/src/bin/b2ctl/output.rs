@@ -87,7 +87,7 @@ pub fn version_json(f: &FileVersion) -> String {
     format!(
         "{{\"action\":{},\"contentLength\":{},\"contentSha1\":{},\"contentType\":{},\
          \"fileId\":{},\"fileInfo\":{{{}}},\"fileName\":{},\"uploadTimestamp\":{}}}",
-        json_str(&f.action),
+        json_str(f.action.as_str()),
         f.size,
         opt(&f.content_sha1),
         opt(&f.content_type),
