@@ -62,9 +62,12 @@ fn locked_bucket(c: &Client, name: &str) {
 }
 
 fn status(e: &ClientError) -> Option<(u16, String)> {
-    e.core()
-        .and_then(|e| e.api())
-        .map(|a| (a.status, a.code.as_str().to_owned()))
+    match e {
+        // B2's 403 `access_denied` (its 401 is `unauthorized`): the client maps both here.
+        ClientError::Unauthorized { status: 403, .. } => Some((403, "access_denied".to_owned())),
+        ClientError::B2 { status, code, .. } => Some((*status, code.clone())),
+        _ => None,
+    }
 }
 
 fn denied(r: Result<impl std::fmt::Debug, ClientError>, what: &str) {
