@@ -16,6 +16,9 @@ pub mod file;
 pub mod json;
 pub mod key;
 pub mod large;
+pub mod notify;
+pub mod settings;
+pub mod share;
 pub mod upload;
 
 pub use json::{ArrayIter, Map, Text, TextIter};
