@@ -228,9 +228,8 @@ pub const CAPABILITIES: [&str; 28] = [
 /// Checks a key's capability list: not empty, and every name a plausible capability (1..=64
 /// ASCII letters and digits). Names B2 may have added since this list are accepted.
 pub fn capabilities(caps: &[&str]) -> Result<(), InvalidInput> {
-    let plausible = |c: &&str| {
-        !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric())
-    };
+    let plausible =
+        |c: &&str| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric());
     if caps.is_empty() || !caps.iter().all(plausible) {
         return Err(InvalidInput::Capabilities);
     }

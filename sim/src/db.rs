@@ -378,6 +378,7 @@ mod tests {
             seq,
             large: false,
             content: Vec::new(),
+            replication_status: None,
         }
     }
 

@@ -322,6 +322,11 @@ impl FilesDb {
         Ok(())
     }
 
+    /// Rewrites a file version's row (same content, so no blob counts change).
+    pub fn update_file(&self, f: &FileVersion) -> io::Result<()> {
+        self.savepoint(|c| Self::put_file(c, f))
+    }
+
     /// Adds a file version (and notes the sequence number, so ids are never reused).
     pub fn insert_file(&self, f: &FileVersion, seq: u64) -> io::Result<()> {
         self.savepoint(|c| {
@@ -610,6 +615,7 @@ mod tests {
                 offset: 0,
                 len: 10,
             }],
+            replication_status: None,
         }
     }
 

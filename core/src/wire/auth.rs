@@ -179,8 +179,7 @@ api_call!(
             .u64(
                 "validDurationInSeconds",
                 u64::from(s.valid_duration_in_seconds),
-            )
-;
+            );
         s.overrides.write_json(&mut w);
     }
 );

@@ -199,7 +199,8 @@ api_call!(
     "b2_set_bucket_notification_rules",
     NotificationRules,
     |s, _a, w| {
-        w.str("bucketId", s.bucket_id).array("eventNotificationRules");
+        w.str("bucketId", s.bucket_id)
+            .array("eventNotificationRules");
         for r in s.rules {
             w.item_object()
                 .strs("eventTypes", r.event_types.iter().copied())
@@ -241,9 +242,12 @@ mod tests {
         }];
         assert!(!format!("{:?}", rules[0]).contains("MTIz"));
         let mut buf = [0u8; 512];
-        let n = SetBucketNotificationRules { bucket_id: "b", rules: &rules }
-            .write_body("acc", &mut buf)
-            .expect("body");
+        let n = SetBucketNotificationRules {
+            bucket_id: "b",
+            rules: &rules,
+        }
+        .write_body("acc", &mut buf)
+        .expect("body");
         let body = &buf[..n];
         assert_eq!(
             core::str::from_utf8(body),
@@ -258,7 +262,10 @@ mod tests {
         let got: std::vec::Vec<_> = a.rules.map(|r| r.expect("rule")).collect();
         assert_eq!(got[0].name, "r1");
         assert!(got[0].is_enabled && !got[0].is_suspended);
-        assert_eq!(got[0].url.map(|u| u.raw()), Some("https://example.com/hook"));
+        assert_eq!(
+            got[0].url.map(|u| u.raw()),
+            Some("https://example.com/hook")
+        );
         assert!(!format!("{:?}", got[0]).contains("MTIz"));
     }
 }

@@ -327,7 +327,11 @@ impl<'a> BucketSettings<'a> {
     /// The replication configuration: `None` when the bucket has none or the key may not
     /// read it (see [`Bucket::replication_configuration`]); a malformed one is an error.
     pub fn replication(&self) -> Result<Option<Replication<'a>>, BadAnswer> {
-        match self.bucket.replication_configuration.and_then(|w| w.object()) {
+        match self
+            .bucket
+            .replication_configuration
+            .and_then(|w| w.object())
+        {
             Some(o) => Replication::parse(o).map(Some),
             None => Ok(None),
         }
@@ -578,7 +582,11 @@ mod tests {
         assert_eq!(cors[0].allowed_operations.clone().count(), 2);
         assert_eq!(cors[0].allowed_headers.clone().count(), 0);
         assert_eq!(cors[0].max_age_seconds, 60);
-        let life: Vec<_> = s.lifecycle_rules.clone().map(|r| r.expect("rule")).collect();
+        let life: Vec<_> = s
+            .lifecycle_rules
+            .clone()
+            .map(|r| r.expect("rule"))
+            .collect();
         assert_eq!(life[0].days_from_uploading_to_hiding, Some(7));
         assert_eq!(
             life[0].days_from_starting_to_canceling_unfinished_large_files,
@@ -594,10 +602,9 @@ mod tests {
             Some("k2")
         );
         assert_eq!(s.default_encryption_mode().map(|t| t.raw()), Some("SSE-B2"));
-        let list = ListBucketSettingsAnswer::parse(
-            &[b"{\"buckets\":[".as_slice(), FULL, b"]}"].concat(),
-        )
-        .map(|a| a.buckets.count());
+        let list =
+            ListBucketSettingsAnswer::parse(&[b"{\"buckets\":[".as_slice(), FULL, b"]}"].concat())
+                .map(|a| a.buckets.count());
         assert_eq!(list, Ok(1));
     }
 
@@ -670,7 +677,10 @@ mod tests {
             days_from_hiding_to_deleting: d,
             days_from_starting_to_canceling_unfinished_large_files: c,
         };
-        assert_eq!(check_lifecycle_rules(&[r("a/", Some(1), None, None)]), Ok(()));
+        assert_eq!(
+            check_lifecycle_rules(&[r("a/", Some(1), None, None)]),
+            Ok(())
+        );
         assert_eq!(
             check_lifecycle_rules(&[r("a/", None, None, None)]),
             Err(LifecycleProblem::Empty(0))
@@ -680,7 +690,10 @@ mod tests {
             Err(LifecycleProblem::Zero(0))
         );
         assert_eq!(
-            check_lifecycle_rules(&[r("photos/", Some(1), None, None), r("photos/kittens/", None, Some(2), None)]),
+            check_lifecycle_rules(&[
+                r("photos/", Some(1), None, None),
+                r("photos/kittens/", None, Some(2), None)
+            ]),
             Err(LifecycleProblem::Overlap(0, 1))
         );
     }

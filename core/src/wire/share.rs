@@ -124,18 +124,35 @@ mod tests {
             cache_control: Some("max-age=60"),
             ..Default::default()
         };
-        let n = share_url(&mut buf, "https://f000.backblazeb2.com/", "my-bucket", "dir/a b+c.pdf", "3_tok=/x", &ov)
-            .expect("fits");
+        let n = share_url(
+            &mut buf,
+            "https://f000.backblazeb2.com/",
+            "my-bucket",
+            "dir/a b+c.pdf",
+            "3_tok=/x",
+            &ov,
+        )
+        .expect("fits");
         assert_eq!(
             core::str::from_utf8(&buf[..n]),
             Ok("https://f000.backblazeb2.com/file/my-bucket/dir/a%20b%2Bc.pdf?Authorization=3_tok%3D/x&b2ContentDisposition=attachment%3B%20filename%3D%22a%20b.pdf%22&b2CacheControl=max-age%3D60")
         );
         let mut small = [0u8; 10];
         assert_eq!(
-            share_url(&mut small, "http://h", "my-bucket", "f", "t", &ContentOverrides::default()),
+            share_url(
+                &mut small,
+                "http://h",
+                "my-bucket",
+                "f",
+                "t",
+                &ContentOverrides::default()
+            ),
             Err(Error::BufferTooSmall { needed: 41 })
         );
-        let bad = ContentOverrides { expires: Some("a\nb"), ..Default::default() };
+        let bad = ContentOverrides {
+            expires: Some("a\nb"),
+            ..Default::default()
+        };
         assert!(share_url(&mut buf, "http://h", "my-bucket", "f", "t", &bad).is_err());
     }
 

@@ -1,5 +1,5 @@
 //! Server-side encryption as B2 applies it today, and clear refusals for what b2-sim does not
-//! implement (SSE-C, Object Lock, replication, event notifications).
+//! implement (SSE-C, Object Lock).
 //!
 //! B2 ("Use Server-Side Encryption with the B2 Native API") encrypts every new upload and
 //! copy with SSE-B2/AES256 by default; a bucket's `defaultServerSideEncryption` may be set to
@@ -125,7 +125,7 @@ pub(crate) fn check_no_file_lock_args(args: &Value) -> ApiResult<()> {
 }
 
 /// Refuses bucket settings b2-sim does not implement: `fileLockEnabled: true`,
-/// `defaultRetention`, `replicationConfiguration`.
+/// `defaultRetention`. (Replication is implemented: see `replication`.)
 pub(crate) fn check_bucket_unimplemented(args: &Value) -> ApiResult<()> {
     match args.get("fileLockEnabled") {
         None | Some(Value::Null) | Some(Value::Bool(false)) => {}
@@ -140,12 +140,6 @@ pub(crate) fn check_bucket_unimplemented(args: &Value) -> ApiResult<()> {
     }
     if args.get("defaultRetention").is_some_and(|v| !v.is_null()) {
         return Err(not_implemented("Object Lock (defaultRetention)"));
-    }
-    if args
-        .get("replicationConfiguration")
-        .is_some_and(|v| !v.is_null())
-    {
-        return Err(not_implemented("replication (replicationConfiguration)"));
     }
     Ok(())
 }
@@ -194,16 +188,5 @@ pub(crate) fn file_lock_call(
 ) -> ApiResult<Value> {
     Err(not_implemented(
         "Object Lock (b2_update_file_retention, b2_update_file_legal_hold)",
-    ))
-}
-
-/// `b2_set_bucket_notification_rules`, `b2_get_bucket_notification_rules`: not implemented.
-pub(crate) fn notification_call(
-    _ctx: &Ctx<'_>,
-    _st: &mut crate::state::State,
-    _args: &Value,
-) -> ApiResult<Value> {
-    Err(not_implemented(
-        "event notifications (b2_set_bucket_notification_rules, b2_get_bucket_notification_rules)",
     ))
 }

@@ -249,6 +249,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         seq,
         large: false,
         content: Vec::new(),
+        replication_status: None,
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
@@ -361,7 +362,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
             .map_err(|e| ApiError::new(500, "internal_error", format!("reading source: {e}")))?
     };
     let seq = st.next_seq();
-    let f = FileVersion {
+    let mut f = FileVersion {
         id: new_file_id(&dest_bucket, seq, false, ctx.now),
         bucket_id: dest_bucket,
         account_id: ctx.key.account_id.clone(),
@@ -375,7 +376,9 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         seq,
         large: false,
         content,
+        replication_status: None,
     };
+    crate::replication::on_new_version(st, &mut f);
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
     Ok(out)

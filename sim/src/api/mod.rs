@@ -7,6 +7,7 @@ pub(crate) mod features;
 pub(crate) mod files;
 pub(crate) mod keys;
 pub(crate) mod large;
+pub(crate) mod notify;
 pub(crate) mod upload;
 
 use std::sync::Arc;
@@ -64,9 +65,8 @@ pub(crate) fn lookup(call: &str) -> Option<Handler> {
         "b2_update_file_retention" | "b2_update_file_legal_hold" => {
             (features::file_lock_call, false)
         }
-        "b2_set_bucket_notification_rules" | "b2_get_bucket_notification_rules" => {
-            (features::notification_call, false)
-        }
+        "b2_set_bucket_notification_rules" => (notify::set, true),
+        "b2_get_bucket_notification_rules" => (notify::get, false),
         _ => return None,
     };
     Some(Handler { run, mutating })
@@ -191,7 +191,7 @@ pub(crate) fn file_json(f: &FileVersion, key: &Key) -> Value {
         "uploadTimestamp": f.timestamp,
         "fileRetention": retention,
         "legalHold": legal_hold,
-        "replicationStatus": null,
+        "replicationStatus": f.replication_status,
     });
     // Uploads, copies and large files are SSE-B2 (B2's default); a hide marker holds no
     // data and, like an unencrypted file on B2, has no serverSideEncryption.

@@ -680,7 +680,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                 Err(ApiError::new(400, "bad_bucket_id", "The bucket is gone"))
             } else {
                 let seq = st.next_seq();
-                let f = FileVersion {
+                let mut f = FileVersion {
                     id: new_file_id(&plan.bucket_id, seq, false, now),
                     bucket_id: plan.bucket_id.clone(),
                     account_id: plan.key.account_id.clone(),
@@ -694,7 +694,9 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     seq,
                     large: false,
                     content,
+                    replication_status: None,
                 };
+                crate::replication::on_new_version(&mut st, &mut f);
                 let out = file_json(&f, &plan.key);
                 let change = journal.then(|| Change::File(f.clone()));
                 st.insert_file(f).map_err(ApiError::storage)?;

@@ -391,13 +391,6 @@ fn unimplemented_features_are_refused_not_ignored() {
     refused(
         c.call(
             "b2_update_bucket",
-            json!({"accountId": c.account_id, "bucketId": b, "replicationConfiguration": {"asReplicationSource": {}}}),
-        ),
-        "replication",
-    );
-    refused(
-        c.call(
-            "b2_update_bucket",
             json!({"accountId": c.account_id, "bucketId": b, "defaultRetention": {"mode": "governance"}}),
         ),
         "defaultRetention",
@@ -416,17 +409,6 @@ fn unimplemented_features_are_refused_not_ignored() {
             json!({"fileId": f["fileId"], "fileName": "f", "legalHold": "on"}),
         ),
         "b2_update_file_legal_hold",
-    );
-    refused(
-        c.call("b2_get_bucket_notification_rules", json!({"bucketId": b})),
-        "notifications",
-    );
-    refused(
-        c.call(
-            "b2_set_bucket_notification_rules",
-            json!({"bucketId": b, "eventNotificationRules": []}),
-        ),
-        "notifications",
     );
     refused(
         c.call(

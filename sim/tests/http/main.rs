@@ -15,4 +15,5 @@ mod listing;
 mod lost_answers;
 mod persistence;
 mod scenarios;
+mod settings;
 mod uploads;
