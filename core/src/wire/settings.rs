@@ -321,6 +321,8 @@ pub struct BucketSettings<'a> {
     pub lifecycle_rules: ArrayIter<'a, LifecycleRule<'a>>,
     /// `options` (e.g. `s3`).
     pub options: TextIter<'a>,
+    /// The bucket's JSON as B2 sent it (its own field names), for tools that print it.
+    pub raw: &'a [u8],
 }
 
 impl<'a> BucketSettings<'a> {
@@ -373,6 +375,7 @@ impl<'a> Answer<'a> for BucketSettings<'a> {
             cors_rules: ArrayIter::new(cors.unwrap_or(b"[]")),
             lifecycle_rules: ArrayIter::new(life.unwrap_or(b"[]")),
             options: TextIter::new(options.unwrap_or(b"[]")),
+            raw: body,
         })
     }
 }

@@ -7,11 +7,16 @@ mod download;
 mod hashing;
 mod list;
 mod lock;
+mod settings;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
 pub use download::{remove_temp_files, DownloadResult, DownloadTarget, ParallelDownload};
 pub use list::FileIter;
+pub use settings::{
+    BucketSettings, BucketUpdate, CorsRule, DefaultEncryption, DownloadAuth, KeyDetails,
+    KeyOptions, LifecycleRule, NotificationRule, Overrides, Replication, ReplicationRule,
+};
 pub use upload::UploadOptions;
 
 use std::fmt;
