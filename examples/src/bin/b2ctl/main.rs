@@ -7,6 +7,7 @@
 //! bundled simulator when no credentials are set.
 
 mod demo;
+mod settings;
 mod sync;
 
 use std::io::{self, Write};
@@ -191,6 +192,8 @@ enum Cmd {
     /// Application keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    #[command(flatten)]
+    Settings(settings::TopCmd),
     /// Upload every file under LOCAL_DIR that is missing under PREFIX or differs (size or
     /// modification time); files in parallel. Nothing is deleted.
     Sync {
@@ -238,26 +241,16 @@ enum BucketCmd {
         /// Name.
         name: String,
     },
+    #[command(flatten)]
+    Settings(settings::BucketSettingsCmd),
 }
 
 #[derive(Subcommand, Debug)]
 enum KeyCmd {
     /// List keys.
     List,
-    /// Create a key; prints its id and secret.
-    Create {
-        /// Key name.
-        name: String,
-        /// Capabilities, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        caps: Vec<String>,
-        /// Restrict to this bucket.
-        #[arg(long)]
-        bucket: Option<String>,
-        /// Restrict to names with this prefix.
-        #[arg(long)]
-        prefix: Option<String>,
-    },
+    #[command(flatten)]
+    Settings(settings::KeySettingsCmd),
     /// Delete a key.
     Delete {
         /// Key id.
@@ -738,28 +731,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;
             }
         }
-        Cmd::Key(KeyCmd::Create {
-            name,
-            caps,
-            bucket,
-            prefix,
-        }) => {
-            let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
-            // Name the first unknown capability before any network work.
-            if let Some(bad) = b2_core::validate::unknown_capability(&caps) {
-                return Err(ClientError::Config(format!(
-                    "unknown capability {bad:?}; B2's are: {}",
-                    b2_core::validate::CAPABILITIES.join(",")
-                )));
-            }
-            let k = connect(&cli.creds)?.create_key(
-                &name,
-                &caps,
-                bucket.as_deref(),
-                prefix.as_deref(),
-            )?;
-            writeln!(out, "{} {}", k.id, k.key)?;
-        }
+        Cmd::Key(KeyCmd::Settings(c)) => settings::run_key(&connect(&cli.creds)?, c, out)?,
+        Cmd::Bucket(BucketCmd::Settings(c)) => settings::run_bucket(&connect(&cli.creds)?, c, out)?,
+        Cmd::Settings(c) => settings::run_top(&connect(&cli.creds)?, c, out)?,
         Cmd::Key(KeyCmd::Delete { key_id }) => {
             connect(&cli.creds)?.delete_key(&key_id)?;
         }
