@@ -40,7 +40,7 @@ fn matching_rules(st: &State, bucket_id: &str, name: &str) -> Vec<(String, u64)>
         })
         .collect();
     // Highest priority first; one copy per destination.
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|r| std::cmp::Reverse(r.1));
     let mut seen = std::collections::HashSet::new();
     out.retain(|(d, _)| seen.insert(d.clone()));
     out

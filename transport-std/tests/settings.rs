@@ -207,7 +207,10 @@ fn lifecycle_and_replication_through_the_client() {
         "hidden after a day"
     );
     assert!(sim.file_bytes("repl-e2e-src", "a.txt").is_none());
-    assert_eq!(sim.file_bytes("repl-e2e-dst", "a.txt").unwrap(), b"copied");
+    assert_eq!(
+        sim.file_bytes("repl-e2e-dst", "a.txt").as_deref(),
+        Some(&b"copied"[..])
+    );
 }
 
 #[test]

@@ -132,7 +132,7 @@ fn check_cors(rules: &Value) -> ApiResult<()> {
                 return Err(bad(format!("{name}: {k} must be a list of strings")));
             }
         }
-        if !r["maxAgeSeconds"].as_u64().is_some_and(|m| m <= 86_400) {
+        if r["maxAgeSeconds"].as_u64().is_none_or(|m| m > 86_400) {
             return Err(bad(format!("{name}: maxAgeSeconds must be 0 to 86400")));
         }
     }
