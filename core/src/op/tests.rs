@@ -21,5 +21,6 @@ mod call;
 mod download;
 mod large;
 mod list;
+mod share;
 mod unhide;
 mod upload_file;
