@@ -1,9 +1,7 @@
 //! Every JSON answer parser of b2-core, walked to the end (lazy lists included).
 #![no_main]
 
-use b2_core::wire::{
-    auth, bucket, error_body, file, key, large, notify, settings, upload, Answer,
-};
+use b2_core::wire::{auth, bucket, error_body, file, key, large, notify, settings, upload, Answer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|b: &[u8]| {
