@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use b2_sim::Sim;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -471,4 +472,69 @@ fn download_authorization_pins_its_overrides() {
         None,
     );
     assert_eq!(d.status, 401);
+}
+
+#[test]
+fn settings_statuses_and_lifecycle_with_a_data_dir() {
+    let dir = std::env::temp_dir().join(format!("b2-sim-settings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = || Sim::builder().data_dir(&dir).start().expect("sim");
+    let s = start();
+    let c = Client::new(&s);
+    let src = c.create_bucket("dd-repl-src", "allPrivate");
+    let dst = c.create_bucket("dd-repl-dst", "allPrivate");
+    let sk = key(&c, "rplsrc", &["readFiles"], &[&src]);
+    let dk = key(&c, "rpldst", &["writeFiles"], &[&dst]);
+    let mapping =
+        json!({"asReplicationDestination": {"sourceToDestinationKeyMapping": {sk.clone(): dk}}});
+    assert_eq!(
+        update(&c, &dst, json!({"replicationConfiguration": mapping})).status,
+        200
+    );
+    let a = update(
+        &c,
+        &src,
+        json!({"replicationConfiguration": {"asReplicationSource": {"sourceApplicationKeyId": sk,
+            "replicationRules": [{"destinationBucketId": dst, "fileNamePrefix": "", "includeExistingFiles": false,
+            "isEnabled": true, "priority": 1, "replicationRuleName": "all"}]}},
+            "lifecycleRules": [{"fileNamePrefix": "tmp/", "daysFromUploadingToHiding": 1}]}),
+    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let rules = json!([{"eventTypes": ["b2:ObjectCreated:*"], "isEnabled": true, "name": "r",
+        "objectNamePrefix": "", "targetConfiguration": {"targetType": "webhook", "url": "https://h.example/"}}]);
+    c.ok(
+        "b2_set_bucket_notification_rules",
+        json!({"bucketId": src, "eventNotificationRules": rules}),
+    );
+    let up = c.upload(&src, "tmp/a", b"kept on disk");
+    assert_eq!(up["replicationStatus"], "pending");
+    let info = c.ok("b2_get_file_info", json!({"fileId": up["fileId"]}));
+    assert_eq!(info["replicationStatus"], "completed");
+    // Lifecycle over the database: the file is hidden a day later.
+    s.advance_clock(DAY + Duration::from_secs(1));
+    let c = Client::new(&s);
+    let v = versions(&c, &src);
+    assert_eq!(v[0], ("tmp/a".to_string(), "hide".to_string()), "{v:?}");
+    s.stop();
+
+    let s = start();
+    let c = Client::new(&s);
+    let info = c.ok("b2_get_file_info", json!({"fileId": up["fileId"]}));
+    assert_eq!(info["replicationStatus"], "completed");
+    let replica = &c.ok("b2_list_file_names", json!({"bucketId": dst}))["files"][0];
+    assert_eq!(replica["replicationStatus"], "replica");
+    let b = &c.ok(
+        "b2_list_buckets",
+        json!({"accountId": c.account_id, "bucketId": src}),
+    )["buckets"][0];
+    assert_eq!(
+        b["replicationConfiguration"]["value"]["asReplicationSource"]["replicationRules"][0]
+            ["replicationRuleName"],
+        "all"
+    );
+    assert_eq!(b["lifecycleRules"][0]["fileNamePrefix"], "tmp/");
+    let got = c.ok("b2_get_bucket_notification_rules", json!({"bucketId": src}));
+    assert_eq!(got["eventNotificationRules"][0]["name"], "r");
+    s.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }
