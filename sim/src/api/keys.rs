@@ -176,12 +176,9 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
             }
         }
     }
+    // B2's current `b2_create_key` docs: a name prefix "is applied to all buckets unless a
+    // bucketId is included" (older docs required a bucket).
     let name_prefix = opt_str(args, "namePrefix")?.map(str::to_string);
-    if name_prefix.is_some() && bucket_ids.is_none() {
-        return Err(ApiError::bad_request(
-            "namePrefix needs a bucket restriction",
-        ));
-    }
     if bucket_ids.is_some() {
         if let Some(bad) = caps
             .iter()

@@ -538,3 +538,38 @@ fn settings_statuses_and_lifecycle_with_a_data_dir() {
     s.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_name_prefix_without_buckets_covers_every_bucket() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b1 = c.create_bucket("prefix-all-one", "allPrivate");
+    let b2 = c.create_bucket("prefix-all-two", "allPrivate");
+    let k = c.ok(
+        "b2_create_key",
+        json!({"accountId": c.account_id, "keyName": "pub-only", "namePrefix": "pub/",
+               "capabilities": ["listBuckets", "listFiles", "writeFiles"]}),
+    );
+    assert_eq!(k["bucketIds"], Value::Null);
+    let p = Client::with_key(
+        s.url(),
+        k["applicationKeyId"].as_str().unwrap(),
+        k["applicationKey"].as_str().unwrap(),
+        4,
+    );
+    for b in [&b1, &b2] {
+        p.upload(b, "pub/a", b"ok");
+        let (url, tok) = p.upload_url(b);
+        let a = p.upload_with(
+            &url,
+            &tok,
+            &[
+                ("X-Bz-File-Name", "priv/a"),
+                ("Content-Type", "a/b"),
+                ("X-Bz-Content-Sha1", &sha1_hex(b"no")),
+            ],
+            b"no",
+        );
+        assert_eq!(a.status, 401, "outside the prefix in {b}");
+    }
+}
