@@ -573,3 +573,38 @@ fn a_name_prefix_without_buckets_covers_every_bucket() {
         assert_eq!(a.status, 401, "outside the prefix in {b}");
     }
 }
+
+#[test]
+fn tokens_of_an_expired_key_stop_working_on_the_clock() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("expiring-key", "allPrivate");
+    c.upload(&b, "f", b"x");
+    let k = c.ok(
+        "b2_create_key",
+        json!({"accountId": c.account_id, "keyName": "brief", "validDurationInSeconds": 60,
+               "capabilities": ["listBuckets", "listFiles", "readFiles"]}),
+    );
+    let (kid, secret) = (
+        k["applicationKeyId"].as_str().unwrap(),
+        k["applicationKey"].as_str().unwrap(),
+    );
+    let kc = Client::with_key(s.url(), kid, secret, 4);
+    assert_eq!(
+        kc.call("b2_list_file_names", json!({"bucketId": b})).status,
+        200
+    );
+    assert_eq!(
+        kc.get("/file/expiring-key/f", Some(&kc.token), None).status,
+        200
+    );
+    s.advance_clock(Duration::from_secs(61));
+    // The account token (valid 24 h on its own) dies with its key, for calls and downloads.
+    let a = kc.call("b2_list_file_names", json!({"bucketId": b}));
+    assert_eq!((a.status, a.code().as_str()), (401, "expired_auth_token"));
+    assert_eq!(
+        kc.get("/file/expiring-key/f", Some(&kc.token), None).status,
+        401
+    );
+    assert_eq!(authorize_raw(s.url(), kid, secret, 4).status, 401);
+}
