@@ -608,3 +608,66 @@ fn tokens_of_an_expired_key_stop_working_on_the_clock() {
     );
     assert_eq!(authorize_raw(s.url(), kid, secret, 4).status, 401);
 }
+
+#[test]
+fn large_files_and_copies_are_replicated_too() {
+    let s = Sim::builder().min_part_size(100).start().expect("sim");
+    let c = Client::new(&s);
+    let src = c.create_bucket("repl-large-src", "allPrivate");
+    let dst = c.create_bucket("repl-large-dst", "allPrivate");
+    let sk = key(&c, "rplsrc", &["readFiles"], &[&src]);
+    let dk = key(&c, "rpldst", &["writeFiles"], &[&dst]);
+    update(
+        &c,
+        &dst,
+        json!({"replicationConfiguration": {"asReplicationDestination": {"sourceToDestinationKeyMapping": {sk.clone(): dk}}}}),
+    );
+    let a = update(
+        &c,
+        &src,
+        json!({"replicationConfiguration": {"asReplicationSource": {"sourceApplicationKeyId": sk,
+            "replicationRules": [{"destinationBucketId": dst, "fileNamePrefix": "", "includeExistingFiles": false,
+            "isEnabled": true, "priority": 1, "replicationRuleName": "all"}]}}}),
+    );
+    assert_eq!(a.status, 200);
+    let id = c.start_large(&src, "big");
+    let (p1, p2) = (data(150, 1), data(20, 2));
+    assert_eq!(c.upload_part(&id, 1, &p1).status, 200);
+    assert_eq!(c.upload_part(&id, 2, &p2).status, 200);
+    let done = c.ok(
+        "b2_finish_large_file",
+        json!({"fileId": id, "partSha1Array": [sha1_hex(&p1), sha1_hex(&p2)]}),
+    );
+    assert_eq!(done["replicationStatus"], "pending");
+    let copy = c.ok(
+        "b2_copy_file",
+        json!({"sourceFileId": id, "fileName": "big-copy"}),
+    );
+    assert_eq!(copy["replicationStatus"], "pending");
+    c.ok("b2_list_buckets", json!({"accountId": c.account_id}));
+    let mut whole = p1.clone();
+    whole.extend_from_slice(&p2);
+    assert_eq!(
+        s.file_bytes("repl-large-dst", "big").as_deref(),
+        Some(&whole[..])
+    );
+    assert_eq!(
+        s.file_bytes("repl-large-dst", "big-copy").as_deref(),
+        Some(&whole[..])
+    );
+    let replicas = c.ok("b2_list_file_names", json!({"bucketId": dst}));
+    for f in replicas["files"].as_array().unwrap() {
+        assert_eq!(f["replicationStatus"], "replica");
+    }
+    let big = &replicas["files"][0];
+    assert_eq!(big["fileName"], "big");
+    assert_eq!(
+        big["contentSha1"], "none",
+        "a large file stays a large file"
+    );
+    assert!(big["fileId"].as_str().unwrap().contains("_f2"));
+    // Hide markers are not replicated.
+    c.ok("b2_hide_file", json!({"bucketId": src, "fileName": "big"}));
+    c.ok("b2_list_buckets", json!({"accountId": c.account_id}));
+    assert!(s.file_bytes("repl-large-dst", "big").is_some());
+}
