@@ -446,7 +446,7 @@ async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<S
     // New uploads in replication source buckets are copied before the next request is served.
     {
         let mut st = sh.lock();
-        if crate::replication::drain(&mut st, sh.now_ms()) > 0 {
+        if !st.replication_queue.is_empty() && crate::replication::drain(&mut st, sh.now_ms()) > 0 {
             if let Err(e) = sh.persist(&mut st) {
                 eprintln!("b2-sim: replication: {}", e.message);
             }
