@@ -665,9 +665,10 @@ impl Client {
     }
 
     /// A URL that downloads one file of a private bucket for `secs` seconds without
-    /// credentials: a download authorization for exactly that name (with the overrides
-    /// pinned) in `?Authorization=`, the overrides as `b2Content*` parameters. The URL
-    /// carries a secret: whoever has it can download the file until it expires.
+    /// credentials: a download authorization whose prefix is that name (with the overrides
+    /// pinned) in `?Authorization=`, the overrides as `b2Content*` parameters. B2 matches by
+    /// prefix, so the token also covers longer names that start with this one
+    /// (`a.pdf.bak`). The URL carries a secret: whoever has it can download until it expires.
     pub fn share_url(
         &self,
         bucket: &str,
