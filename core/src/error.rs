@@ -195,7 +195,7 @@ pub enum InvalidInput {
     Credentials,
     /// A value that does not fit its fixed-capacity storage.
     TooLong,
-    /// Key capabilities list empty or a capability name unknown.
+    /// Key capabilities list empty or a capability name malformed.
     Capabilities,
     /// A duration outside what B2 accepts.
     Duration,
@@ -234,7 +234,7 @@ impl fmt::Display for InvalidInput {
             InvalidInput::Url => "URL must start with http:// or https:// and fit its storage",
             InvalidInput::Credentials => "application key id or key is empty or too long",
             InvalidInput::TooLong => "value too long for its storage",
-            InvalidInput::Capabilities => "unknown or empty key capabilities",
+            InvalidInput::Capabilities => "empty key capabilities or a malformed capability name",
             InvalidInput::Duration => "duration outside the allowed range",
             InvalidInput::Checkpoint => "checkpoint damaged or for another file or part plan",
             InvalidInput::CopySourceTooSmall => {

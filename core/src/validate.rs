@@ -203,8 +203,10 @@ pub fn part_plan(size: u64, part_size: u64, min_part_size: u64) -> Result<PartPl
     })
 }
 
-/// Key capability names B2 knows.
-pub const CAPABILITIES: [&str; 21] = [
+/// Key capability names B2 documents today. The set is open: B2 adds names (the
+/// lifecycle-rule ones came in 2025), so a name outside this list is passed through (callers
+/// may warn with [`unknown_capability`]), never refused here.
+pub const CAPABILITIES: [&str; 28] = [
     "listKeys",
     "writeKeys",
     "deleteKeys",
@@ -226,17 +228,28 @@ pub const CAPABILITIES: [&str; 21] = [
     "writeFileLegalHolds",
     "readFileRetentions",
     "writeFileRetentions",
+    "bypassGovernance",
+    "readBucketReplications",
+    "writeBucketReplications",
+    "readBucketNotifications",
+    "writeBucketNotifications",
+    "readBucketLifecycleRules",
+    "writeBucketLifecycleRules",
 ];
 
-/// Checks a key's capability list: not empty, every name known.
+/// Checks a key's capability list: not empty, and every name a plausible capability (1..=64
+/// ASCII letters and digits). Names B2 may have added since this list are accepted.
 pub fn capabilities(caps: &[&str]) -> Result<(), InvalidInput> {
-    if caps.is_empty() || unknown_capability(caps).is_some() {
+    let plausible =
+        |c: &&str| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric());
+    if caps.is_empty() || !caps.iter().all(plausible) {
         return Err(InvalidInput::Capabilities);
     }
     Ok(())
 }
 
-/// The first name in `caps` that is not one of B2's [`CAPABILITIES`] (to name it in a message).
+/// The first name in `caps` that is not one of B2's [`CAPABILITIES`] (to warn about it: it may
+/// be a typo, or a capability newer than this SDK).
 pub fn unknown_capability<'a>(caps: &[&'a str]) -> Option<&'a str> {
     caps.iter().copied().find(|c| !CAPABILITIES.contains(c))
 }
@@ -321,6 +334,19 @@ mod tests {
             file_info("f", [("k", big.as_str())]),
             Err(InvalidInput::HeadersTooLarge)
         );
+    }
+
+    #[test]
+    fn capabilities_are_an_open_set() {
+        assert_eq!(capabilities(&["listFiles", "bypassGovernance"]), Ok(()));
+        assert_eq!(capabilities(&["readBucketFutureThing"]), Ok(()));
+        assert_eq!(
+            unknown_capability(&["listFiles", "readBucketFutureThing"]),
+            Some("readBucketFutureThing")
+        );
+        assert_eq!(capabilities(&[]), Err(InvalidInput::Capabilities));
+        assert_eq!(capabilities(&["a b"]), Err(InvalidInput::Capabilities));
+        assert_eq!(capabilities(&[""]), Err(InvalidInput::Capabilities));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Every JSON answer parser of b2-core, walked to the end (lazy lists included).
 #![no_main]
 
-use b2_core::wire::{auth, bucket, encryption, error_body, file, key, large, lock, upload, Answer};
+use b2_core::wire::{
+    auth, bucket, encryption, error_body, file, key, large, lock, notify, settings, upload, Answer,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|b: &[u8]| {
@@ -54,4 +56,26 @@ fuzz_target!(|b: &[u8]| {
     }
     let _ = upload::UploadUrlAnswer::parse(b);
     let _ = error_body::parse(400, b);
+    // Bucket settings read back in full: every CORS, lifecycle and replication rule walked.
+    if let Ok(a) = settings::ListBucketSettingsAnswer::parse(b) {
+        for s in a.buckets.flatten() {
+            for c in s.cors_rules.clone().flatten() {
+                let _ = (c.allowed_origins.count(), c.allowed_operations.count());
+            }
+            let _ = s.lifecycle_rules.clone().count();
+            let _ = s.default_encryption_mode();
+            if let Ok(Some(r)) = s.replication() {
+                let _ = r.rules.count();
+                let _ = r.key_mapping.map(|m| m.entries().count());
+            }
+        }
+    }
+    if let Ok(n) = notify::NotificationRules::parse(b) {
+        for r in n.rules.flatten() {
+            let _ = r.event_types.count();
+        }
+    }
+    if let Ok(k) = key::Key::parse(b) {
+        let _ = (k.expiration_timestamp, k.bucket_ids.map(|i| i.count()));
+    }
 });

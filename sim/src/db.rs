@@ -379,6 +379,7 @@ mod tests {
             large: false,
             content: Vec::new(),
             protection: Default::default(),
+            replication_status: None,
         }
     }
 
@@ -522,7 +523,7 @@ mod tests {
         )
         .expect("write");
         // A journal line after the snapshot, and a torn one.
-        let line = serde_json::to_string(&Change::File(file("f2", 2))).expect("json");
+        let line = serde_json::to_string(&Change::File(Box::new(file("f2", 2)))).expect("json");
         std::fs::write(
             dir.join("journal-4.jsonl"),
             format!("{line}\n{{\"File\":{{\"id\""),

@@ -322,6 +322,11 @@ impl FilesDb {
         Ok(())
     }
 
+    /// Rewrites a file version's row (same content, so no blob counts change).
+    pub fn update_file(&self, f: &FileVersion) -> io::Result<()> {
+        self.savepoint(|c| Self::put_file(c, f))
+    }
+
     /// Adds a file version (and notes the sequence number, so ids are never reused).
     pub fn insert_file(&self, f: &FileVersion, seq: u64) -> io::Result<()> {
         self.savepoint(|c| {
@@ -332,11 +337,6 @@ impl FilesDb {
                 .map_err(db_err)?;
             Ok(())
         })
-    }
-
-    /// Replaces a stored file version's row (same content: blob counts unchanged).
-    pub fn update_file(&self, f: &FileVersion) -> io::Result<()> {
-        self.savepoint(|c| Self::put_file(c, f))
     }
 
     /// A file version by id.
@@ -616,6 +616,7 @@ mod tests {
                 len: 10,
             }],
             protection: Default::default(),
+            replication_status: None,
         }
     }
 

@@ -14,7 +14,7 @@ use crate::state::{FileVersion, Part, State};
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Change {
     /// A new file version (a small upload).
-    File(FileVersion),
+    File(Box<FileVersion>),
     /// A part of an unfinished large file (replacing a part with the same number).
     Part {
         /// The large file.
@@ -30,7 +30,7 @@ impl Change {
         match self {
             Change::File(f) => {
                 st.seq = st.seq.max(f.seq);
-                st.insert_file(f)
+                st.insert_file(*f)
             }
             Change::Part { file_id, part } => st.put_part(&file_id, part).map(drop),
         }

@@ -113,14 +113,28 @@ impl Shared {
         now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 
-    /// Moves the test clock ahead; returns the new time.
+    /// Moves the test clock ahead and runs the buckets' lifecycle rules at the new time
+    /// (see `lifecycle`); returns the new time.
     pub fn advance_clock(&self, ms: u64) -> u64 {
         let _ = self
             .clock_offset_ms
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
                 Some(o.saturating_add(ms))
             });
-        self.now_ms()
+        let now = self.now_ms();
+        let mut st = self.lock();
+        st.begin();
+        let (blobs, changed) = crate::lifecycle::apply(&mut st, now);
+        if let Err(e) = st.commit() {
+            eprintln!("b2-sim: lifecycle: {e}");
+        }
+        if changed > 0 {
+            if let Err(e) = self.persist(&mut st) {
+                eprintln!("b2-sim: lifecycle: {}", e.message);
+            }
+            self.collect_garbage(&st, blobs);
+        }
+        now
     }
 
     /// The state, even if a handler panicked while holding it.
@@ -431,6 +445,15 @@ pub(crate) fn before_body(mut e: ApiError, headers: &HeaderMap) -> Outcome {
 
 async fn dispatch(sh: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<SimBody>, Outcome> {
     let route = route(req.uri().path());
+    // New uploads in replication source buckets are copied before the next request is served.
+    {
+        let mut st = sh.lock();
+        if !st.replication_queue.is_empty() && crate::replication::drain(&mut st, sh.now_ms()) > 0 {
+            if let Err(e) = sh.persist(&mut st) {
+                eprintln!("b2-sim: replication: {}", e.message);
+            }
+        }
+    }
     if route == Route::NotFound {
         let e = ApiError::not_found(format!("no such path: {}", req.uri().path()));
         return Err(before_body(e, req.headers()));

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::Segment;
 
 /// Every capability a master key has.
-pub(crate) const ALL_CAPABILITIES: [&str; 26] = [
+pub(crate) const ALL_CAPABILITIES: [&str; 28] = [
     "listKeys",
     "writeKeys",
     "deleteKeys",
@@ -37,6 +37,8 @@ pub(crate) const ALL_CAPABILITIES: [&str; 26] = [
     "writeBucketReplications",
     "readBucketNotifications",
     "writeBucketNotifications",
+    "readBucketLifecycleRules",
+    "writeBucketLifecycleRules",
 ];
 
 /// An application key (the master key of an account is one too).
@@ -113,6 +115,13 @@ pub(crate) struct Bucket {
     /// Object Lock settings (see `api::features`).
     #[serde(default)]
     pub file_lock: crate::api::features::FileLock,
+    /// `replicationConfiguration` (`asReplicationSource`, `asReplicationDestination`), or
+    /// null (see `replication`).
+    #[serde(default)]
+    pub replication: Value,
+    /// `eventNotificationRules` (see `notify`), a JSON array.
+    #[serde(default)]
+    pub notification_rules: Value,
 }
 
 /// What a file version is.
@@ -157,6 +166,10 @@ pub(crate) struct FileVersion {
     /// Encryption and Object Lock.
     #[serde(default)]
     pub protection: Protection,
+    /// B2's `replicationStatus`: `pending`, `completed`, `failed` on a source, `replica` on
+    /// a copy made by replication; `None` outside replication (see `replication`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<String>,
 }
 
 /// A file version's SSE-C key MD5 (never the key), retention and legal hold.
@@ -208,6 +221,9 @@ pub(crate) struct DownloadToken {
     pub bucket_id: String,
     pub prefix: String,
     pub expires_ms: u64,
+    /// `b2Content*` values the token pins: downloads with it must send the same ones.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, String>,
 }
 
 /// Position of a version in a bucket's listing: name, then newest first.
@@ -227,6 +243,9 @@ pub(crate) struct State {
     pub upload_tokens: HashMap<String, UploadToken>,
     pub download_tokens: HashMap<String, DownloadToken>,
     pub seq: u64,
+    /// New source versions waiting to be replicated (see `replication::drain`).
+    #[serde(default)]
+    pub replication_queue: Vec<String>,
     /// Generation of the journal that follows this snapshot (see `journal`).
     #[serde(default)]
     pub journal_gen: u64,
@@ -400,7 +419,8 @@ impl State {
 
     /// Replaces an unfinished large file by its finished version `f` (its content being
     /// the parts', no blob changes users); the parts go.
-    pub fn finish_large(&mut self, f: FileVersion) -> std::io::Result<()> {
+    pub fn finish_large(&mut self, mut f: FileVersion) -> std::io::Result<()> {
+        crate::replication::on_new_version(self, &mut f);
         if let Some(db) = &self.db {
             return db.finish_large(&f);
         }
@@ -484,7 +504,8 @@ impl State {
 
     /// Adds a file version (with a data directory: one committed row, or part of the
     /// open transaction).
-    pub fn insert_file(&mut self, f: FileVersion) -> std::io::Result<()> {
+    pub fn insert_file(&mut self, mut f: FileVersion) -> std::io::Result<()> {
+        crate::replication::on_new_version(self, &mut f);
         if let Some(db) = &self.db {
             return db.insert_file(&f, self.seq);
         }
@@ -508,6 +529,22 @@ impl State {
         if let Some(old) = self.files.get_mut(&f.id) {
             *old = f;
         }
+        Ok(())
+    }
+
+    /// Sets a version's `replicationStatus` in place (memory or database).
+    pub fn set_replication_status(&mut self, id: &str, status: &str) -> std::io::Result<()> {
+        if let Some(db) = &self.db {
+            if let Some(mut f) = db.file(id)? {
+                f.replication_status = Some(status.to_string());
+                db.update_file(&f)?;
+            }
+            return Ok(());
+        }
+        if let Some(f) = self.files.get_mut(id) {
+            f.replication_status = Some(status.to_string());
+        }
+        self.mark_dirty(id);
         Ok(())
     }
 
@@ -642,6 +679,7 @@ mod tests {
             large: false,
             content: blobs.iter().map(|b| seg(*b)).collect(),
             protection: Default::default(),
+            replication_status: None,
         }
     }
 

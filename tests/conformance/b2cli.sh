@@ -70,8 +70,9 @@ b2() { "$B2_BIN" "$@"; }
 py() { "$VENV/bin/python" -c "$@"; }
 
 # --- the simulator ------------------------------------------------------------------------
-(cd "$ROOT" && cargo build -q -p b2-sim --bin b2-sim) || die "cargo build failed"
+(cd "$ROOT" && cargo build -q -p b2-sim --bin b2-sim -p b2-examples --bin b2ctl) || die "cargo build failed"
 SIM_BIN="$CARGO_TARGET_DIR/debug/b2-sim"
+B2CTL_BIN="$CARGO_TARGET_DIR/debug/b2ctl"
 
 start_sim() {
     local out="$WORK/sim-$1.out"
@@ -280,8 +281,6 @@ fidelity() {
         "{\"bucketId\": \"$bucket_id\", \"defaultServerSideEncryption\": {\"mode\": \"none\"}}"
     check "[fidelity] file lock refused, not ignored" raw_is 400 'does not implement' b2_create_bucket \
         '{"bucketName": "fidelity-locked", "bucketType": "allPrivate", "fileLockEnabled": true}'
-    check "[fidelity] notification rules refused, not 404" raw_is 400 'does not implement' \
-        b2_get_bucket_notification_rules "{\"bucketId\": \"$bucket_id\"}"
     check "[fidelity] key create listBuckets,listFiles" key_create fidelity-reader listBuckets,listFiles "$d/reader.txt"
     check "[fidelity] missing capability: B2's 401 body" raw_is_as "$d/reader.txt" 401 \
         '{"code":"unauthorized","message":"","status":401}' b2_create_bucket \
@@ -303,9 +302,68 @@ fidelity() {
     check "[fidelity] bucket delete" b2 bucket delete "$bucket"
 }
 
+settings() { # bucket settings, notification rules, keys and sharing, crossed with b2ctl
+    local bucket=settings-bucket d="$WORK/settings"
+    mkdir -p "$d"
+    B2_ACCOUNT_INFO="$WORK/account-settings.sqlite"
+    b2 account authorize "$B2_APPLICATION_KEY_ID" "$B2_APPLICATION_KEY" >/dev/null
+    check "[settings] bucket create with lifecycle and CORS rules" b2 bucket create \
+        --lifecycle-rule '{"fileNamePrefix": "logs/", "daysFromHidingToDeleting": 7, "daysFromUploadingToHiding": null}' \
+        --cors-rules '[{"corsRuleName": "webapp", "allowedOrigins": ["*"], "allowedOperations": ["b2_download_file_by_name"], "maxAgeSeconds": 60}]' \
+        "$bucket" allPrivate
+    check "[settings] b2ctl reads the tool's lifecycle rule" sh -c \
+        "'$B2CTL_BIN' bucket get $bucket | grep -q 'lifecycle:   prefix=\"logs/\" hide-after=- delete-hidden-after=7'"
+    check "[settings] b2ctl reads the tool's CORS rule" sh -c "'$B2CTL_BIN' bucket get $bucket | grep -q 'cors:        webapp'"
+    check "[settings] b2ctl updates lifecycle rules" "$B2CTL_BIN" bucket update "$bucket" \
+        --lifecycle-rule '{"fileNamePrefix": "tmp/", "daysFromStartingToCancelingUnfinishedLargeFiles": 2}'
+    b2 bucket get "$bucket" >"$d/bucket.json" 2>/dev/null
+    check "[settings] the tool reads b2ctl's lifecycle rule" py "
+import json,sys
+r=json.load(open(sys.argv[1]))['lifecycleRules']; print(r)
+assert r==[{'daysFromHidingToDeleting': None, 'daysFromStartingToCancelingUnfinishedLargeFiles': 2,
+            'daysFromUploadingToHiding': None, 'fileNamePrefix': 'tmp/'}] or (len(r)==1 and r[0]['fileNamePrefix']=='tmp/'
+            and r[0].get('daysFromStartingToCancelingUnfinishedLargeFiles')==2), r
+" "$d/bucket.json"
+    check "[settings] overlapping lifecycle rules refused" fails_with "same files" b2 bucket update \
+        --lifecycle-rule '{"fileNamePrefix": "a/", "daysFromHidingToDeleting": 1}' \
+        --lifecycle-rule '{"fileNamePrefix": "a/b/", "daysFromHidingToDeleting": 1}' "$bucket"
+    check "[settings] notification rule create (tool)" b2 bucket notification-rule create \
+        "b2://$bucket/in/" uploads --event-type 'b2:ObjectCreated:*' --webhook-url https://hooks.example/b2
+    check "[settings] b2ctl lists the tool's notification rule" sh -c \
+        "'$B2CTL_BIN' bucket notification-rules get $bucket | grep -q '^uploads  enabled  prefix=\"in/\"'"
+    check "[settings] the tool lists it too" sh -c "'$B2_BIN' bucket notification-rule list --json b2://$bucket | grep -q uploads"
+    check "[settings] http webhook refused" fails_with "https" b2 bucket notification-rule create \
+        "b2://$bucket/" plain --event-type 'b2:ObjectCreated:*' --webhook-url http://hooks.example/b2
+    check "[settings] b2ctl key with two buckets, prefix and expiry" sh -c \
+        "'$B2CTL_BIN' bucket create settings-two >/dev/null && '$B2CTL_BIN' key create multi listFiles,readFiles --duration 600 --bucket $bucket --bucket settings-two --name-prefix pub/ >'$d/multi.txt'"
+    check "[settings] the tool lists the key's buckets" sh -c "'$B2_BIN' key list --long | grep multi | grep -q settings-two"
+    check "[settings] the tool's key with --duration has an expiry (b2ctl key get)" key_expiry_ok "$d/brief.txt"
+    echo shared >"$d/shared.txt"
+    check "[settings] upload a private file" upload_json "$bucket" "$d/shared.txt" docs/shared.txt "$d/shared.json"
+    check "[settings] b2ctl share URL downloads the private file" share_ok "$bucket" docs/shared.txt
+    check "[settings] the tool's download auth works with b2ctl's URL" auth_ok "$bucket" docs/shared.txt
+}
+key_expiry_ok() { # OUTFILE: a key the tool made with --duration shows its expiry in b2ctl
+    b2 key create --duration 600 settings-brief listFiles >"$1" &&
+        "$B2CTL_BIN" key get "$(cut -d' ' -f1 "$1")" | grep '^expires:'
+}
+fetch_is() { # URL EXPECTED: a plain GET answers EXPECTED (a line)
+    py "import sys,urllib.request as u; b=u.urlopen(sys.argv[1]).read(); print(b); assert b==sys.argv[2].encode()+b'\\n'" "$1" "$2"
+}
+share_ok() { # BUCKET NAME: b2ctl's share URL downloads the file without credentials
+    local url
+    url=$("$B2CTL_BIN" file url "b2://$1/$2" --with-auth --duration 60) && fetch_is "$url" shared
+}
+auth_ok() { # BUCKET NAME: the tool's download authorization with b2ctl's plain URL
+    local token url
+    token=$(b2 bucket get-download-auth --prefix docs/ --duration 60 "$1") &&
+        url=$("$B2CTL_BIN" file url "b2://$1/$2") && fetch_is "$url?Authorization=$token" shared
+}
+
 start_sim clean
 scenario clean
 fidelity
+settings
 costs_ok() { # b2-sim counted the official tool's calls by B2's classes, and the bytes
     py "
 import json,sys,urllib.request as u

@@ -25,5 +25,6 @@ mod download;
 mod large;
 mod list;
 mod protect;
+mod share;
 mod unhide;
 mod upload_file;

@@ -158,7 +158,7 @@ impl<'a> Answer<'a> for AuthorizeAnswer<'a> {
 
 /// `b2_get_download_authorization`: a token for downloading names with a prefix from a
 /// private bucket.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct GetDownloadAuthorization<'a> {
     /// Bucket.
     pub bucket_id: &'a str,
@@ -166,8 +166,8 @@ pub struct GetDownloadAuthorization<'a> {
     pub file_name_prefix: &'a str,
     /// Lifetime, 1..=604,800 seconds.
     pub valid_duration_in_seconds: u32,
-    /// Overrides `Content-Disposition` of downloads made with the token.
-    pub b2_content_disposition: Option<&'a str>,
+    /// Response overrides the token pins: downloads with it must send the same values.
+    pub overrides: crate::wire::share::ContentOverrides<'a>,
 }
 api_call!(
     GetDownloadAuthorization,
@@ -179,8 +179,8 @@ api_call!(
             .u64(
                 "validDurationInSeconds",
                 u64::from(s.valid_duration_in_seconds),
-            )
-            .opt_str("b2ContentDisposition", s.b2_content_disposition);
+            );
+        s.overrides.write_json(&mut w);
     }
 );
 

@@ -764,6 +764,56 @@ impl<'b> JsonWriter<'b> {
         self
     }
 
+    /// A boolean field.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.opt_bool(k, Some(v))
+    }
+
+    /// A null field (e.g. `{"mode": null}`).
+    pub fn null(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        self.raw(b"null");
+        self
+    }
+
+    /// Opens a nested object field `k`; close it with [`JsonWriter::end_object`].
+    pub fn object(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        self.raw(b"{");
+        self.first = true;
+        self
+    }
+
+    /// Opens a nested array field `k`; close it with [`JsonWriter::end_array`].
+    pub fn array(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        self.raw(b"[");
+        self.first = true;
+        self
+    }
+
+    /// Opens an object as the next item of the array being written.
+    pub fn item_object(&mut self) -> &mut Self {
+        self.sep();
+        self.raw(b"{");
+        self.first = true;
+        self
+    }
+
+    /// Closes the innermost nested object.
+    pub fn end_object(&mut self) -> &mut Self {
+        self.raw(b"}");
+        self.first = false;
+        self
+    }
+
+    /// Closes the innermost nested array.
+    pub fn end_array(&mut self) -> &mut Self {
+        self.raw(b"]");
+        self.first = false;
+        self
+    }
+
     /// Closes the object; the body's length, or [`Error::BufferTooSmall`] with the size needed.
     pub fn finish(&mut self) -> Result<usize, Error> {
         self.raw(b"}");

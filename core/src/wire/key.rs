@@ -15,7 +15,7 @@ pub struct CreateKey<'a> {
     pub valid_duration_in_seconds: Option<u32>,
     /// Restrict to these buckets (v4 allows several).
     pub bucket_ids: Option<&'a [&'a str]>,
-    /// Restrict to names with this prefix (needs `bucket_ids`).
+    /// Restrict to names with this prefix (in every bucket, or in `bucket_ids` when given).
     pub name_prefix: Option<&'a str>,
 }
 api_call!(CreateKey, "b2_create_key", Key, |s, acct, w| {

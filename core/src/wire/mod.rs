@@ -18,6 +18,9 @@ pub mod json;
 pub mod key;
 pub mod large;
 pub mod lock;
+pub mod notify;
+pub mod settings;
+pub mod share;
 pub mod upload;
 
 pub use json::{ArrayIter, Map, Text, TextIter};
@@ -101,6 +104,15 @@ mod fuzz {
         });
         let _ = key::Key::parse(b);
         let _ = upload::UploadUrlAnswer::parse(b);
+        let _ = settings::ListBucketSettingsAnswer::parse(b).map(|a| {
+            a.buckets
+                .flatten()
+                .map(|s| s.cors_rules.count() + s.lifecycle_rules.count())
+                .sum::<usize>()
+        });
+        let _ = settings::BucketSettings::parse(b)
+            .map(|s| s.replication().map(|r| r.map(|r| r.rules.count())));
+        let _ = notify::NotificationRules::parse(b).map(|n| n.rules.count());
         let _ = error_body::parse(400, b);
     }
 

@@ -22,8 +22,16 @@ pub(crate) fn bucket_json(b: &Bucket, key: &Key) -> Value {
         json!({"isClientAuthorizedToRead": false})
     };
     let lock = super::features::bucket_lock_json(b, key);
-    let replication =
-        json!({"isClientAuthorizedToRead": key.has("readBucketReplications"), "value": null});
+    let replication = if key.has("readBucketReplications") {
+        let value = if b.replication.is_null() {
+            json!({"asReplicationSource": null, "asReplicationDestination": null})
+        } else {
+            b.replication.clone()
+        };
+        json!({"isClientAuthorizedToRead": true, "value": value})
+    } else {
+        json!({"isClientAuthorizedToRead": false, "value": null})
+    };
     json!({
         "accountId": b.account_id,
         "bucketId": b.id,
@@ -74,6 +82,106 @@ fn check_bucket_info(info: &Value) -> ApiResult<()> {
     Ok(())
 }
 
+/// Checks `corsRules` as B2's "CORS Rules" page documents them: at most 100 rules, each
+/// with a unique `corsRuleName` (6..=50 letters, digits, `-`, not starting with `b2-`),
+/// non-empty `allowedOrigins` and `allowedOperations` lists, optional header lists, and
+/// `maxAgeSeconds` 0..=86,400.
+fn check_cors(rules: &Value) -> ApiResult<()> {
+    let bad = |m: String| ApiError::bad_request(m);
+    let list = rules
+        .as_array()
+        .ok_or_else(|| ApiError::new(400, "bad_json", "corsRules must be a list"))?;
+    if list.len() > 100 {
+        return Err(bad("a bucket may have at most 100 CORS rules".into()));
+    }
+    let mut names = std::collections::HashSet::new();
+    for r in list {
+        let name = r["corsRuleName"].as_str().unwrap_or("");
+        if !(6..=50).contains(&name.len())
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || name.to_ascii_lowercase().starts_with("b2-")
+        {
+            return Err(bad(format!("bad corsRuleName {name:?}")));
+        }
+        if !names.insert(name) {
+            return Err(bad(format!("duplicate corsRuleName {name}")));
+        }
+        for k in ["allowedOrigins", "allowedOperations"] {
+            let ok = r[k]
+                .as_array()
+                .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
+            if !ok {
+                return Err(bad(format!(
+                    "{name}: {k} must be a non-empty list of strings"
+                )));
+            }
+        }
+        for k in ["allowedHeaders", "exposeHeaders"] {
+            if !(r[k].is_null()
+                || r[k]
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_string)))
+            {
+                return Err(bad(format!("{name}: {k} must be a list of strings")));
+            }
+        }
+        if r["maxAgeSeconds"].as_u64().is_none_or(|m| m > 86_400) {
+            return Err(bad(format!("{name}: maxAgeSeconds must be 0 to 86400")));
+        }
+    }
+    Ok(())
+}
+
+/// The settings `b2_create_bucket` and `b2_update_bucket` share: CORS rules, lifecycle rules
+/// and replication, each checked as B2 documents it. Replication needs
+/// `writeBucketReplications`; a rule with `includeExistingFiles` queues what is there.
+fn check_settings(
+    ctx: &Ctx<'_>,
+    st: &State,
+    bucket_id: Option<&str>,
+    args: &Value,
+) -> ApiResult<Option<Value>> {
+    if let Some(c) = args.get("corsRules").filter(|v| !v.is_null()) {
+        check_cors(c)?;
+    }
+    if let Some(l) = args.get("lifecycleRules").filter(|v| !v.is_null()) {
+        crate::lifecycle::check_rules(l).map_err(ApiError::bad_request)?;
+    }
+    match args
+        .get("replicationConfiguration")
+        .filter(|v| !v.is_null())
+    {
+        None => Ok(None),
+        Some(r) => {
+            ctx.key.require("writeBucketReplications")?;
+            crate::replication::check_config(st, &ctx.key.account_id, bucket_id, r)
+                .map(Some)
+                .map_err(ApiError::bad_request)
+        }
+    }
+}
+
+/// Queues existing files for the rules with `includeExistingFiles: true`.
+fn queue_existing(st: &mut State, bucket_id: &str) {
+    let rules = st
+        .buckets
+        .get(bucket_id)
+        .and_then(|b| {
+            b.replication["asReplicationSource"]["replicationRules"]
+                .as_array()
+                .cloned()
+        })
+        .unwrap_or_default();
+    for r in rules {
+        if r["includeExistingFiles"].as_bool() == Some(true)
+            && r["isEnabled"].as_bool() == Some(true)
+        {
+            let prefix = r["fileNamePrefix"].as_str().unwrap_or("").to_string();
+            crate::replication::queue_existing(st, bucket_id, &prefix);
+        }
+    }
+}
+
 /// `b2_create_bucket`.
 pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Value> {
     check_account(ctx, args, true)?;
@@ -88,11 +196,11 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     validate_bucket_name(name)?;
     check_type(bucket_type)?;
     super::features::check_bucket_default_sse(ctx, args)?;
-    super::features::check_bucket_unimplemented(args)?;
     let info = json_field(args, "bucketInfo", json!({}))?;
     check_bucket_info(&info)?;
     let cors_rules = json_field(args, "corsRules", json!([]))?;
     let lifecycle_rules = json_field(args, "lifecycleRules", json!([]))?;
+    let replication = check_settings(ctx, st, None, args)?.unwrap_or(Value::Null);
     if st.bucket_by_name(name).is_some() {
         return Err(ApiError::new(
             400,
@@ -122,6 +230,8 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         lifecycle_rules,
         revision: 1,
         file_lock: super::features::new_bucket_file_lock(ctx, args)?,
+        replication,
+        notification_rules: json!([]),
     };
     let out = bucket_json(&b, ctx.key);
     st.buckets.insert(b.id.clone(), b);
@@ -185,7 +295,6 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         check_type(t)?;
     }
     super::features::check_bucket_default_sse(ctx, args)?;
-    super::features::check_bucket_unimplemented(args)?;
     let info = args.get("bucketInfo").filter(|v| !v.is_null());
     if let Some(i) = info {
         if !i.is_object() {
@@ -197,6 +306,7 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         }
         check_bucket_info(i)?;
     }
+    let replication = check_settings(ctx, st, Some(&id), args)?;
     let cors = args.get("corsRules").filter(|v| !v.is_null());
     let life = args.get("lifecycleRules").filter(|v| !v.is_null());
     let if_rev = opt_u64(args, "ifRevisionIs")?;
@@ -226,8 +336,16 @@ pub(crate) fn update(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
         b.lifecycle_rules = l.clone();
     }
     super::features::update_bucket_file_lock(ctx, &mut b.file_lock, args)?;
+    let replicating = replication.is_some();
+    if let Some(r) = replication {
+        b.replication = r;
+    }
     b.revision += 1;
-    Ok(bucket_json(b, ctx.key))
+    let out = bucket_json(b, ctx.key);
+    if replicating {
+        queue_existing(st, &id);
+    }
+    Ok(out)
 }
 
 /// `b2_delete_bucket`.

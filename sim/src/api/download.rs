@@ -9,13 +9,23 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{bucket_for, opt_u64, parse_range, req_str, Ctx};
+use super::{bucket_for, opt_str, opt_u64, parse_range, req_str, Ctx};
 use crate::body::SimBody;
 use crate::error::{ApiError, ApiResult};
 use crate::names::{percent_encode, B2_INFO_KEYS};
 use crate::server::{query_pairs, Shared};
 use crate::state::{Action, DownloadToken, FileVersion, State};
 use crate::store::slice;
+
+/// The `b2Content*` query parameters of a by-name download and the answer headers they set.
+const OVERRIDES: [(&str, &str); 6] = [
+    ("b2ContentDisposition", "content-disposition"),
+    ("b2ContentLanguage", "content-language"),
+    ("b2Expires", "expires"),
+    ("b2CacheControl", "cache-control"),
+    ("b2ContentEncoding", "content-encoding"),
+    ("b2ContentType", "content-type"),
+];
 
 /// Longest download authorization (one week).
 pub(crate) const MAX_DOWNLOAD_AUTH_SECS: u64 = 604_800;
@@ -44,6 +54,17 @@ pub(crate) fn get_download_authorization(
             )));
         }
     }
+    let mut overrides = std::collections::BTreeMap::new();
+    for k in OVERRIDES.iter().map(|(k, _)| *k) {
+        if let Some(v) = opt_str(args, k)? {
+            if v.is_empty() || v.bytes().any(|b| b < 0x20 || b == 0x7f) {
+                return Err(ApiError::bad_request(format!(
+                    "{k} is not a valid header value"
+                )));
+            }
+            overrides.insert(k.to_string(), v.to_string());
+        }
+    }
     let now = ctx.now;
     st.download_tokens.retain(|_, t| t.expires_ms > now);
     let token = format!("3_{}_{}_dnld", ctx.key.account_id, ctx.sh.random_hex(40));
@@ -53,6 +74,7 @@ pub(crate) fn get_download_authorization(
             bucket_id: bucket_id.clone(),
             prefix: prefix.clone(),
             expires_ms: now + secs * 1000,
+            overrides,
         },
     );
     Ok(json!({
@@ -137,6 +159,14 @@ pub(crate) fn by_name(
         .filter(|f| f.action == Action::Upload)
         .ok_or_else(|| ApiError::not_found(format!("File not present: {name}")))?;
     let mut key_id = None;
+    let overriding = query
+        .iter()
+        .any(|(k, _)| OVERRIDES.iter().any(|(o, _)| o == k));
+    if overriding && download_token(req, &query).is_none() {
+        return Err(ApiError::unauthorized(
+            "b2Content* overrides need an authorization token",
+        ));
+    }
     if bucket.bucket_type != "allPublic" {
         let token = download_token(req, &query)
             .ok_or_else(|| ApiError::unauthorized("This bucket is private; send a token"))?;
@@ -148,6 +178,17 @@ pub(crate) fn by_name(
                 return Err(ApiError::unauthorized(
                     "The download authorization does not cover this file",
                 ));
+            }
+            // B2: "download requests using the returned authorization must include the same
+            // value" for each b2Content* the authorization was created with.
+            if let Some((k, _)) = d
+                .overrides
+                .iter()
+                .find(|(k, v)| !query.iter().any(|(qk, qv)| qk == *k && qv == *v))
+            {
+                return Err(ApiError::unauthorized(format!(
+                    "This download authorization requires the same {k} it was created with"
+                )));
             }
         } else {
             check_account_read(&st, &token, &f, now)?;
@@ -271,13 +312,7 @@ fn answer(
             set(&mut resp, &format!("x-bz-info-{k}"), &percent_encode(v));
         }
     }
-    for (param, header) in [
-        ("b2ContentDisposition", "content-disposition"),
-        ("b2ContentLanguage", "content-language"),
-        ("b2Expires", "expires"),
-        ("b2CacheControl", "cache-control"),
-        ("b2ContentEncoding", "content-encoding"),
-    ] {
+    for (param, header) in OVERRIDES.iter().filter(|(p, _)| *p != "b2ContentType") {
         if let Some((_, v)) = query.iter().find(|(k, _)| k == param) {
             set(&mut resp, header, v);
         }

@@ -1,6 +1,5 @@
-//! Server-side encryption and Object Lock as B2 applies them, the custom upload timestamp
-//! switch, and clear refusals for what b2-sim does not implement (replication, event
-//! notifications).
+//! Server-side encryption and Object Lock as B2 applies them, and the custom upload
+//! timestamp switch.
 //!
 //! Encryption ("Use Server-Side Encryption with the B2 Native API"): every new upload and
 //! copy is SSE-B2/AES256 by default; a bucket's `defaultServerSideEncryption` may be set to
@@ -38,13 +37,6 @@ pub(crate) fn sse_json(f: &FileVersion) -> Value {
         Some(md5) => json!({"algorithm": "AES256", "customerKeyMd5": md5, "mode": "SSE-C"}),
         None => sse_b2(),
     }
-}
-
-/// 400 `bad_request` naming a B2 feature b2-sim does not implement.
-pub(crate) fn not_implemented(feature: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "b2-sim does not implement {feature}; this request would change what B2 stores, so it is refused rather than ignored"
-    ))
 }
 
 /// 403 `access_denied`, B2's answer to a locked file or a missing or wrong SSE-C key.
@@ -354,17 +346,6 @@ pub(crate) fn bucket_lock_json(b: &Bucket, key: &Key) -> Value {
         "isClientAuthorizedToRead": true,
         "value": {"defaultRetention": default, "isFileLockEnabled": b.file_lock.enabled},
     })
-}
-
-/// Refuses bucket settings b2-sim does not implement: `replicationConfiguration`.
-pub(crate) fn check_bucket_unimplemented(args: &Value) -> ApiResult<()> {
-    if args
-        .get("replicationConfiguration")
-        .is_some_and(|v| !v.is_null())
-    {
-        return Err(not_implemented("replication (replicationConfiguration)"));
-    }
-    Ok(())
 }
 
 /// Parses a retention mode.
@@ -728,15 +709,4 @@ pub(crate) fn check_protected_budget(
         )));
     }
     Ok(())
-}
-
-/// `b2_set_bucket_notification_rules`, `b2_get_bucket_notification_rules`: not implemented.
-pub(crate) fn notification_call(
-    _ctx: &Ctx<'_>,
-    _st: &mut crate::state::State,
-    _args: &Value,
-) -> ApiResult<Value> {
-    Err(not_implemented(
-        "event notifications (b2_set_bucket_notification_rules, b2_get_bucket_notification_rules)",
-    ))
 }

@@ -250,6 +250,7 @@ pub(crate) fn hide(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         large: false,
         content: Vec::new(),
         protection: Default::default(),
+        replication_status: None,
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
@@ -367,7 +368,7 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
             .map_err(|e| ApiError::new(500, "internal_error", format!("reading source: {e}")))?
     };
     let seq = st.next_seq();
-    let f = FileVersion {
+    let mut f = FileVersion {
         id: new_file_id(&dest_bucket, seq, false, ctx.now),
         bucket_id: dest_bucket,
         account_id: ctx.key.account_id.clone(),
@@ -382,7 +383,9 @@ pub(crate) fn copy(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Val
         large: false,
         content,
         protection,
+        replication_status: None,
     };
+    crate::replication::on_new_version(st, &mut f);
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
     Ok(out)

@@ -14,10 +14,11 @@ pub(crate) const MAX_KEY_DURATION_SECS: u64 = 1000 * 86_400;
 /// readBucketEncryption, writeBucketEncryption, readBucketRetentions, writeBucketRetentions,
 /// listFiles, readFiles, shareFiles, writeFiles, deleteFiles, readFileLegalHolds,
 /// writeFileLegalHolds, readFileRetentions, writeFileRetentions, and bypassGovernance"; the
-/// bucket-level capabilities added since (replications, notifications) are allowed too. So
+/// bucket-level capabilities added since (replications, notifications, lifecycle rules) are
+/// allowed too. So
 /// the account-level ones (`listKeys`, `writeKeys`, `deleteKeys`, `writeBuckets`,
 /// `deleteBuckets`) are refused.
-pub(crate) const BUCKET_KEY_CAPABILITIES: [&str; 21] = [
+pub(crate) const BUCKET_KEY_CAPABILITIES: [&str; 23] = [
     "listAllBucketNames",
     "listBuckets",
     "readBuckets",
@@ -39,6 +40,8 @@ pub(crate) const BUCKET_KEY_CAPABILITIES: [&str; 21] = [
     "writeBucketReplications",
     "readBucketNotifications",
     "writeBucketNotifications",
+    "readBucketLifecycleRules",
+    "writeBucketLifecycleRules",
 ];
 
 /// A key never creates a key with more rights than itself: every capability, bucket, name
@@ -173,12 +176,9 @@ pub(crate) fn create(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
             }
         }
     }
+    // B2's current `b2_create_key` docs: a name prefix "is applied to all buckets unless a
+    // bucketId is included" (older docs required a bucket).
     let name_prefix = opt_str(args, "namePrefix")?.map(str::to_string);
-    if name_prefix.is_some() && bucket_ids.is_none() {
-        return Err(ApiError::bad_request(
-            "namePrefix needs a bucket restriction",
-        ));
-    }
     if bucket_ids.is_some() {
         if let Some(bad) = caps
             .iter()

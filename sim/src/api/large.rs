@@ -54,6 +54,7 @@ pub(crate) fn start(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<Va
         large: true,
         content: Vec::new(),
         protection,
+        replication_status: None,
     };
     let out = file_json(&f, ctx.key);
     st.insert_file(f).map_err(ApiError::storage)?;
@@ -152,6 +153,7 @@ pub(crate) fn finish(ctx: &Ctx<'_>, st: &mut State, args: &Value) -> ApiResult<V
     f.length = length;
     f.content = content;
     f.sha1 = "none".into();
+    crate::replication::on_new_version(st, &mut f);
     let out = file_json(&f, ctx.key);
     st.finish_large(f).map_err(ApiError::storage)?;
     Ok(out)

@@ -7,6 +7,7 @@ pub(crate) mod features;
 pub(crate) mod files;
 pub(crate) mod keys;
 pub(crate) mod large;
+pub(crate) mod notify;
 pub(crate) mod upload;
 
 use std::sync::Arc;
@@ -62,10 +63,8 @@ pub(crate) fn lookup(call: &str) -> Option<Handler> {
         "b2_get_download_authorization" => (download::get_download_authorization, true),
         "b2_update_file_retention" => (features::update_retention, true),
         "b2_update_file_legal_hold" => (features::update_legal_hold, true),
-        // B2 calls b2-sim does not implement: a clear 400, never a silent 200 or a 404.
-        "b2_set_bucket_notification_rules" | "b2_get_bucket_notification_rules" => {
-            (features::notification_call, false)
-        }
+        "b2_set_bucket_notification_rules" => (notify::set, true),
+        "b2_get_bucket_notification_rules" => (notify::get, false),
         _ => return None,
     };
     Some(Handler { run, mutating })
@@ -185,7 +184,7 @@ pub(crate) fn file_json(f: &FileVersion, key: &Key) -> Value {
         "uploadTimestamp": f.timestamp,
         "fileRetention": retention,
         "legalHold": legal_hold,
-        "replicationStatus": null,
+        "replicationStatus": f.replication_status,
     });
     // Uploads, copies and large files are SSE-B2 (B2's default); a hide marker holds no
     // data and, like an unencrypted file on B2, has no serverSideEncryption.

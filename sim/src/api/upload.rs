@@ -695,7 +695,7 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                 Err(ApiError::new(400, "bad_bucket_id", "The bucket is gone"))
             } else {
                 let seq = st.next_seq();
-                let f = FileVersion {
+                let mut f = FileVersion {
                     id: new_file_id(&plan.bucket_id, seq, false, now),
                     bucket_id: plan.bucket_id.clone(),
                     account_id: plan.key.account_id.clone(),
@@ -710,9 +710,11 @@ fn commit(sh: &Arc<Shared>, plan: &Plan, blob: Blob, sha1: String) -> ApiResult<
                     large: false,
                     content,
                     protection: plan.protection.clone(),
+                    replication_status: None,
                 };
+                crate::replication::on_new_version(&mut st, &mut f);
                 let out = file_json(&f, &plan.key);
-                let change = journal.then(|| Change::File(f.clone()));
+                let change = journal.then(|| Change::File(Box::new(f.clone())));
                 st.insert_file(f).map_err(ApiError::storage)?;
                 Ok((out, change, Vec::new()))
             }

@@ -213,9 +213,15 @@ fn hidden_and_old_versions() {
         None,
     );
     assert_eq!(d.body, b"old");
-    // query overrides
+    // query overrides: B2 needs an authorization token with them, even in a public bucket
     c.upload(&b, "q", b"q");
     let d = c.get("/file/hidden-dl/q?b2ContentDisposition=inline", None, None);
+    assert_eq!(d.status, 401);
+    let d = c.get(
+        "/file/hidden-dl/q?b2ContentDisposition=inline",
+        Some(&c.token),
+        None,
+    );
     assert_eq!(d.header("content-disposition"), Some("inline"));
 }
 

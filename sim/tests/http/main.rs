@@ -16,4 +16,5 @@ mod lost_answers;
 mod persistence;
 mod protect;
 mod scenarios;
+mod settings;
 mod uploads;

@@ -35,6 +35,7 @@ mod list;
 mod lock;
 mod model;
 mod retention;
+mod settings;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
@@ -50,6 +51,10 @@ pub use model::{
     RetentionMode,
 };
 pub use retention::{FileProtection, Sse};
+pub use settings::{
+    BucketSettings, BucketUpdate, CorsRule, DefaultEncryption, DownloadAuth, KeyDetails,
+    KeyOptions, LifecycleRule, NotificationRule, Overrides, Replication, ReplicationRule,
+};
 pub use upload::UploadOptions;
 
 use std::fmt;

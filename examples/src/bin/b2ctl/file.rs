@@ -42,6 +42,8 @@ pub enum FileCmd {
     Url {
         /// `b2://BUCKET/NAME` or `b2id://FILE_ID`.
         target: String,
+        #[command(flatten)]
+        auth: super::settings::UrlAuthArgs,
     },
     /// Copy a file server side: SOURCE `b2://BUCKET/NAME` or `b2id://FILE_ID`, DEST
     /// `b2://BUCKET/NAME` (any bucket, any size: above the cutoff in parallel parts,
@@ -150,10 +152,19 @@ pub fn run(creds: &Creds, cmd: FileCmd, out: &mut impl Write) -> Result<(), Clie
         FileCmd::Info(a) => info(creds, a, Style::Official, out),
         FileCmd::Hide(a) => hide(creds, a, Style::Official, out),
         FileCmd::Unhide(a) => unhide(creds, a, Style::Official, out),
-        FileCmd::Url { target } => {
+        FileCmd::Url { target, auth } => {
             let target = uri::file_target(&target, None).unwrap_or_else(|e| output::usage(e));
             let client = connect(creds)?;
-            writeln!(out, "{}", url(&client, &target))?;
+            let url = match (&target, auth.with_auth) {
+                (B2Uri::Name { bucket, path }, true) => {
+                    super::settings::share_url(&client, bucket, path, &auth)?
+                }
+                (B2Uri::Id(_), true) => output::usage(
+                    "--with-auth needs b2://BUCKET/NAME: a download authorization covers names",
+                ),
+                (_, false) => url(&client, &target),
+            };
+            writeln!(out, "{url}")?;
             Ok(())
         }
         FileCmd::Update(a) => super::protect::update(&connect(creds)?, a, out),

@@ -13,6 +13,7 @@ mod file;
 mod ls;
 mod output;
 mod protect;
+mod settings;
 mod sync;
 mod uri;
 
@@ -144,6 +145,8 @@ enum Cmd {
     /// Application keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    #[command(flatten)]
+    Settings(settings::TopCmd),
     /// Upload every file under LOCAL_DIR that is missing under PREFIX or differs (size or
     /// modification time); files in parallel. Nothing is deleted.
     Sync {
@@ -186,29 +189,6 @@ enum BucketCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show every field B2 keeps for a bucket (type, info, rules, settings, revision).
-    Get {
-        /// Name.
-        name: String,
-        /// Also `fileCount` and `totalSize` (every version and hide marker; lists the whole
-        /// bucket, one class C call per 1,000 versions).
-        #[arg(long)]
-        show_size: bool,
-        /// B2's JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Change a bucket's type, then show it as `get` does.
-    Update {
-        /// Name.
-        name: String,
-        /// New type.
-        #[arg(value_parser = ["allPublic", "allPrivate"])]
-        bucket_type: String,
-        /// B2's JSON.
-        #[arg(long)]
-        json: bool,
-    },
     /// Create a bucket.
     Create {
         /// Name (6-63 letters, digits, '-').
@@ -222,26 +202,16 @@ enum BucketCmd {
         /// Name.
         name: String,
     },
+    #[command(flatten)]
+    Settings(settings::BucketSettingsCmd),
 }
 
 #[derive(Subcommand, Debug)]
 enum KeyCmd {
     /// List keys.
     List,
-    /// Create a key; prints its id and secret.
-    Create {
-        /// Key name.
-        name: String,
-        /// Capabilities, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        caps: Vec<String>,
-        /// Restrict to this bucket.
-        #[arg(long)]
-        bucket: Option<String>,
-        /// Restrict to names with this prefix.
-        #[arg(long)]
-        prefix: Option<String>,
-    },
+    #[command(flatten)]
+    Settings(settings::KeySettingsCmd),
     /// Delete a key.
     Delete {
         /// Key id.
@@ -564,16 +534,6 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Cmd::Bucket(BucketCmd::List { json }) => bucket_get::list(&cli.creds, json, out)?,
-        Cmd::Bucket(BucketCmd::Get {
-            name,
-            show_size,
-            json,
-        }) => bucket_get::get(&cli.creds, &name, show_size, json, out)?,
-        Cmd::Bucket(BucketCmd::Update {
-            name,
-            bucket_type,
-            json,
-        }) => bucket_get::update(&cli.creds, &name, &bucket_type, json, out)?,
         Cmd::Bucket(BucketCmd::Create { name, public }) => {
             let b = connect(&cli.creds)?.create_bucket(&name, public)?;
             writeln!(out, "{}", b.id)?;
@@ -657,28 +617,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;
             }
         }
-        Cmd::Key(KeyCmd::Create {
-            name,
-            caps,
-            bucket,
-            prefix,
-        }) => {
-            let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
-            // Name the first unknown capability before any network work.
-            if let Some(bad) = b2_core::validate::unknown_capability(&caps) {
-                return Err(ClientError::Config(format!(
-                    "unknown capability {bad:?}; B2's are: {}",
-                    b2_core::validate::CAPABILITIES.join(",")
-                )));
-            }
-            let k = connect(&cli.creds)?.create_key(
-                &name,
-                &caps,
-                bucket.as_deref(),
-                prefix.as_deref(),
-            )?;
-            writeln!(out, "{} {}", k.id, k.key)?;
-        }
+        Cmd::Key(KeyCmd::Settings(c)) => settings::run_key(&connect(&cli.creds)?, c, out)?,
+        Cmd::Bucket(BucketCmd::Settings(c)) => settings::run_bucket(&connect(&cli.creds)?, c, out)?,
+        Cmd::Settings(c) => settings::run_top(&connect(&cli.creds)?, c, out)?,
         Cmd::Key(KeyCmd::Delete { key_id }) => {
             connect(&cli.creds)?.delete_key(&key_id)?;
         }

@@ -218,30 +218,6 @@ fn json_error() -> b2_core::error::BadAnswer {
     b2_core::error::BadAnswer::Json
 }
 
-/// A JSON object's fields as `name: value` lines, strings unquoted, objects and arrays as
-/// B2 wrote them: the text form of an answer with no typed model.
-pub fn write_fields(out: &mut impl Write, object: &[u8]) -> Result<(), ClientError> {
-    let width = json::fields(object)
-        .filter_map(|f| f.ok())
-        .map(|(k, _)| k.raw().len())
-        .max()
-        .unwrap_or(0)
-        + 1;
-    for f in json::fields(object) {
-        let (k, v) = f.map_err(|e| ClientError::Core(Box::new(b2_core::Error::BadAnswer(e))))?;
-        let key = format!("{}:", k.raw());
-        let value = match v {
-            Value::Str(t) => t.chars().filter_map(|c| c.ok()).collect(),
-            Value::Num(n) => n.to_owned(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => "null".to_owned(),
-            Value::Object(r) | Value::Array(r) => String::from_utf8_lossy(r).into_owned(),
-        };
-        writeln!(out, "{key:<w$} {value}", w = width)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
