@@ -158,48 +158,72 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let signals = Signals::install();
     let (id, key) = sim.master_key();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "KEY {id} {key}");
     let _ = writeln!(out, "READY {}", sim.url());
     let _ = out.flush();
     drop(out);
-    wait_for_signal();
+    signals.wait();
     // What the run would have cost on B2, on stderr (stdout keeps its two lines).
     eprint!("{}", sim.costs().report());
     sim.stop();
 }
 
-/// Blocks until SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
-fn wait_for_signal() {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(_) => loop {
-            std::thread::park();
-        },
-    };
-    rt.block_on(async {
+/// SIGINT and SIGTERM caught from its creation on (so a signal sent right after READY is
+/// never lost to the default action, which would skip the costs report).
+struct Signals {
+    rt: Option<tokio::runtime::Runtime>,
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .ok();
         #[cfg(unix)]
-        {
+        let streams = rt.as_ref().and_then(|rt| {
             use tokio::signal::unix::{signal, SignalKind};
-            if let (Ok(mut term), Ok(mut int)) = (
+            let _guard = rt.enter();
+            match (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
             ) {
-                std::future::poll_fn(|cx| {
-                    if term.poll_recv(cx).is_ready() || int.poll_recv(cx).is_ready() {
-                        std::task::Poll::Ready(())
-                    } else {
-                        std::task::Poll::Pending
-                    }
-                })
-                .await;
-                return;
+                (Ok(t), Ok(i)) => Some((t, i)),
+                _ => None,
             }
+        });
+        Signals {
+            rt,
+            #[cfg(unix)]
+            streams,
         }
-        let _ = tokio::signal::ctrl_c().await;
-    });
+    }
+
+    /// Blocks until SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
+    fn wait(self) {
+        let Some(rt) = self.rt else {
+            loop {
+                std::thread::park();
+            }
+        };
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.streams {
+            rt.block_on(std::future::poll_fn(|cx| {
+                if term.poll_recv(cx).is_ready() || int.poll_recv(cx).is_ready() {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            }));
+            return;
+        }
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
 }
