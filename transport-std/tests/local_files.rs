@@ -54,9 +54,11 @@ fn a_fifo_target_is_written_to_not_replaced() {
     };
     let r = c.download_to_path(&t, &fifo, None, None).expect("download");
     assert!(r.verified);
-    assert_eq!(reader.join().expect("reader"), bytes);
+    // Looked at before joining the reader: had the FIFO been replaced, the reader would
+    // wait for a writer forever.
     let m = std::fs::symlink_metadata(&fifo).expect("still there");
     assert!(m.file_type().is_fifo(), "the FIFO was replaced");
+    assert_eq!(reader.join().expect("reader"), bytes);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -151,5 +153,24 @@ fn a_fifo_source_is_read_as_a_stream() {
         .upload_path("local-bucket", &dir, "dir", &UploadOptions::default())
         .expect_err("a directory");
     assert!(matches!(e, ClientError::Config(_)), "{e:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A local path that is not UTF-8 (a Latin-1 name) is uploaded under the name given.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_local_path_is_uploaded() {
+    use std::os::unix::ffi::OsStrExt;
+    let (sim, c, _) = setup(b"x");
+    let dir = tmpdir("non-utf8");
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9 \xff.bin"));
+    assert!(path.to_str().is_none());
+    let bytes: Vec<u8> = (0..30_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&path, &bytes).expect("write");
+    let f = c
+        .upload_path("local-bucket", &path, "cafe.bin", &UploadOptions::default())
+        .expect("upload from a non-UTF-8 path");
+    assert_eq!(f.size, bytes.len() as u64);
+    assert_eq!(sim.file_bytes("local-bucket", "cafe.bin"), Some(bytes));
     let _ = std::fs::remove_dir_all(dir);
 }
