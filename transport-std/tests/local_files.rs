@@ -174,3 +174,43 @@ fn a_non_utf8_local_path_is_uploaded() {
     assert_eq!(sim.file_bytes("local-bucket", "cafe.bin"), Some(bytes));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Saved account info naming a plain-http realm or API URL off loopback is refused before
+/// any I/O, unless allowed by name; the opt-in then uses it (no authorize call: the token is
+/// young).
+#[test]
+fn a_plain_http_url_off_loopback_in_saved_account_info_is_refused() {
+    use b2_transport_std::client::AccountInfo;
+    use b2_transport_std::TransportConfig;
+    let (_sim, c, _) = setup(b"x");
+    let dir = tmpdir("http-info");
+    let good = c.account_info();
+    for (field, url) in [
+        ("realm", "http://192.0.2.1:9"),
+        ("api", "http://b2.example.invalid"),
+        ("download", "http://10.0.0.1"),
+    ] {
+        let mut info = good.clone();
+        match field {
+            "realm" => info.realm = url.into(),
+            "api" => info.api_url = url.into(),
+            _ => info.download_url = url.into(),
+        }
+        let path = dir.join(format!("{field}.json"));
+        info.save(&path).expect("save");
+        let e = Client::from_account_file(&path, &TransportConfig::default()).expect_err("refused");
+        assert!(
+            matches!(&e, ClientError::Config(m) if m.contains("plain-http") && m.contains(url)),
+            "{field}: {e:?}"
+        );
+        let allowed = TransportConfig {
+            allow_http: true,
+            ..TransportConfig::default()
+        };
+        let c2 = Client::from_account_file(&path, &allowed)
+            .expect("allowed by name")
+            .expect("present");
+        assert_eq!(c2.stats().exchanges, 0, "{field}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
