@@ -378,3 +378,66 @@ fn a_non_utf8_local_path_is_uploaded_under_the_given_name() {
         Some(&b"latin-1 name"[..])
     );
 }
+
+/// A bucket-restricted key without `listBuckets` could only download by name: `ls`, `info`,
+/// `upload`, `rm` failed on `b2_list_buckets`. Each runs here in a process of its own with
+/// the key in the environment (authorized afresh, no bucket id saved from an earlier run),
+/// so each must find its bucket without listing buckets.
+#[test]
+fn a_restricted_key_without_list_buckets_runs_each_command_on_its_own() {
+    let env = Env::new("restricted");
+    env.ok(&["bucket", "create", "only-bucket"]);
+    env.ok(&["bucket", "create", "other-bucket"]);
+    let k = env.ok(&[
+        "key",
+        "create",
+        "restricted",
+        "--caps",
+        "listFiles,readFiles,writeFiles,deleteFiles",
+        "--bucket",
+        "only-bucket",
+    ]);
+    let (rid, rkey) = k.trim().split_once(' ').expect("id and key");
+    let restricted = |args: &[&str]| -> Output {
+        env.cmd(args)
+            .env("B2_APPLICATION_KEY_ID", rid)
+            .env("B2_APPLICATION_KEY", rkey)
+            .output()
+            .expect("run b2ctl")
+    };
+    // The key really cannot list buckets.
+    assert!(!restricted(&["bucket", "list"]).status.success());
+    // Set up with the master key, so that each command below is the first to need the bucket.
+    let src = env.file("src.txt", b"restricted bytes");
+    env.ok(&["upload", "only-bucket", &src, "by-master.txt"]);
+
+    // Every command runs, and all that fail are named.
+    let mut failed = Vec::new();
+    let mut out = std::collections::BTreeMap::new();
+    for args in [
+        &["ls", "only-bucket"][..],
+        &["info", "only-bucket", "by-master.txt"],
+        &["upload", "only-bucket", &src, "by-key.txt"],
+        &["rm", "only-bucket", "by-master.txt"],
+    ] {
+        let o = restricted(args);
+        if !o.status.success() {
+            failed.push(format!(
+                "{}: {}",
+                args[0],
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        out.insert(args[0], String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(out["ls"].contains("by-master.txt"), "{}", out["ls"]);
+    assert!(out["info"].contains("16"), "{}", out["info"]);
+    assert_eq!(
+        env.sim.file_bytes("only-bucket", "by-key.txt").as_deref(),
+        Some(&b"restricted bytes"[..])
+    );
+    assert_eq!(env.sim.file_bytes("only-bucket", "by-master.txt"), None);
+    // Another bucket stays out of reach.
+    assert!(!restricted(&["ls", "other-bucket"]).status.success());
+}
