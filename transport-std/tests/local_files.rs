@@ -180,7 +180,6 @@ fn a_non_utf8_local_path_is_uploaded() {
 /// young).
 #[test]
 fn a_plain_http_url_off_loopback_in_saved_account_info_is_refused() {
-    use b2_transport_std::client::AccountInfo;
     use b2_transport_std::TransportConfig;
     let (_sim, c, _) = setup(b"x");
     let dir = tmpdir("http-info");
