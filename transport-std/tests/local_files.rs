@@ -54,9 +54,11 @@ fn a_fifo_target_is_written_to_not_replaced() {
     };
     let r = c.download_to_path(&t, &fifo, None, None).expect("download");
     assert!(r.verified);
-    assert_eq!(reader.join().expect("reader"), bytes);
+    // Looked at before joining the reader: had the FIFO been replaced, the reader would
+    // wait for a writer forever.
     let m = std::fs::symlink_metadata(&fifo).expect("still there");
     assert!(m.file_type().is_fifo(), "the FIFO was replaced");
+    assert_eq!(reader.join().expect("reader"), bytes);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -151,5 +153,63 @@ fn a_fifo_source_is_read_as_a_stream() {
         .upload_path("local-bucket", &dir, "dir", &UploadOptions::default())
         .expect_err("a directory");
     assert!(matches!(e, ClientError::Config(_)), "{e:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A local path that is not UTF-8 (a Latin-1 name) is uploaded under the name given.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_local_path_is_uploaded() {
+    use std::os::unix::ffi::OsStrExt;
+    let (sim, c, _) = setup(b"x");
+    let dir = tmpdir("non-utf8");
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9 \xff.bin"));
+    assert!(path.to_str().is_none());
+    let bytes: Vec<u8> = (0..30_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&path, &bytes).expect("write");
+    let f = c
+        .upload_path("local-bucket", &path, "cafe.bin", &UploadOptions::default())
+        .expect("upload from a non-UTF-8 path");
+    assert_eq!(f.size, bytes.len() as u64);
+    assert_eq!(sim.file_bytes("local-bucket", "cafe.bin"), Some(bytes));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Saved account info naming a plain-http realm or API URL off loopback is refused before
+/// any I/O, unless allowed by name; the opt-in then uses it (no authorize call: the token is
+/// young).
+#[test]
+fn a_plain_http_url_off_loopback_in_saved_account_info_is_refused() {
+    use b2_transport_std::TransportConfig;
+    let (_sim, c, _) = setup(b"x");
+    let dir = tmpdir("http-info");
+    let good = c.account_info();
+    for (field, url) in [
+        ("realm", "http://192.0.2.1:9"),
+        ("api", "http://b2.example.invalid"),
+        ("download", "http://10.0.0.1"),
+    ] {
+        let mut info = good.clone();
+        match field {
+            "realm" => info.realm = url.into(),
+            "api" => info.api_url = url.into(),
+            _ => info.download_url = url.into(),
+        }
+        let path = dir.join(format!("{field}.json"));
+        info.save(&path).expect("save");
+        let e = Client::from_account_file(&path, &TransportConfig::default()).expect_err("refused");
+        assert!(
+            matches!(&e, ClientError::Config(m) if m.contains("plain-http") && m.contains(url)),
+            "{field}: {e:?}"
+        );
+        let allowed = TransportConfig {
+            allow_http: true,
+            ..TransportConfig::default()
+        };
+        let c2 = Client::from_account_file(&path, &allowed)
+            .expect("allowed by name")
+            .expect("present");
+        assert_eq!(c2.stats().exchanges, 0, "{field}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

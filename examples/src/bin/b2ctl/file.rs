@@ -70,8 +70,8 @@ pub enum FileCmd {
 pub struct UploadArgs {
     /// Bucket name.
     bucket: String,
-    /// Local path or `-`.
-    local: String,
+    /// Local path or `-` (any path the system can name, UTF-8 or not).
+    local: std::ffi::OsString,
     /// Name in the bucket.
     remote: String,
     /// MIME type (default: b2/x-auto).
@@ -213,8 +213,10 @@ pub fn upload(
     let len = if local == "-" {
         None
     } else {
-        let meta = std::fs::metadata(&local)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot read {local}: {e}")))?;
+        let meta = std::fs::metadata(&local).map_err(|e| {
+            let shown = Path::new(&local).display();
+            io::Error::new(e.kind(), format!("cannot read {shown}: {e}"))
+        })?;
         Some(meta.len())
     };
     let mut opts = UploadOptions {
@@ -245,7 +247,8 @@ pub fn upload(
         if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             // Opening a FIFO blocks until something writes into it: say so.
             eprintln!(
-                "b2ctl: {local} is not a regular file: reading it as a stream (a FIFO waits for its writer)"
+                "b2ctl: {} is not a regular file: reading it as a stream (a FIFO waits for its writer)",
+                path.display()
             );
         }
         client.upload_path(&bucket, path, &remote, &opts)?
