@@ -68,7 +68,9 @@ pub const DEFAULT_COPY_CUTOFF: u64 = validate::MAX_SMALL_FILE;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metadata<'a> {
     /// Keep the source's (`metadataDirective: COPY`). The source's content type and info go
-    /// to `b2_start_large_file` when the copy is large; a small copy does not send them.
+    /// to `b2_start_large_file` when the copy is large; a small copy does not send them, but
+    /// recognises itself by them after a lost answer (module docs), so they must be the
+    /// source's.
     Copy {
         /// The source's content type.
         content_type: &'a str,
@@ -225,8 +227,9 @@ enum Stage {
 }
 
 /// A copy of any size as one operation, one part after another (the std client runs the
-/// same coordinator's copy jobs on N threads instead). After [`Step::Done`], [`Copy::file`]
-/// is the new file.
+/// same coordinator's copy jobs on N threads instead). A small copy first notes the
+/// destination's newest version and looks itself up after a lost answer (module docs,
+/// [`Copy::with_destination`]). After [`Step::Done`], [`Copy::file`] is the new file.
 ///
 /// Memory: the struct (a [`LargeFile`] and a call state), the caller's buffer (request and
 /// JSON answers, 2 KiB is plenty) and, for a large copy, 20 bytes of caller storage per part.
