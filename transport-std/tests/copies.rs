@@ -555,3 +555,43 @@ fn copies_report_progress_part_by_part() {
     assert_eq!(got, vec![(1_000, Some(1_000))]);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn a_key_that_may_not_list_still_copies_under_lost_answers_by_sending_again() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("nolist", false).expect("bucket");
+    let src = data(2_000, 10);
+    let id = upload(&c, "nolist", "src", &src);
+    let key = c
+        .create_key(
+            "copy-no-list",
+            &["listBuckets", "readFiles", "writeFiles"],
+            None,
+            None,
+        )
+        .expect("key");
+    let w = Client::new(&key.id, &key.key, sim.url()).expect("client");
+    let state = tmpdir("nolist");
+    sim.set_faults(Faults {
+        lose_answer_every: Some(2),
+        ..Faults::default()
+    });
+    // The first copy is answered; the second is stored with its answer lost. This key
+    // cannot look (B2 answers 401 to the listing), so it sends that copy again: the one
+    // case that leaves a second version (core's rule, `op::copy`).
+    for round in 1..=2 {
+        let v = w
+            .copy_file(&CopySource::Id(id.clone()), "nolist", "copy", &opts(&state))
+            .unwrap_or_else(|e| panic!("#{round}: {e}"));
+        assert_eq!(v.size, src.len() as u64);
+    }
+    sim.set_faults(Faults::default());
+    assert_eq!(sim.file_bytes("nolist", "copy"), Some(src));
+    assert_eq!(sim.stats().faults.lost_answers, 1);
+    assert_eq!(
+        versions(&c, "nolist", "copy"),
+        3,
+        "2 copies, one sent twice"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
