@@ -16,10 +16,10 @@
 //! it would leave a second version of the name, so before sending it again the copy asks B2,
 //! the way a small upload does (`op::upload`):
 //! - Before the first send, one `b2_list_file_versions` (`startFileName` and `prefix` the
-//!   name, `maxFileCount` 5: one class C call, like the copy itself) notes the newest version
-//!   of the destination name (unfinished large files listed among versions are skipped; a
-//!   hide marker is a version). [`Destination::New`] skips this call when the caller knows
-//!   the name has no version.
+//!   name, `maxFileCount` 5, fewer when the buffer is small: one class C call, like the
+//!   copy itself) notes the newest version of the destination name (unfinished large files
+//!   listed among versions are skipped; a hide marker is a version). [`Destination::New`]
+//!   skips this call when the caller knows the name has no version.
 //! - After an unknown outcome, the same listing is made again (another class C call). The
 //!   newest version of the name is this copy when all of these hold: it is an upload (not a
 //!   hide marker); it is not the version noted before and not older than it; its length is
@@ -35,8 +35,9 @@
 //!   backoff has already been waited), or, when those gave up, their error stands.
 //! - A key that may not list (a write-only key lacks `listFiles`: B2 answers 401 to the
 //!   first listing or the check), or a first listing that shows no version of the name but
-//!   more entries of it to come (five newer unfinished large files), cannot tell: a lost
-//!   answer is then sent again, as before this check existed, and may leave a second version.
+//!   more entries of it to come (only newer unfinished large files listed), cannot tell: a
+//!   lost answer is then sent again, as before this check existed, and may leave a second
+//!   version.
 //! - A caller that said [`Destination::New`] for a name that has a version identical to the
 //!   copy (same length, SHA-1, type and info) may have that version taken for the copy after
 //!   a lost answer: one version fewer, never one more.
@@ -185,8 +186,8 @@ pub enum Destination {
     New,
 }
 
-/// Versions listed to find the newest of a name (unfinished large files of the name are
-/// listed among them, newest first, and skipped).
+/// Most versions listed to find the newest of a name (unfinished large files of the name
+/// are listed among them, newest first, and skipped); one per 800 bytes of the buffer.
 const LIST_VERSIONS: u32 = 5;
 
 /// The destination name's newest version before the copy was sent.
@@ -231,8 +232,10 @@ enum Stage {
 /// destination's newest version and looks itself up after a lost answer (module docs,
 /// [`Copy::with_destination`]). After [`Step::Done`], [`Copy::file`] is the new file.
 ///
-/// Memory: the struct (a [`LargeFile`] and a call state), the caller's buffer (request and
-/// JSON answers, 2 KiB is plenty) and, for a large copy, 20 bytes of caller storage per part.
+/// Memory: the struct (a [`LargeFile`] and two call states), the caller's buffer (request
+/// and JSON answers; a small copy's look-up lists one version of the name per 800 bytes, up
+/// to five: 4 KiB lists five of typical names and info) and, for a large copy, 20 bytes of
+/// caller storage per part.
 pub struct Copy<'s, 'b, 'p, 'd> {
     session: &'s mut Session,
     buf: &'b mut [u8],
@@ -351,7 +354,7 @@ impl<'s, 'b, 'p, 'd> Copy<'s, 'b, 'p, 'd> {
             bucket_id: self.spec.destination_bucket_id,
             start_file_name: Some(self.spec.file_name),
             start_file_id: None,
-            max_file_count: Some(LIST_VERSIONS),
+            max_file_count: Some(((self.buf.len() / 800) as u32).clamp(1, LIST_VERSIONS)),
             prefix: Some(self.spec.file_name),
             delimiter: None,
         }

@@ -72,11 +72,12 @@ fn under_the_cutoff_one_copy_file_with_range_bucket_and_directive() {
     assert!(op.coordinator().is_none());
     run(&mut op, &mut script, &mut VirtualClock::default()).expect("copy");
     script.finish();
-    // First the destination's newest version is noted (for a lost answer), then the copy.
+    // First the destination's newest version is noted (for a lost answer), then the copy;
+    // a 2 KiB buffer lists two versions (one per 800 bytes, five at most).
     assert_eq!(
         script.sent[0].json(),
         json!({"bucketId": "dst", "startFileName": "copy.bin", "prefix": "copy.bin",
-               "maxFileCount": 5})
+               "maxFileCount": 2})
     );
     assert_eq!(script.sent[0].call(), "b2_list_file_versions");
     assert_eq!(
@@ -218,6 +219,7 @@ fn a_lost_copy_answer_is_looked_up_and_the_copy_not_sent_again() {
             ]
         );
         assert_eq!(script.last().json()["startFileName"], "copy.bin");
+        assert_eq!(script.last().json()["maxFileCount"], 5, "a 4 KiB buffer");
         assert!(op.found_after_loss());
         let f = op.file().expect("file");
         assert_eq!((f.file_id.raw(), f.content_length), (NEW, 250));
