@@ -832,3 +832,37 @@ fn the_cutoff_and_the_part_plan_decide_small_or_large() {
     assert_eq!(spec(&r, KEEP).params().size, 6_000_000_000);
     assert_eq!(p.size, 0);
 }
+
+#[test]
+fn a_look_up_that_shows_only_unfinished_files_of_the_name_cannot_check() {
+    let r = [COPIED];
+    let mut s = session();
+    let mut buf = [0u8; 1600];
+    let starts = json!({"files": [
+            answers::large_start("4_zdst_f2000000000000fe", "copy.bin"),
+            answers::large_start("4_zdst_f2000000000000fd", "copy.bin")],
+        "nextFileName": "copy.bin", "nextFileId": "4_zdst_f2000000000000fc"});
+    let mut script = Script::new([
+        Reply::ok(starts),
+        Reply::lost_answer(),
+        Reply::ok(answers::file(AGAIN, "copy.bin", &bytes(10, 250))),
+    ]);
+    let mut op = Copy::new(
+        &mut s,
+        &mut buf,
+        spec(&r, KEEP),
+        1000,
+        100,
+        &mut [],
+        Resume::No,
+    )
+    .expect("new");
+    run(&mut op, &mut script, &mut VirtualClock::default()).expect("copy");
+    script.finish();
+    // The newest version is behind the unfinished files: unknown, so no check.
+    assert_eq!(
+        calls(&script),
+        ["b2_list_file_versions", "b2_copy_file", "b2_copy_file"]
+    );
+    assert_eq!(script.sent[0].json()["maxFileCount"], 2);
+}
