@@ -426,3 +426,181 @@ fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
     assert_eq!(sim.unfinished_large_files(), 0);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// Versions of `name` in `bucket` (unfinished large files are not versions).
+fn versions(c: &Client, bucket: &str, name: &str) -> usize {
+    c.ls(bucket, name, true, true)
+        .expect("ls")
+        .filter(|v| {
+            v.as_ref()
+                .is_ok_and(|v| v.file_name == name && v.action != "start")
+        })
+        .count()
+}
+
+#[test]
+fn small_copies_whose_answers_are_lost_leave_one_version_each() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("once-src", false).expect("bucket");
+    c.create_bucket("once-dst", false).expect("bucket");
+    let src = data(300_000, 8);
+    let id = upload(&c, "once-src", "src", &src);
+    let source = CopySource::Id(id);
+    let state = tmpdir("once");
+    // Every second copy B2 stores loses its answer: the copy is in B2, the client only sees
+    // the connection drop.
+    sim.set_faults(Faults {
+        lose_answer_every: Some(2),
+        ..Faults::default()
+    });
+    let replace = ReplaceMetadata {
+        content_type: "text/x-new".into(),
+        info: vec![("n".into(), "m".into())],
+    };
+    let cases: Vec<(&str, CopyOptions, Vec<u8>)> = vec![
+        ("whole", opts(&state), src.clone()),
+        (
+            "range",
+            CopyOptions {
+                range: Some((5, 1_004)),
+                ..opts(&state)
+            },
+            src[5..1_005].to_vec(),
+        ),
+        (
+            "replaced",
+            CopyOptions {
+                range: Some((0, 99)),
+                replace: Some(replace.clone()),
+                ..opts(&state)
+            },
+            src[..100].to_vec(),
+        ),
+        (
+            "said-new",
+            CopyOptions {
+                new_name: true,
+                ..opts(&state)
+            },
+            src.clone(),
+        ),
+    ];
+    for (name, o, want) in &cases {
+        // Twice each, so that both the first copy of a name and a second one onto a name
+        // whose newest version is identical lose an answer.
+        for round in 1..=2 {
+            let o = CopyOptions {
+                new_name: o.new_name && round == 1,
+                ..o.clone()
+            };
+            let v = c
+                .copy_file(&source, "once-dst", name, &o)
+                .unwrap_or_else(|e| panic!("{name} #{round}: {e}"));
+            assert_eq!(v.size, want.len() as u64, "{name}");
+            assert_eq!(sim.file_bytes("once-dst", name).as_ref(), Some(want));
+            assert_eq!(
+                versions(&c, "once-dst", name),
+                round,
+                "{name} #{round}: one version per copy"
+            );
+        }
+    }
+    let f = sim.stats().faults;
+    assert!(f.lost_answers >= 4, "{f:?}");
+    sim.set_faults(Faults::default());
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// Records every progress report.
+#[derive(Default)]
+struct Reports(std::sync::Mutex<Vec<(u64, Option<u64>)>>);
+
+impl b2_transport_std::client::Progress for Reports {
+    fn progress(&self, done: u64, total: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((done, total));
+    }
+}
+
+#[test]
+fn copies_report_progress_part_by_part() {
+    let (_sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("progress", false).expect("bucket");
+    let src = data(450_000, 9);
+    let id = upload(&c, "progress", "src", &src);
+    let state = tmpdir("progress");
+    let reports = std::sync::Arc::new(Reports::default());
+    let o = CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        threads: 3,
+        progress: Some(reports.clone()),
+        ..opts(&state)
+    };
+    c.copy_file(&CopySource::Id(id.clone()), "progress", "large", &o)
+        .expect("large copy");
+    let total = src.len() as u64;
+    let got = std::mem::take(&mut *reports.0.lock().expect("reports"));
+    // Once after the start (nothing yet), once per part (4), once when finished.
+    assert_eq!(got.len(), 6, "{got:?}");
+    assert!(got.iter().all(|(_, t)| *t == Some(total)), "{got:?}");
+    assert!(
+        got.windows(2).all(|w| w[0].0 <= w[1].0),
+        "never back: {got:?}"
+    );
+    assert_eq!(got.first().map(|r| r.0), Some(0));
+    assert_eq!(got.last().map(|r| r.0), Some(total));
+    // A small copy is one call: one report, all of it.
+    let o = CopyOptions {
+        range: Some((0, 999)),
+        progress: Some(reports.clone()),
+        ..opts(&state)
+    };
+    c.copy_file(&CopySource::Id(id), "progress", "small", &o)
+        .expect("small copy");
+    let got = std::mem::take(&mut *reports.0.lock().expect("reports"));
+    assert_eq!(got, vec![(1_000, Some(1_000))]);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_key_that_may_not_list_still_copies_under_lost_answers_by_sending_again() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("nolist", false).expect("bucket");
+    let src = data(2_000, 10);
+    let id = upload(&c, "nolist", "src", &src);
+    let key = c
+        .create_key(
+            "copy-no-list",
+            &["listBuckets", "readFiles", "writeFiles"],
+            None,
+            None,
+        )
+        .expect("key");
+    let w = Client::new(&key.id, &key.key, sim.url()).expect("client");
+    let state = tmpdir("nolist");
+    sim.set_faults(Faults {
+        lose_answer_every: Some(2),
+        ..Faults::default()
+    });
+    // The first copy is answered; the second is stored with its answer lost. This key
+    // cannot look (B2 answers 401 to the listing), so it sends that copy again: the one
+    // case that leaves a second version (core's rule, `op::copy`).
+    for round in 1..=2 {
+        let v = w
+            .copy_file(&CopySource::Id(id.clone()), "nolist", "copy", &opts(&state))
+            .unwrap_or_else(|e| panic!("#{round}: {e}"));
+        assert_eq!(v.size, src.len() as u64);
+    }
+    sim.set_faults(Faults::default());
+    assert_eq!(sim.file_bytes("nolist", "copy"), Some(src));
+    assert_eq!(sim.stats().faults.lost_answers, 1);
+    assert_eq!(
+        versions(&c, "nolist", "copy"),
+        3,
+        "2 copies, one sent twice"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}

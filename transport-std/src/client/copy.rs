@@ -4,13 +4,20 @@
 //! jobs on N threads, as uploads run theirs. This module resolves names to file ids, owns
 //! the strings, runs jobs, and keeps the coordinator's checkpoint in a file so that a copy
 //! interrupted (killed, failed) resumes where it stopped when run again.
+//!
+//! A small copy runs core's `op::Copy`, so a `b2_copy_file` whose answer is lost is looked
+//! up before it is sent again (core's rule, "Each copy happens once" in `op::copy`): one
+//! `b2_list_file_versions` before the copy (skipped with [`CopyOptions::new_name`]) and one
+//! after a lost answer. A large copy's finish is checked by the coordinator.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use b2_core::op::copy::{copied_part_sha1, CopySpec, Metadata, DEFAULT_COPY_CUTOFF};
+use b2_core::op::copy::{
+    copied_part_sha1, Copy, CopySpec, Destination, Metadata, DEFAULT_COPY_CUTOFF,
+};
 use b2_core::op::large::remote;
 use b2_core::op::large::{copy_part_call, Checkpoint, LargeFile, PartJob, RemoteRange, Resume};
 use b2_core::op::Call;
@@ -18,7 +25,7 @@ use b2_core::validate;
 use sha1::{Digest, Sha1};
 
 use super::lock::{self, UploadLock};
-use super::{Client, ClientError, FileVersion, Result};
+use super::{Client, ClientError, FileVersion, Progress, Result};
 
 /// Buffer for the coordinator's JSON calls (list pages, start, finish answers).
 const PHASE_BUF: usize = 256 * 1024;
@@ -47,7 +54,7 @@ pub struct ReplaceMetadata {
 }
 
 /// How to copy.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CopyOptions {
     /// Inclusive byte range of the source (default: all of it).
     pub range: Option<(u64, u64)>,
@@ -66,6 +73,31 @@ pub struct CopyOptions {
     /// Where checkpoints (`copies/`) and locks (`locks/`) live (default: next to the
     /// upload locks, `$XDG_RUNTIME_DIR/b2-rust` else `~/.cache/b2-rust`).
     pub state_dir: Option<PathBuf>,
+    /// The destination name has no version yet (default false): a small copy then skips
+    /// the `b2_list_file_versions` it makes first to note the newest version, which is
+    /// what tells a lost answer's copy from an older version. Said of a name that has an
+    /// identical version, a lost answer may take that version for the copy.
+    pub new_name: bool,
+    /// Progress listener: bytes copied so far of the new file's size, after each part of a
+    /// large copy (parts found done on resume count at the start) and once when a small
+    /// copy is made (B2 copies it in one call).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("range", &self.range)
+            .field("replace", &self.replace)
+            .field("cutoff", &self.cutoff)
+            .field("part_size", &self.part_size)
+            .field("threads", &self.threads)
+            .field("resume", &self.resume)
+            .field("state_dir", &self.state_dir)
+            .field("new_name", &self.new_name)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for CopyOptions {
@@ -78,6 +110,8 @@ impl Default for CopyOptions {
             threads: 4,
             resume: true,
             state_dir: None,
+            new_name: false,
+            progress: None,
         }
     }
 }
@@ -242,7 +276,7 @@ impl Client {
         let s = self.session();
         let part_size = opts.part_size.unwrap_or(s.recommended_part_size);
         if !spec.is_large(opts.cutoff, part_size, s.min_part_size) {
-            return self.call(spec.copy_file()?, |f| Ok(FileVersion::from_wire(&f)));
+            return self.copy_small(spec, part_size, opts);
         }
         let (_, count) = remote::plan(&ranges, part_size, s.min_part_size)?;
         let state = opts
@@ -296,6 +330,44 @@ impl Client {
         })
     }
 
+    /// One `b2_copy_file` through core's `Copy` (the lost-answer look-up included).
+    fn copy_small(
+        &self,
+        spec: CopySpec<'_>,
+        part_size: u64,
+        opts: &CopyOptions,
+    ) -> Result<FileVersion> {
+        let mut s = self.session();
+        let mut buf = vec![0u8; PHASE_BUF];
+        let destination = if opts.new_name {
+            Destination::New
+        } else {
+            Destination::Look
+        };
+        let r = Copy::new(
+            &mut s,
+            &mut buf,
+            spec,
+            opts.cutoff,
+            part_size,
+            &mut [],
+            Resume::No,
+        )
+        .map_err(ClientError::from)
+        .and_then(|op| {
+            let mut op = op
+                .with_policy(self.retry_policy())
+                .with_destination(destination);
+            self.run(&mut op)?;
+            Ok(FileVersion::from_wire(&op.file()?))
+        });
+        self.store_session(s);
+        if let (Ok(v), Some(p)) = (&r, &opts.progress) {
+            p.progress(v.size, Some(v.size));
+        }
+        r
+    }
+
     /// Runs core's coordinator for a large copy: prepare (start, or resume from the
     /// checkpoint), copy jobs on N threads (the checkpoint written after each part), finish.
     fn copy_large(
@@ -338,12 +410,23 @@ impl Client {
         self.store_session(s.clone());
         r.map_err(Stopped::Prepare)?;
         save_checkpoint(&lf, checkpoint);
+        let total = spec.len();
+        // Parts finish in any order on N threads: the figure reported never goes back.
+        let reported = AtomicU64::new(0);
+        let report = |done: u64| {
+            if let Some(p) = &opts.progress {
+                let done = done.min(total);
+                let most = reported.fetch_max(done, Ordering::Relaxed).max(done);
+                p.progress(most, Some(total));
+            }
+        };
+        report(lf.bytes_done());
         if !lf.is_finished() {
             let threads = opts
                 .threads
                 .clamp(1, b2_core::op::large::coordinator::MAX_IN_FLIGHT);
             let r = self
-                .copy_jobs(&mut lf, spec.sources, threads, checkpoint)
+                .copy_jobs(&mut lf, spec.sources, threads, checkpoint, &report)
                 .and_then(|()| {
                     let r = self.run(&mut lf.finish(&mut s, &mut buf)?);
                     self.store_session(s.clone());
@@ -361,6 +444,7 @@ impl Client {
         if let Some(p) = checkpoint {
             let _ = fs::remove_file(p);
         }
+        report(total);
         let p = spec.params();
         match lf.file(&buf) {
             Ok(f) => Ok(FileVersion::from_wire(&f)),
@@ -382,6 +466,7 @@ impl Client {
         sources: &[RemoteRange<'_>],
         threads: usize,
         checkpoint: Option<&Path>,
+        report: &(dyn Fn(u64) + Sync),
     ) -> Result<()> {
         let file_id = lf.file_id().to_owned();
         let count = lf.plan().count as usize;
@@ -400,9 +485,13 @@ impl Client {
                         let r = self
                             .copy_one_part(&mut s, &mut buf, sources, &file_id, &job, policy)
                             .and_then(|digest| {
-                                let mut lf = lock_mutex(&lf);
-                                lf.part_done(job.number, digest)?;
-                                save_checkpoint(&lf, checkpoint);
+                                let done = {
+                                    let mut lf = lock_mutex(&lf);
+                                    lf.part_done(job.number, digest)?;
+                                    save_checkpoint(&lf, checkpoint);
+                                    lf.bytes_done()
+                                };
+                                report(done);
                                 Ok(())
                             });
                         if let Err(e) = r {
