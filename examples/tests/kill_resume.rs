@@ -80,6 +80,36 @@ fn killed_at_random_points_and_resumed() {
         sim.stats().uploads < parts as u64,
         "not finished before the last run"
     );
+    // What the killed runs left: `file parts` lists exactly the parts the simulator stored.
+    let out = |args: &[&str]| {
+        let o = b2ctl(args)
+            .stdout(Stdio::piped())
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "b2ctl {args:?}");
+        String::from_utf8(o.stdout).expect("utf8")
+    };
+    let unfinished = out(&["unfinished", "kill-bucket", "--json"]);
+    let file_id = unfinished
+        .split("\"fileId\":")
+        .nth(1)
+        .and_then(|r| r.split('"').nth(1))
+        .expect("one unfinished large file");
+    let listed = out(&["file", "parts", &format!("b2id://{file_id}"), "--json"]);
+    let stored = sim.stats().uploads;
+    assert!(stored > 0, "some parts were stored before the kills");
+    assert_eq!(
+        listed.matches("\"partNumber\":").count() as u64,
+        stored,
+        "{listed}"
+    );
+    assert_eq!(
+        listed.matches("\"contentLength\":100000,").count() as u64,
+        stored,
+        "{listed}"
+    );
+    let text = out(&["file", "list-parts", &format!("b2id://{file_id}")]);
+    assert_eq!(text.lines().count() as u64, stored, "{text}");
     sim.set_faults(Faults::default());
     assert!(b2ctl(&args).status().expect("run").success());
     assert_eq!(sim.file_bytes("kill-bucket", "big.bin"), Some(data));

@@ -34,6 +34,7 @@ mod hashing;
 mod list;
 mod lock;
 mod model;
+mod parts;
 mod retention;
 mod settings;
 mod upload;
@@ -50,6 +51,7 @@ pub use model::{
     Action, BucketInfo, BucketType, Encryption, FileVersion, KeyInfo, NewKey, Retention,
     RetentionMode,
 };
+pub use parts::PartInfo;
 pub use retention::{FileProtection, Sse};
 pub use settings::{
     BucketSettings, BucketUpdate, CorsRule, DefaultEncryption, DownloadAuth, KeyDetails,
@@ -67,7 +69,6 @@ use b2_core::session::{Credentials, Session};
 use b2_core::wire::bucket::{
     Bucket as WireBucket, CreateBucket, DeleteBucket, ListBuckets, UpdateBucket,
 };
-use b2_core::wire::copy::CopyFile;
 use b2_core::wire::file::{DeleteFileVersion, GetFileInfo, HideFile};
 use b2_core::wire::key::{CreateKey, DeleteKey, Key as WireKey};
 use b2_core::wire::large::CancelLargeFile;
@@ -884,12 +885,13 @@ impl Client {
     /// # Ok::<(), b2_transport_std::client::ClientError>(())
     /// ```
     pub fn copy(&self, bucket: &str, source: &str, dest: &str) -> Result<FileVersion> {
-        b2_core::validate::file_name(dest)?;
-        let src = self.file_info(bucket, source)?;
-        self.call(CopyFile::new(&src.file_id, dest), |f| {
-            Ok(FileVersion::from_wire(&f))
-        })
-        .map_err(|e| self.explain(e, &["writeFiles"]))
+        // Through the engine of every copy: any size, and a lost answer is looked up rather
+        // than sent again (never a second version).
+        let source = CopySource::Name {
+            bucket: bucket.to_owned(),
+            name: source.to_owned(),
+        };
+        self.copy_file(&source, bucket, dest, &CopyOptions::default())
     }
 
     /// Cancels an unfinished large file (its parts are deleted).

@@ -57,6 +57,16 @@ pub enum FileCmd {
     /// Compliance can only be extended; shortening or removing governance needs
     /// --bypass-governance and the key's bypassGovernance capability.
     Update(super::protect::UpdateArgs),
+    /// The parts B2 holds of an unfinished large file (`b2id://FILE_ID`): number, size,
+    /// SHA-1 (the official tool's `file large parts`).
+    #[command(alias = "list-parts")]
+    Parts {
+        /// `b2id://FILE_ID` of an unfinished large file.
+        target: String,
+        /// B2's field names, one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel an unfinished large file (`b2id://FILE_ID`), or all of a bucket's
     /// (`b2://BUCKET`); their parts are deleted.
     Cancel {
@@ -170,6 +180,7 @@ pub fn run(creds: &Creds, cmd: FileCmd, out: &mut impl Write) -> Result<(), Clie
         FileCmd::Update(a) => super::protect::update(&connect(creds)?, a, out),
         FileCmd::Copy(a) => super::copy::copy(&connect(creds)?, a, out),
         FileCmd::Concatenate(a) => super::copy::concatenate(&connect(creds)?, a, out),
+        FileCmd::Parts { target, json } => parts(creds, &target, json, out),
         FileCmd::Cancel { target } => cancel(creds, &target, out),
     }
 }
@@ -389,6 +400,34 @@ pub fn unhide(
             json_str(&id),
             json_str(&name)
         )?,
+    }
+    Ok(())
+}
+
+/// `file parts`.
+fn parts(creds: &Creds, target: &str, json: bool, out: &mut impl Write) -> Result<(), ClientError> {
+    let Ok(B2Uri::Id(id)) = uri::parse(target) else {
+        output::usage("file parts takes b2id://FILE_ID of an unfinished large file");
+    };
+    let parts = connect(creds)?.list_parts(&id)?;
+    let mut arr = output::JsonArray::new();
+    for p in parts {
+        let sha1 = p.sha1.unwrap_or_default();
+        if json {
+            let item = format!(
+                "{{\"partNumber\":{},\"contentLength\":{},\"contentSha1\":{},\"uploadTimestamp\":{}}}",
+                p.number,
+                p.size,
+                json_str(&sha1),
+                p.upload_timestamp
+            );
+            arr.item(out, &item)?;
+        } else {
+            writeln!(out, "{:>5} {:>12} {sha1}", p.number, p.size)?;
+        }
+    }
+    if json {
+        arr.end(out)?;
     }
     Ok(())
 }
