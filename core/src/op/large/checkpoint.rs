@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 4 | magic `B2CK` |
 //! | 1 | version (1) |
-//! | 8 | fingerprint of the file's parameters (bucket, name, type, info, size, part size) |
+//! | 8 | fingerprint of the file's parameters (bucket, name, type, info, size, part size, sources of a copy, SSE-C key MD5) |
 //! | 1 + n | file id length and bytes |
 //! | 8 | part size |
 //! | 8 | total size, `u64::MAX` while a stream's length is unknown |
@@ -148,8 +148,11 @@ impl Checkpoint {
 }
 
 /// The fingerprint of what a large file is: bucket, name, content type, info (in order),
-/// `src_last_modified_millis`, whole-file SHA-1, size and part size, and for a copy its
-/// remote sources (ids and ranges). A checkpoint is only applied to the same file.
+/// `src_last_modified_millis`, whole-file SHA-1, size and part size, for a copy its remote
+/// sources (ids and ranges), and for an SSE-C file its key's MD5 (every part must carry the
+/// key the file was started with, so a checkpoint is only resumed with that key; files
+/// without SSE-C hash nothing more, so their checkpoints are unchanged). A checkpoint is
+/// only applied to the same file.
 pub(crate) fn fingerprint(
     p: &FileParams<'_>,
     remote: &[RemoteRange<'_>],
@@ -176,6 +179,10 @@ pub(crate) fn fingerprint(
         h.update(r.file_id.as_bytes());
         h.update(r.offset.to_le_bytes());
         h.update(r.len.to_le_bytes());
+    }
+    if let Some(k) = p.customer_key() {
+        h.update(b"SSE-C");
+        h.update(k.key_md5());
     }
     let d: [u8; 20] = h.finalize().into();
     let mut out = [0u8; 8];
@@ -285,6 +292,24 @@ mod tests {
             Checkpoint::decode(&out[..n], &mut one),
             Err(InvalidInput::PartCount)
         );
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_sse_c_key_and_nothing_more_without_one() {
+        use crate::wire::encryption::{CustomerKey, Encryption};
+        let (k, other) = (CustomerKey::new([1; 32]), CustomerKey::new([2; 32]));
+        let plain = FileParams::new("b", "n", 100);
+        let with = |e| FileParams {
+            encryption: Some(e),
+            ..plain
+        };
+        let fp = |p: &FileParams<'_>| fingerprint(p, &[], Some(100), 10);
+        let keyed = fp(&with(Encryption::SseC(&k)));
+        assert_ne!(keyed, fp(&with(Encryption::SseC(&other))), "another key");
+        assert_ne!(keyed, fp(&plain), "no key");
+        assert_ne!(keyed, fp(&with(Encryption::SseB2)), "SSE-B2");
+        // Without SSE-C the fingerprint is what it was before keys were hashed.
+        assert_eq!(fp(&with(Encryption::SseB2)), fp(&plain));
     }
 
     proptest! {
