@@ -240,6 +240,20 @@ impl<'a> CopySpec<'a> {
     }
 }
 
+/// The key to send for a source, given what B2 reports of it (`b2_get_file_info` or a
+/// listing) and the caller's SSE-C key: B2 wants `sourceServerSideEncryption` only for an
+/// SSE-C source, so a source B2 reports as not SSE-C gets none; one whose answer names no
+/// encryption gets the key (B2 then says whether it was right).
+pub fn key_for_source<'k>(
+    source: &wire::file::File<'_>,
+    key: Option<&'k CustomerKey>,
+) -> Option<&'k CustomerKey> {
+    match source.encryption() {
+        Some(e) if e.mode != EncryptionMode::SseC => None,
+        _ => key,
+    }
+}
+
 /// What a small copy knows of its destination name before it sends `b2_copy_file`, so that
 /// a lost answer can be told from an older version (module docs, "Each copy happens once").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
