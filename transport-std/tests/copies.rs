@@ -850,3 +850,61 @@ fn a_copy_carries_retention_and_legal_hold_to_its_new_file() {
     }
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn a_large_sse_c_copy_resumes_only_with_the_destination_key_it_started_with() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("ssec-resume", false).expect("bucket");
+    let (src_key, a, b) = (
+        CustomerKey::new([26; 32]),
+        CustomerKey::new([27; 32]),
+        CustomerKey::new([28; 32]),
+    );
+    // 250 kB at parts of 100 kB: two parts of 125 kB (a copy cuts near-equal parts).
+    let src = data(250_000, 15);
+    let id = upload_sse(
+        &c,
+        "ssec-resume",
+        "src",
+        &src,
+        Some(Sse::C(src_key.clone())),
+    );
+    let state = tmpdir("ssec-resume");
+    let large = |source: Option<&CustomerKey>, dest: &CustomerKey| CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        source_encryption: source.map(|k| Sse::C(k.clone())),
+        destination_encryption: Some(Sse::C(dest.clone())),
+        ..opts(&state)
+    };
+    let copy = |name: &str, o: &CopyOptions| {
+        c.copy_file(&CopySource::Id(id.clone()), "ssec-resume", name, o)
+    };
+    // Stopped by B2 (no source key) after the start: the unfinished file and its
+    // checkpoint stay. Run again with the source key and the same destination key: it
+    // resumes that file, and nothing is left behind.
+    let e = copy("same", &large(None, &a)).expect_err("no source key");
+    assert_eq!(status(&e), Some(403), "{e}");
+    assert_eq!(sim.unfinished_large_files(), 1);
+    let v = copy("same", &large(Some(&src_key), &a)).expect("resumed");
+    assert_eq!(
+        sim.unfinished_large_files(),
+        0,
+        "the checkpoint's file was finished"
+    );
+    assert_eq!(download_with(&c, &v.file_id, Some(&a)).expect("key A"), src);
+    // The same, but run again with another destination key: the checkpoint (made with key
+    // A) is not used; a new file is made with key B, and A's unfinished file stays.
+    let e = copy("other", &large(None, &a)).expect_err("no source key");
+    assert_eq!(status(&e), Some(403), "{e}");
+    let v = copy("other", &large(Some(&src_key), &b)).expect("a new file");
+    assert_eq!(
+        sim.unfinished_large_files(),
+        1,
+        "A's file was not resumed with key B"
+    );
+    assert_eq!(download_with(&c, &v.file_id, Some(&b)).expect("key B"), src);
+    let e = download_with(&c, &v.file_id, Some(&a)).expect_err("key A");
+    assert_eq!(status(&e), Some(403), "{e}");
+    let _ = std::fs::remove_dir_all(&state);
+}
