@@ -115,14 +115,7 @@ impl Host {
         digests: &mut [[u8; 20]],
         policy: RetryPolicy,
     ) -> Result<String, (Error, Vec<u8>)> {
-        let spec = CopySpec {
-            sources,
-            whole_file: false,
-            destination_bucket_id: &self.bucket_id,
-            file_name: name,
-            metadata,
-            sha1: None,
-        };
+        let spec = CopySpec::new(sources, &self.bucket_id, name, metadata);
         let mut op = Copy::new(
             &mut self.session,
             &mut self.buf,

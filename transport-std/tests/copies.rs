@@ -604,3 +604,307 @@ fn a_key_that_may_not_list_still_copies_under_lost_answers_by_sending_again() {
     );
     let _ = std::fs::remove_dir_all(&state);
 }
+
+// ---- Encryption and Object Lock on copies ----
+
+use b2_core::wire::encryption::{CustomerKey, EncryptionMode};
+use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
+use b2_transport_std::client::{DownloadTarget, Sse};
+
+/// B2's status and code of a failed call (its 403 `access_denied` is the client's typed
+/// `Unauthorized`).
+fn status(e: &ClientError) -> Option<u16> {
+    match e {
+        ClientError::Unauthorized { status, .. } | ClientError::B2 { status, .. } => Some(*status),
+        _ => None,
+    }
+}
+
+/// Uploads `bytes` as `name`, encrypted as `sse` says; returns its id.
+fn upload_sse(c: &Client, bucket: &str, name: &str, bytes: &[u8], sse: Option<Sse>) -> String {
+    let opts = UploadOptions {
+        content_type: "text/x-src".into(),
+        info: vec![("k".into(), "v".into())],
+        encryption: sse,
+        ..UploadOptions::default()
+    };
+    c.upload_reader(bucket, bytes, name, &opts)
+        .expect("upload")
+        .file_id
+}
+
+/// Small (the default cutoff) and large (cutoff 0: parts of 100 KB) copy options.
+fn both_sizes(state: &std::path::Path) -> [(&'static str, CopyOptions); 2] {
+    [
+        ("small", opts(state)),
+        (
+            "large",
+            CopyOptions {
+                cutoff: 0,
+                part_size: Some(100_000),
+                threads: 2,
+                ..opts(state)
+            },
+        ),
+    ]
+}
+
+fn download_with(c: &Client, id: &str, key: Option<&CustomerKey>) -> Result<Vec<u8>, ClientError> {
+    let target = DownloadTarget::ById(id.to_owned());
+    let mut got = Vec::new();
+    match key {
+        Some(k) => c.download_to_writer_with_key(&target, &mut got, None, None, k),
+        None => c.download_to_writer(&target, &mut got, None, None),
+    }
+    .map(|_| got)
+}
+
+#[test]
+fn an_sse_c_source_copies_to_an_sse_b2_file_small_and_large_with_its_key() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("ssec-src", false).expect("bucket");
+    c.create_bucket("sseb2-dst", false).expect("bucket");
+    let key = CustomerKey::new([21; 32]);
+    let src = data(350_000, 11);
+    let id = upload_sse(&c, "ssec-src", "src", &src, Some(Sse::C(key.clone())));
+    let state = tmpdir("ssec-to-b2");
+    for (size, o) in both_sizes(&state) {
+        let o = CopyOptions {
+            source_encryption: Some(Sse::C(key.clone())),
+            destination_encryption: Some(Sse::B2),
+            ..o
+        };
+        let name = format!("copy-{size}");
+        let v = c
+            .copy_file(&CopySource::Id(id.clone()), "sseb2-dst", &name, &o)
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+        assert_eq!(v.size, src.len() as u64, "{size}");
+        assert_eq!(
+            sim.file_bytes("sseb2-dst", &name),
+            Some(src.clone()),
+            "{size}"
+        );
+        let p = c.file_protection(&v.file_id).expect("protection");
+        assert_eq!(p.encryption, Some(EncryptionMode::SseB2), "{size}");
+        assert_eq!(p.customer_key_md5, None, "{size}");
+        // SSE-B2 needs no key to read: the copy downloads without one.
+        assert_eq!(
+            download_with(&c, &v.file_id, None).expect("download"),
+            src,
+            "{size}"
+        );
+        // Metadata kept (read with b2_get_file_info, which needs no key).
+        assert_eq!(v.content_type.as_deref(), Some("text/x-src"), "{size}");
+        assert!(v.info.contains(&("k".into(), "v".into())), "{size}");
+    }
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn an_sse_b2_source_copies_to_an_sse_c_file_readable_only_with_its_key() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("sse-to-c", false).expect("bucket");
+    let key = CustomerKey::new([22; 32]);
+    let other = CustomerKey::new([23; 32]);
+    let src = data(250_000, 12);
+    let id = upload_sse(&c, "sse-to-c", "src", &src, Some(Sse::B2));
+    let state = tmpdir("b2-to-ssec");
+    for (size, o) in both_sizes(&state) {
+        let o = CopyOptions {
+            destination_encryption: Some(Sse::C(key.clone())),
+            ..o
+        };
+        let name = format!("copy-{size}");
+        let v = c
+            .copy_file(&CopySource::Id(id.clone()), "sse-to-c", &name, &o)
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+        let p = c.file_protection(&v.file_id).expect("protection");
+        assert_eq!(p.encryption, Some(EncryptionMode::SseC), "{size}");
+        assert_eq!(
+            p.customer_key_md5,
+            Some(format!(
+                "{}",
+                b2_core::encoding::Base64Bytes(&key.key_md5())
+            )),
+            "{size}"
+        );
+        assert_eq!(
+            download_with(&c, &v.file_id, Some(&key)).expect("with the key"),
+            src,
+            "{size}"
+        );
+        for (what, k) in [("no key", None), ("another key", Some(&other))] {
+            let e = download_with(&c, &v.file_id, k).expect_err(what);
+            assert_eq!(status(&e), Some(403), "{size}, {what}: {e}");
+        }
+        // Copying the SSE-C copy on needs its key as the source's.
+        let again = CopyOptions {
+            source_encryption: Some(Sse::C(key.clone())),
+            ..opts(&state)
+        };
+        let w = c
+            .copy_file(
+                &CopySource::Id(v.file_id.clone()),
+                "sse-to-c",
+                &format!("again-{size}"),
+                &again,
+            )
+            .unwrap_or_else(|e| panic!("{size} again: {e}"));
+        assert_eq!(download_with(&c, &w.file_id, None).expect("plain"), src);
+    }
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn without_the_source_key_a_copy_of_an_sse_c_file_is_the_typed_403() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("ssec-nokey", false).expect("bucket");
+    let key = CustomerKey::new([24; 32]);
+    let src = data(250_000, 13);
+    let id = upload_sse(&c, "ssec-nokey", "src", &src, Some(Sse::C(key)));
+    let state = tmpdir("ssec-nokey");
+    for (size, o) in both_sizes(&state) {
+        for (what, source) in [
+            ("no key", None),
+            ("another key", Some(Sse::C(CustomerKey::new([25; 32])))),
+        ] {
+            let o = CopyOptions {
+                source_encryption: source,
+                resume: false,
+                ..o.clone()
+            };
+            let name = format!("copy-{size}");
+            let e = c
+                .copy_file(&CopySource::Id(id.clone()), "ssec-nokey", &name, &o)
+                .expect_err(what);
+            assert!(
+                matches!(e, ClientError::Unauthorized { status: 403, .. }),
+                "{size}, {what}: {e:?}"
+            );
+            assert_eq!(sim.file_bytes("ssec-nokey", &name), None, "{size}, {what}");
+        }
+    }
+    // The large attempts were cancelled (nothing resumes them without a checkpoint).
+    assert_eq!(sim.unfinished_large_files(), 0);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// `b2_create_bucket` with file lock enabled.
+#[derive(Clone, Copy)]
+struct CreateLockedBucket<'a>(&'a str);
+
+impl b2_core::wire::ApiCall for CreateLockedBucket<'_> {
+    const NAME: &'static str = "b2_create_bucket";
+    type Answer<'a> = b2_core::wire::bucket::Bucket<'a>;
+    fn write_body(&self, account_id: &str, out: &mut [u8]) -> Result<usize, b2_core::Error> {
+        let mut w = b2_core::wire::json::JsonWriter::new(out);
+        w.str("accountId", account_id)
+            .str("bucketName", self.0)
+            .str("bucketType", "allPrivate")
+            .opt_bool("fileLockEnabled", Some(true));
+        w.finish()
+    }
+}
+
+#[test]
+fn a_copy_carries_retention_and_legal_hold_to_its_new_file() {
+    let (_sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("lock-src", false).expect("bucket");
+    c.call(CreateLockedBucket("lock-dst"), |_| Ok(()))
+        .expect("locked bucket");
+    let src = data(250_000, 14);
+    let id = upload(&c, "lock-src", "src", &src);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+        + 86_400_000;
+    let state = tmpdir("lock");
+    for (size, o) in both_sizes(&state) {
+        let o = CopyOptions {
+            retention: Some(Retention {
+                mode: RetentionMode::Governance,
+                retain_until_ms: until,
+            }),
+            legal_hold: Some(LegalHold::On),
+            ..o
+        };
+        let name = format!("kept-{size}");
+        let v = c
+            .copy_file(&CopySource::Id(id.clone()), "lock-dst", &name, &o)
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+        let p = c.file_protection(&v.file_id).expect("protection");
+        assert_eq!(
+            p.retention,
+            Some(Retention {
+                mode: RetentionMode::Governance,
+                retain_until_ms: until
+            }),
+            "{size}"
+        );
+        assert_eq!(p.legal_hold, Some(LegalHold::On), "{size}");
+        let e = c.delete_version(&name, &v.file_id).expect_err("locked");
+        assert_eq!(status(&e), Some(403), "{size}: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_large_sse_c_copy_resumes_only_with_the_destination_key_it_started_with() {
+    let (sim, c) = sim_with(100_000, Faults::default());
+    c.create_bucket("ssec-resume", false).expect("bucket");
+    let (src_key, a, b) = (
+        CustomerKey::new([26; 32]),
+        CustomerKey::new([27; 32]),
+        CustomerKey::new([28; 32]),
+    );
+    // 250 kB at parts of 100 kB: two parts of 125 kB (a copy cuts near-equal parts).
+    let src = data(250_000, 15);
+    let id = upload_sse(
+        &c,
+        "ssec-resume",
+        "src",
+        &src,
+        Some(Sse::C(src_key.clone())),
+    );
+    let state = tmpdir("ssec-resume");
+    let large = |source: Option<&CustomerKey>, dest: &CustomerKey| CopyOptions {
+        cutoff: 0,
+        part_size: Some(100_000),
+        source_encryption: source.map(|k| Sse::C(k.clone())),
+        destination_encryption: Some(Sse::C(dest.clone())),
+        ..opts(&state)
+    };
+    let copy = |name: &str, o: &CopyOptions| {
+        c.copy_file(&CopySource::Id(id.clone()), "ssec-resume", name, o)
+    };
+    // Stopped by B2 (no source key) after the start: the unfinished file and its
+    // checkpoint stay. Run again with the source key and the same destination key: it
+    // resumes that file, and nothing is left behind.
+    let e = copy("same", &large(None, &a)).expect_err("no source key");
+    assert_eq!(status(&e), Some(403), "{e}");
+    assert_eq!(sim.unfinished_large_files(), 1);
+    let v = copy("same", &large(Some(&src_key), &a)).expect("resumed");
+    assert_eq!(
+        sim.unfinished_large_files(),
+        0,
+        "the checkpoint's file was finished"
+    );
+    assert_eq!(download_with(&c, &v.file_id, Some(&a)).expect("key A"), src);
+    // The same, but run again with another destination key: the checkpoint (made with key
+    // A) is not used; a new file is made with key B, and A's unfinished file stays.
+    let e = copy("other", &large(None, &a)).expect_err("no source key");
+    assert_eq!(status(&e), Some(403), "{e}");
+    let v = copy("other", &large(Some(&src_key), &b)).expect("a new file");
+    assert_eq!(
+        sim.unfinished_large_files(),
+        1,
+        "A's file was not resumed with key B"
+    );
+    assert_eq!(download_with(&c, &v.file_id, Some(&b)).expect("key B"), src);
+    let e = download_with(&c, &v.file_id, Some(&a)).expect_err("key A");
+    assert_eq!(status(&e), Some(403), "{e}");
+    let _ = std::fs::remove_dir_all(&state);
+}

@@ -10,6 +10,17 @@
 //! [`Metadata::Replace`] the given content type and info are used either way (B2 refuses a
 //! `REPLACE` without a content type; `b2/x-auto` lets it pick from the name).
 //!
+//! Encryption (B2's `b2_copy_file` and `b2_copy_part` docs): an SSE-C source is read only
+//! with its key ([`CopySpec::source_keys`]: `sourceServerSideEncryption` on the copy and on
+//! every part of that source; B2 answers 403 without it). The new file is encrypted as
+//! [`CopySpec::destination_encryption`] says, never as the source was: leave it `None` for
+//! the bucket's default (SSE-B2). A large copy starts its file with that setting and, for
+//! SSE-C, sends the same key with every `b2_copy_part` (B2 refuses a part without the key
+//! the file was started with), and a checkpoint resumes only with that key (its
+//! fingerprint holds the key's MD5). The source's metadata comes from `b2_get_file_info`,
+//! which needs no key. Retention and legal hold of the new file go with `b2_copy_file` or
+//! `b2_start_large_file`.
+//!
 //! ## Each copy happens once
 //! A `b2_copy_file` whose answer is lost (the connection broke or timed out after the request
 //! went out, a `200` cut short) or that failed with a 5xx may have been stored. Sent again,
@@ -25,8 +36,10 @@
 //!   hide marker); it is not the version noted before and not older than it; its length is
 //!   the copy's ([`CopySpec::len`]: the range's, or the source's); its SHA-1
 //!   (`contentSha1`, else `large_file_sha1`) is [`CopySpec::sha1`] when that is known and B2
-//!   lists one; its content type is the expected one (unless `b2/x-auto`); and its name and
-//!   file info are exactly the expected ones. The expected content type and info are those
+//!   lists one; its content type is the expected one (unless `b2/x-auto`); its name and
+//!   file info are exactly the expected ones; and its `serverSideEncryption` is what was
+//!   asked ([`CopySpec::destination_encryption`]: SSE-C with the same key MD5, SSE-B2, or
+//!   for the bucket's default anything but SSE-C). The expected content type and info are those
 //!   of [`Metadata`]: with [`Metadata::Copy`] they must be the source's (the std client
 //!   passes what `b2_get_file_info` said), or a stored copy is not recognised and is sent
 //!   again.
@@ -52,13 +65,15 @@ use crate::error::{BadAnswer, Error, InvalidInput};
 use crate::http::{Headers, Request, TransportError};
 use crate::op::call::{CallPoll, CallState};
 use crate::op::json::jitter_seed;
-use crate::op::large::remote::{self, copy_part_call, RemoteRange};
+use crate::op::large::remote::{self, copy_part_call, PartKeys, RemoteRange};
 use crate::op::large::{JobKind, LargeFile, PartJob, Resume};
 use crate::op::upload::file_identity;
 use crate::op::{Abort, Exchange, FileParams, Operation, Step};
 use crate::retry::{CallKind, RetryPolicy};
 use crate::session::{fixed_text, Id, Session};
 use crate::validate;
+use crate::wire::encryption::{CustomerKey, Encryption, EncryptionMode};
+use crate::wire::lock::{LegalHold, Retention};
 use crate::wire::{self, Answer as _};
 
 /// Copies larger than this become large files unless the caller says otherwise (B2's limit
@@ -106,9 +121,52 @@ pub struct CopySpec<'a> {
     /// a large copy stores it as `large_file_sha1` so downloads can verify it. Leave it
     /// `None` when the info already holds a `large_file_sha1` (copied from the source).
     pub sha1: Option<[u8; 20]>,
+    /// The SSE-C key of each source, by its index in `sources` (`None`, or a slice shorter
+    /// than the sources: that source is not SSE-C). B2 refuses to read an SSE-C source
+    /// without its key (403); it goes with `b2_copy_file` and every `b2_copy_part` of that
+    /// source. Reading the source's metadata (`b2_get_file_info`) needs no key.
+    pub source_keys: &'a [Option<&'a CustomerKey>],
+    /// Encryption of the new file (`None`: the destination bucket's default, SSE-B2; never
+    /// the source's). Sent with `b2_copy_file` or `b2_start_large_file`; an SSE-C key also
+    /// goes with every `b2_copy_part` and is part of a large copy's checkpoint fingerprint.
+    pub destination_encryption: Option<Encryption<'a>>,
+    /// Object Lock retention of the new file (the destination bucket must have file lock).
+    pub retention: Option<Retention>,
+    /// Object Lock legal hold of the new file.
+    pub legal_hold: Option<LegalHold>,
 }
 
 impl<'a> CopySpec<'a> {
+    /// A copy of `sources` to `file_name` in `destination_bucket_id`: not a whole file, no
+    /// known SHA-1, no keys, the bucket's default encryption, no Object Lock settings.
+    pub fn new(
+        sources: &'a [RemoteRange<'a>],
+        destination_bucket_id: &'a str,
+        file_name: &'a str,
+        metadata: Metadata<'a>,
+    ) -> Self {
+        CopySpec {
+            sources,
+            whole_file: false,
+            destination_bucket_id,
+            file_name,
+            metadata,
+            sha1: None,
+            source_keys: &[],
+            destination_encryption: None,
+            retention: None,
+            legal_hold: None,
+        }
+    }
+
+    /// The SSE-C keys of every `b2_copy_part` of this copy.
+    pub fn part_keys(&self) -> PartKeys<'a> {
+        PartKeys {
+            sources: self.source_keys,
+            destination: self.destination_encryption.and_then(|e| e.customer_key()),
+        }
+    }
+
     /// Total bytes of the new file.
     pub fn len(&self) -> u64 {
         self.sources
@@ -148,6 +206,9 @@ impl<'a> CopySpec<'a> {
         p.content_type = content_type;
         p.info = info;
         p.sha1 = self.sha1;
+        p.encryption = self.destination_encryption;
+        p.retention = self.retention;
+        p.legal_hold = self.legal_hold;
         p
     }
 
@@ -158,6 +219,10 @@ impl<'a> CopySpec<'a> {
         };
         let mut c = wire::copy::CopyFile::new(src.file_id, self.file_name);
         c.destination_bucket_id = Some(self.destination_bucket_id);
+        c.source_server_side_encryption = self.source_keys.first().copied().flatten();
+        c.destination_server_side_encryption = self.destination_encryption;
+        c.file_retention = self.retention;
+        c.legal_hold = self.legal_hold;
         if !self.whole_file {
             let last = src
                 .offset
@@ -172,6 +237,20 @@ impl<'a> CopySpec<'a> {
             c.file_info = Some(info);
         }
         Ok(c)
+    }
+}
+
+/// The key to send for a source, given what B2 reports of it (`b2_get_file_info` or a
+/// listing) and the caller's SSE-C key: B2 wants `sourceServerSideEncryption` only for an
+/// SSE-C source, so a source B2 reports as not SSE-C gets none; one whose answer names no
+/// encryption gets the key (B2 then says whether it was right).
+pub fn key_for_source<'k>(
+    source: &wire::file::File<'_>,
+    key: Option<&'k CustomerKey>,
+) -> Option<&'k CustomerKey> {
+    match source.encryption() {
+        Some(e) if e.mode != EncryptionMode::SseC => None,
+        _ => key,
     }
 }
 
@@ -370,6 +449,18 @@ impl<'s, 'b, 'p, 'd> Copy<'s, 'b, 'p, 'd> {
         Ok(())
     }
 
+    /// Whether a listed version is encrypted as this copy asked: SSE-C with the destination
+    /// key (by its MD5), SSE-B2, or (the bucket's default) anything but SSE-C. A version
+    /// whose answer names no encryption passes unless SSE-C was asked.
+    fn same_encryption(&self, f: &wire::file::File<'_>) -> bool {
+        let listed = f.encryption();
+        match self.spec.destination_encryption {
+            Some(Encryption::SseC(k)) => listed.is_some_and(|e| e.matches(k)),
+            Some(Encryption::SseB2) => listed.is_none_or(|e| e.mode == EncryptionMode::SseB2),
+            None => listed.is_none_or(|e| e.mode != EncryptionMode::SseC),
+        }
+    }
+
     fn same_sha1(&self, f: &wire::file::File<'_>) -> bool {
         match (self.spec.sha1, f.sha1()) {
             (Some(want), Some(got)) => want == got,
@@ -437,7 +528,8 @@ impl<'s, 'b, 'p, 'd> Copy<'s, 'b, 'p, 'd> {
             && self.same_sha1(&f)
             && (content_type == "b2/x-auto"
                 || f.content_type.is_some_and(|t| t.eq_str(content_type)))
-            && file_identity(&f) == self.spec.params().identity(false);
+            && file_identity(&f) == self.spec.params().identity(false)
+            && self.same_encryption(&f);
         if !ours {
             return Ok(false);
         }
@@ -482,7 +574,9 @@ impl Exchange for Copy<'_, '_, '_, '_> {
                     return st.authorize_request(self.session, self.buf);
                 }
                 let lf = self.lf.as_ref().ok_or(Abort)?;
-                let call = copy_part_call(self.spec.sources, lf.file_id(), job).ok_or(Abort)?;
+                let call =
+                    copy_part_call(self.spec.sources, self.spec.part_keys(), lf.file_id(), job)
+                        .ok_or(Abort)?;
                 st.json_request(self.session, &call, self.buf)
             }
             _ => match &mut self.lf {

@@ -7,6 +7,7 @@
 //! - `tests/authorize.rs`: `Authorize`;
 //! - `tests/call.rs`: `Call` and the retry classes of a JSON call;
 //! - `tests/copy.rs`: `Copy` (one `b2_copy_file`, or copy parts through the coordinator);
+//! - `tests/copy_sse.rs`: encryption and Object Lock settings of copies on the wire;
 //! - `tests/upload_file.rs`: `UploadFile` (small files on upload URLs);
 //! - `tests/download.rs`: `Download`;
 //! - `tests/list.rs`: `List`;
@@ -21,6 +22,7 @@
 mod authorize;
 mod call;
 mod copy;
+mod copy_sse;
 mod download;
 mod large;
 mod list;

@@ -217,6 +217,46 @@ fn parts_of_an_sse_c_large_file_carry_its_key() {
 }
 
 #[test]
+fn copy_parts_carry_the_source_key_and_the_large_file_key() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("ssec-copy-part", "allPrivate");
+    let src = upload_h(&c, &b, "src", b"abcdef", &sse_headers(3)).json();
+    let f = c.ok(
+        "b2_start_large_file",
+        json!({"bucketId": b, "fileName": "big", "contentType": "a/b", "serverSideEncryption": sse_json(6)}),
+    );
+    let id = f["fileId"].as_str().unwrap();
+    let part = |extra: Value| {
+        let mut args = json!({"sourceFileId": src["fileId"], "largeFileId": id, "partNumber": 1});
+        for (k, v) in extra.as_object().unwrap() {
+            args[k] = v.clone();
+        }
+        c.call("b2_copy_part", args)
+    };
+    // The large file's key is needed on every part (400 without it or with another)...
+    let a = part(json!({"sourceServerSideEncryption": sse_json(3)}));
+    assert_eq!(a.status, 400, "{}", String::from_utf8_lossy(&a.body));
+    let a = part(json!({"sourceServerSideEncryption": sse_json(3),
+                        "destinationServerSideEncryption": sse_json(7)}));
+    assert_eq!(a.status, 400, "{}", String::from_utf8_lossy(&a.body));
+    // ...and the SSE-C source's key to read it (403 without it or with another).
+    denied(
+        &part(json!({"destinationServerSideEncryption": sse_json(6)})),
+        "copy part without the source key",
+    );
+    denied(
+        &part(json!({"sourceServerSideEncryption": sse_json(4),
+                     "destinationServerSideEncryption": sse_json(6)})),
+        "copy part with another source key",
+    );
+    let a = part(json!({"sourceServerSideEncryption": sse_json(3),
+                        "destinationServerSideEncryption": sse_json(6)}));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.json()["contentLength"], 6);
+}
+
+#[test]
 fn retention_and_legal_hold_need_a_locked_bucket() {
     let s = sim();
     let c = Client::new(&s);

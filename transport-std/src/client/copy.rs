@@ -9,6 +9,12 @@
 //! up before it is sent again (core's rule, "Each copy happens once" in `op::copy`): one
 //! `b2_list_file_versions` before the copy (skipped with [`CopyOptions::new_name`]) and one
 //! after a lost answer. A large copy's finish is checked by the coordinator.
+//!
+//! Encryption: [`CopyOptions::source_encryption`] is the SSE-C key of the sources (sent to
+//! each source B2 reports as SSE-C, with its `b2_copy_file` or every `b2_copy_part` of it);
+//! [`CopyOptions::destination_encryption`] is the new file's (core sends an SSE-C key with
+//! every part too, and a checkpoint made with one key is not resumed with another: the
+//! copy then starts a new large file).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,15 +22,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use b2_core::op::copy::{
-    copied_part_sha1, Copy, CopySpec, Destination, Metadata, DEFAULT_COPY_CUTOFF,
+    copied_part_sha1, key_for_source, Copy, CopySpec, Destination, Metadata, DEFAULT_COPY_CUTOFF,
 };
 use b2_core::op::large::remote;
-use b2_core::op::large::{copy_part_call, Checkpoint, LargeFile, PartJob, RemoteRange, Resume};
+use b2_core::op::large::{
+    copy_part_call, Checkpoint, LargeFile, PartJob, PartKeys, RemoteRange, Resume,
+};
 use b2_core::op::Call;
 use b2_core::validate;
+use b2_core::wire::encryption::CustomerKey;
+use b2_core::wire::lock::{LegalHold, Retention};
 use sha1::{Digest, Sha1};
 
 use super::lock::{self, UploadLock};
+use super::retention::Sse;
 use super::{Client, ClientError, FileVersion, Progress, Result};
 
 /// Buffer for the coordinator's JSON calls (list pages, start, finish answers).
@@ -82,6 +93,17 @@ pub struct CopyOptions {
     /// large copy (parts found done on resume count at the start) and once when a small
     /// copy is made (B2 copies it in one call).
     pub progress: Option<Arc<dyn Progress>>,
+    /// The sources' encryption: [`Sse::C`] is the SSE-C key B2 needs to read an SSE-C
+    /// source (403 without it); it goes to every source B2 reports as SSE-C (a copy's
+    /// sources all share this one key). [`Sse::B2`] or `None`: no key is sent.
+    pub source_encryption: Option<Sse>,
+    /// The new file's encryption (`None`: the destination bucket's default, SSE-B2; never
+    /// the source's). With [`Sse::C`] the new file needs that key to be read.
+    pub destination_encryption: Option<Sse>,
+    /// Object Lock retention of the new file (the bucket must have file lock enabled).
+    pub retention: Option<Retention>,
+    /// Object Lock legal hold of the new file.
+    pub legal_hold: Option<LegalHold>,
 }
 
 impl std::fmt::Debug for CopyOptions {
@@ -96,6 +118,11 @@ impl std::fmt::Debug for CopyOptions {
             .field("state_dir", &self.state_dir)
             .field("new_name", &self.new_name)
             .field("progress", &self.progress.is_some())
+            // `Sse`'s `Debug` never shows a key.
+            .field("source_encryption", &self.source_encryption)
+            .field("destination_encryption", &self.destination_encryption)
+            .field("retention", &self.retention)
+            .field("legal_hold", &self.legal_hold)
             .finish()
     }
 }
@@ -112,6 +139,10 @@ impl Default for CopyOptions {
             state_dir: None,
             new_name: false,
             progress: None,
+            source_encryption: None,
+            destination_encryption: None,
+            retention: None,
+            legal_hold: None,
         }
     }
 }
@@ -265,14 +296,22 @@ impl Client {
                 info: &info,
             },
         };
-        let spec = CopySpec {
-            sources: &ranges,
-            whole_file: whole,
-            destination_bucket_id: &dest.id,
-            file_name: dest_name,
-            metadata,
-            sha1,
+        // The sources' key goes to each source B2 reports as SSE-C (core's rule).
+        let key = match &opts.source_encryption {
+            Some(Sse::C(k)) => Some(k),
+            _ => None,
         };
+        let source_keys = resolved
+            .iter()
+            .map(|r| source_key(&r.version, key))
+            .collect::<Result<Vec<_>>>()?;
+        let mut spec = CopySpec::new(&ranges, &dest.id, dest_name, metadata);
+        spec.whole_file = whole;
+        spec.sha1 = sha1;
+        spec.source_keys = &source_keys;
+        spec.destination_encryption = opts.destination_encryption.as_ref().map(Sse::as_core);
+        spec.retention = opts.retention;
+        spec.legal_hold = opts.legal_hold;
         let s = self.session();
         let part_size = opts.part_size.unwrap_or(s.recommended_part_size);
         if !spec.is_large(opts.cutoff, part_size, s.min_part_size) {
@@ -426,7 +465,7 @@ impl Client {
                 .threads
                 .clamp(1, b2_core::op::large::coordinator::MAX_IN_FLIGHT);
             let r = self
-                .copy_jobs(&mut lf, spec.sources, threads, checkpoint, &report)
+                .copy_jobs(&mut lf, spec, threads, checkpoint, &report)
                 .and_then(|()| {
                     let r = self.run(&mut lf.finish(&mut s, &mut buf)?);
                     self.store_session(s.clone());
@@ -463,7 +502,7 @@ impl Client {
     fn copy_jobs(
         &self,
         lf: &mut LargeFile<'_, '_>,
-        sources: &[RemoteRange<'_>],
+        spec: &CopySpec<'_>,
         threads: usize,
         checkpoint: Option<&Path>,
         report: &(dyn Fn(u64) + Sync),
@@ -483,7 +522,7 @@ impl Client {
                         let job = lock_mutex(&lf).next_job();
                         let Some(job) = job else { break };
                         let r = self
-                            .copy_one_part(&mut s, &mut buf, sources, &file_id, &job, policy)
+                            .copy_one_part(&mut s, &mut buf, spec, &file_id, &job, policy)
                             .and_then(|digest| {
                                 let done = {
                                     let mut lf = lock_mutex(&lf);
@@ -514,17 +553,33 @@ impl Client {
         &self,
         s: &mut b2_core::session::Session,
         buf: &mut [u8],
-        sources: &[RemoteRange<'_>],
+        spec: &CopySpec<'_>,
         file_id: &str,
         job: &PartJob,
         policy: b2_core::retry::RetryPolicy,
     ) -> Result<[u8; 20]> {
-        let call = copy_part_call(sources, file_id, job)
+        let keys: PartKeys<'_> = spec.part_keys();
+        let call = copy_part_call(spec.sources, keys, file_id, job)
             .ok_or(b2_core::Error::Misuse("an upload job in a copy"))?;
         let mut op = Call::new(s, buf, call).with_policy(policy);
         self.run(&mut op)?;
         Ok(copied_part_sha1(op.answer_bytes(), job)?)
     }
+}
+
+/// The SSE-C key to send for a resolved source (core's [`key_for_source`] on the version B2
+/// reported).
+fn source_key<'k>(
+    v: &FileVersion,
+    key: Option<&'k CustomerKey>,
+) -> Result<Option<&'k CustomerKey>> {
+    if key.is_none() || v.json.is_empty() {
+        return Ok(key);
+    }
+    use b2_core::wire::Answer as _;
+    let f =
+        b2_core::wire::file::File::parse(v.json.as_bytes()).map_err(b2_core::Error::BadAnswer)?;
+    Ok(key_for_source(&f, key))
 }
 
 /// Whether a resume from a checkpoint failed because B2 no longer has that unfinished file

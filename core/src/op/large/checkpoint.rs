@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 4 | magic `B2CK` |
 //! | 1 | version (1) |
-//! | 8 | fingerprint of the file's parameters (bucket, name, type, info, size, part size) |
+//! | 8 | fingerprint of the file's parameters (bucket, name, type, info, size, part size, sources of a copy, SSE-C key MD5) |
 //! | 1 + n | file id length and bytes |
 //! | 8 | part size |
 //! | 8 | total size, `u64::MAX` while a stream's length is unknown |
@@ -123,10 +123,12 @@ impl Checkpoint {
         if count > crate::validate::MAX_PARTS || part_size == 0 {
             return Err(bad);
         }
-        if let Some(s) = size {
-            if s.div_ceil(part_size) != u64::from(count) {
-                return Err(bad);
-            }
+        // Every part holds a byte at least. (An upload's count is ⌈size / part size⌉, but a
+        // copy cuts each source into near-equal parts, ⌊L / part size⌋ of them: 250 bytes
+        // at 100 are two parts of 125. That the count fits the file is checked when the
+        // checkpoint is applied, against the plan.)
+        if size.is_some_and(|s| u64::from(count) > s) {
+            return Err(bad);
         }
         let slots = digests
             .get_mut(..count as usize)
@@ -148,8 +150,11 @@ impl Checkpoint {
 }
 
 /// The fingerprint of what a large file is: bucket, name, content type, info (in order),
-/// `src_last_modified_millis`, whole-file SHA-1, size and part size, and for a copy its
-/// remote sources (ids and ranges). A checkpoint is only applied to the same file.
+/// `src_last_modified_millis`, whole-file SHA-1, size and part size, for a copy its remote
+/// sources (ids and ranges), and for an SSE-C file its key's MD5 (every part must carry the
+/// key the file was started with, so a checkpoint is only resumed with that key; files
+/// without SSE-C hash nothing more, so their checkpoints are unchanged). A checkpoint is
+/// only applied to the same file.
 pub(crate) fn fingerprint(
     p: &FileParams<'_>,
     remote: &[RemoteRange<'_>],
@@ -176,6 +181,10 @@ pub(crate) fn fingerprint(
         h.update(r.file_id.as_bytes());
         h.update(r.offset.to_le_bytes());
         h.update(r.len.to_le_bytes());
+    }
+    if let Some(k) = p.customer_key() {
+        h.update(b"SSE-C");
+        h.update(k.key_md5());
     }
     let d: [u8; 20] = h.finalize().into();
     let mut out = [0u8; 8];
@@ -255,6 +264,21 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_checkpoint_of_near_equal_parts_decodes() {
+        // 250 bytes copied at a part size of 100: two parts of 125 (op::large::remote).
+        let h = CheckpointHead {
+            size: Some(250),
+            part_size: 100,
+            count: 2,
+            ..head(2)
+        };
+        let mut out = [0u8; 256];
+        let n = Checkpoint::encode(&h, &[[1; 20], [2; 20]], &mut out).unwrap();
+        let mut back = [[0u8; 20]; 2];
+        assert_eq!(Checkpoint::decode(&out[..n], &mut back), Ok(h));
+    }
+
+    #[test]
     fn too_small_output_says_how_much() {
         let mut out = [0u8; 10];
         assert_eq!(
@@ -285,6 +309,24 @@ mod tests {
             Checkpoint::decode(&out[..n], &mut one),
             Err(InvalidInput::PartCount)
         );
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_sse_c_key_and_nothing_more_without_one() {
+        use crate::wire::encryption::{CustomerKey, Encryption};
+        let (k, other) = (CustomerKey::new([1; 32]), CustomerKey::new([2; 32]));
+        let plain = FileParams::new("b", "n", 100);
+        let with = |e| FileParams {
+            encryption: Some(e),
+            ..plain
+        };
+        let fp = |p: &FileParams<'_>| fingerprint(p, &[], Some(100), 10);
+        let keyed = fp(&with(Encryption::SseC(&k)));
+        assert_ne!(keyed, fp(&with(Encryption::SseC(&other))), "another key");
+        assert_ne!(keyed, fp(&plain), "no key");
+        assert_ne!(keyed, fp(&with(Encryption::SseB2)), "SSE-B2");
+        // Without SSE-C the fingerprint is what it was before keys were hashed.
+        assert_eq!(fp(&with(Encryption::SseB2)), fp(&plain));
     }
 
     proptest! {

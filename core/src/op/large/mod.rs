@@ -9,7 +9,7 @@ pub mod sequential;
 
 pub use checkpoint::{Checkpoint, CheckpointHead};
 pub use coordinator::{stream_fits_one_request, JobKind, LargeFile, PartJob, Phase, Resume};
-pub use remote::{copy_part_call, RemoteRange};
+pub use remote::{copy_part_call, PartKeys, RemoteRange};
 pub use sequential::LargeUpload;
 
 /// The finish call's body, `{"fileId":"…","partSha1Array":["…",…]}`, produced a chunk at a

@@ -14,6 +14,7 @@
 use crate::error::InvalidInput;
 use crate::op::large::coordinator::{JobKind, PartJob};
 use crate::validate;
+use crate::wire::encryption::CustomerKey;
 use crate::wire::large::CopyPart;
 
 /// A byte range of a file already in B2 (same account), the source of one or more parts.
@@ -102,10 +103,24 @@ pub(crate) fn locate(sources: &[RemoteRange<'_>], part_size: u64, n: u32) -> Opt
     None
 }
 
+/// The SSE-C keys every `b2_copy_part` of a copy carries (B2's docs: the source's key when
+/// the source is SSE-C, the large file's key when it was started with SSE-C; the call fails
+/// without them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PartKeys<'a> {
+    /// The SSE-C key of each source, by its index in the sources (`None`, or a slice shorter
+    /// than the sources: that source is not SSE-C).
+    pub sources: &'a [Option<&'a CustomerKey>],
+    /// The large file's SSE-C key, when it was started with SSE-C.
+    pub destination: Option<&'a CustomerKey>,
+}
+
 /// The `b2_copy_part` call of a [`JobKind::Copy`] job: the range of its source, into part
-/// `job.number` of `large_file_id`. `None` for a job that is not a copy or names no source.
+/// `job.number` of `large_file_id`, with the source's and the large file's SSE-C keys from
+/// `keys`. `None` for a job that is not a copy or names no source.
 pub fn copy_part_call<'a>(
     sources: &[RemoteRange<'a>],
+    keys: PartKeys<'a>,
     large_file_id: &'a str,
     job: &PartJob,
 ) -> Option<CopyPart<'a>> {
@@ -123,8 +138,8 @@ pub fn copy_part_call<'a>(
         large_file_id,
         part_number: job.number,
         range: Some((source_offset, last)),
-        source_server_side_encryption: None,
-        destination_server_side_encryption: None,
+        source_server_side_encryption: keys.sources.get(source as usize).copied().flatten(),
+        destination_server_side_encryption: keys.destination,
     })
 }
 
@@ -228,13 +243,36 @@ mod tests {
                 source_offset: 1000,
             },
         };
-        let c = copy_part_call(&sources, "L", &job).expect("call");
+        let c = copy_part_call(&sources, PartKeys::default(), "L", &job).expect("call");
         assert_eq!(c.range, Some((1000, 1099)));
         assert_eq!((c.part_number, c.large_file_id), (3, "L"));
+        assert_eq!(c.source_server_side_encryption, None);
+        assert_eq!(c.destination_server_side_encryption, None);
+        // Source 1's key goes with its parts, source 0's with none of them; the large
+        // file's key with every part.
+        let (k0, k1, d) = (
+            CustomerKey::new([1; 32]),
+            CustomerKey::new([2; 32]),
+            CustomerKey::new([3; 32]),
+        );
+        let per_source = [Some(&k0), Some(&k1)];
+        let keys = PartKeys {
+            sources: &per_source,
+            destination: Some(&d),
+        };
+        let c = copy_part_call(&sources, keys, "L", &job).expect("call");
+        assert_eq!(c.source_server_side_encryption, Some(&k1));
+        assert_eq!(c.destination_server_side_encryption, Some(&d));
+        let short = PartKeys {
+            sources: &per_source[..1],
+            destination: None,
+        };
+        let c = copy_part_call(&sources, short, "L", &job).expect("call");
+        assert_eq!(c.source_server_side_encryption, None, "no key for source 1");
         let send = PartJob {
             kind: JobKind::Send { sha1: None },
             ..job
         };
-        assert!(copy_part_call(&sources, "L", &send).is_none());
+        assert!(copy_part_call(&sources, keys, "L", &send).is_none());
     }
 }

@@ -31,14 +31,7 @@ fn bytes(a: u64, len: u64) -> Vec<u8> {
 }
 
 fn spec<'a>(sources: &'a [RemoteRange<'a>], metadata: Metadata<'a>) -> CopySpec<'a> {
-    CopySpec {
-        sources,
-        whole_file: false,
-        destination_bucket_id: "dst",
-        file_name: "copy.bin",
-        metadata,
-        sha1: None,
-    }
+    CopySpec::new(sources, "dst", "copy.bin", metadata)
 }
 
 const KEEP: Metadata<'static> = Metadata::Copy {

@@ -1,11 +1,22 @@
 //! `b2ctl file copy`: server-side copies of any size (by id or name, across buckets, a byte
 //! range, metadata kept or replaced; large copies in parallel parts, resumable) and
-//! `b2ctl file concatenate`.
+//! `b2ctl file concatenate`, with the official tool's encryption and Object Lock flags:
+//! `--source-server-side-encryption SSE-C` (key from `B2_SOURCE_SSE_C_KEY_B64`),
+//! `--destination-server-side-encryption SSE-B2|SSE-C` (key from
+//! `B2_DESTINATION_SSE_C_KEY_B64`), `--destination-server-side-encryption-algorithm AES256`,
+//! `--file-retention-mode`, `--retain-until`, `--legal-hold`.
 
 use std::io::Write;
 
-use b2_transport_std::client::{Client, ClientError, CopyOptions, CopySource, ReplaceMetadata};
+use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
+use b2_transport_std::client::{
+    Client, ClientError, CopyOptions, CopySource, ReplaceMetadata, Sse,
+};
 use clap::{Args, ValueEnum};
+
+use super::protect::{
+    key_from_env, Algorithm, DestinationSse, Hold, Mode, ReadProtect, DESTINATION_KEY_ENV,
+};
 
 /// What a copy does with the content type and info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -38,6 +49,25 @@ pub struct CommonArgs {
     /// Copies longer than this many bytes are made of parts (default and most: 5 GB).
     #[arg(long)]
     cutoff: Option<u64>,
+    /// The sources are SSE-C: read them with the key in $B2_SOURCE_SSE_C_KEY_B64.
+    #[command(flatten)]
+    source_sse: ReadProtect,
+    /// Encrypt the new file with SSE-B2, or SSE-C with the key in
+    /// $B2_DESTINATION_SSE_C_KEY_B64 (default: the bucket's, SSE-B2).
+    #[arg(long, value_enum)]
+    destination_server_side_encryption: Option<DestinationSse>,
+    /// Encryption algorithm (only AES256).
+    #[arg(long, value_enum, default_value = "AES256")]
+    destination_server_side_encryption_algorithm: Algorithm,
+    /// Object Lock retention mode of the new file (needs --retain-until).
+    #[arg(long, value_enum, requires = "retain_until")]
+    file_retention_mode: Option<Mode>,
+    /// End of the new file's retention, milliseconds since the epoch.
+    #[arg(long, value_name = "TIMESTAMP", requires = "file_retention_mode")]
+    retain_until: Option<u64>,
+    /// Object Lock legal hold of the new file.
+    #[arg(long, value_enum)]
+    legal_hold: Option<Hold>,
 }
 
 /// `b2ctl file copy`.
@@ -121,6 +151,30 @@ fn options(a: &CommonArgs) -> Result<CopyOptions, ClientError> {
     if let Some(c) = a.cutoff {
         opts.cutoff = c;
     }
+    opts.source_encryption = a.source_sse.key()?.map(Sse::C);
+    let Algorithm::Aes256 = a.destination_server_side_encryption_algorithm;
+    opts.destination_encryption = match a.destination_server_side_encryption {
+        None => None,
+        Some(DestinationSse::SseB2) => Some(Sse::B2),
+        Some(DestinationSse::SseC) => Some(Sse::C(key_from_env(DESTINATION_KEY_ENV)?)),
+    };
+    opts.retention = match (a.file_retention_mode, a.retain_until) {
+        (Some(Mode::None), _) => {
+            return Err(ClientError::Config(
+                "--file-retention-mode none only applies to `file update`".into(),
+            ))
+        }
+        (Some(m), Some(until)) => Some(Retention {
+            mode: if m == Mode::Compliance {
+                RetentionMode::Compliance
+            } else {
+                RetentionMode::Governance
+            },
+            retain_until_ms: until,
+        }),
+        _ => None,
+    };
+    opts.legal_hold = a.legal_hold.map(LegalHold::from);
     if replace {
         let mut info = Vec::new();
         for kv in &a.info {
@@ -163,6 +217,57 @@ fn parse_dest(s: &str) -> Result<(String, String), ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        c: CommonArgs,
+    }
+
+    #[test]
+    fn official_encryption_and_lock_flags_parse() {
+        let t = T::try_parse_from([
+            "t",
+            "--destination-server-side-encryption",
+            "SSE-B2",
+            "--destination-server-side-encryption-algorithm",
+            "AES256",
+            "--file-retention-mode",
+            "compliance",
+            "--retain-until",
+            "1900000000000",
+            "--legal-hold",
+            "off",
+        ])
+        .expect("parse");
+        let o = options(&t.c).expect("options");
+        assert_eq!(o.destination_encryption, Some(Sse::B2));
+        assert_eq!(o.source_encryption, None);
+        assert_eq!(
+            o.retention,
+            Some(Retention {
+                mode: RetentionMode::Compliance,
+                retain_until_ms: 1_900_000_000_000
+            })
+        );
+        assert_eq!(o.legal_hold, Some(LegalHold::Off));
+        for bad in [
+            &["t", "--destination-server-side-encryption", "none"][..],
+            &[
+                "t",
+                "--destination-server-side-encryption-algorithm",
+                "AES128",
+            ],
+            &["t", "--source-server-side-encryption", "SSE-B2"],
+            &["t", "--retain-until", "5"],
+        ] {
+            assert!(T::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let t = T::try_parse_from(["t", "--file-retention-mode", "none", "--retain-until", "1"])
+            .expect("parse");
+        assert!(options(&t.c).is_err(), "none is for file update only");
+    }
 
     #[test]
     fn locations() {

@@ -98,7 +98,7 @@ pub struct WriteProtect {
 }
 
 /// The SSE-C key in `var` (base64 of 32 bytes).
-fn key_from_env(var: &str) -> Result<CustomerKey, ClientError> {
+pub fn key_from_env(var: &str) -> Result<CustomerKey, ClientError> {
     let text = std::env::var(var)
         .map_err(|_| ClientError::Config(format!("SSE-C needs the key in ${var} (base64)")))?;
     CustomerKey::from_base64(&text).map_err(|e| ClientError::Config(format!("${var}: {e}")))
