@@ -13,6 +13,9 @@ use crate::retry::{classify, Backoff, CallKind, Outcome, RetryPolicy, Verdict};
 use crate::session::Session;
 use crate::wire::{self, Answer as _, ApiCall};
 
+/// Writes a JSON call's body into a buffer (given the account id) and returns its length.
+type BodyWriter<'a> = dyn Fn(&str, &mut [u8]) -> Result<usize, Error> + 'a;
+
 /// Status, `Retry-After` and body of the answer being received.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct AnswerState {
@@ -353,7 +356,7 @@ impl CallState {
         &mut self,
         session: &Session,
         name: &str,
-        write_body: &dyn Fn(&str, &mut [u8]) -> Result<usize, Error>,
+        write_body: &BodyWriter<'_>,
         buf: &'b mut [u8],
     ) -> Result<Request<'b>, Abort> {
         self.begin_call();
