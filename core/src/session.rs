@@ -35,12 +35,18 @@ pub fn fixed<const N: usize>(s: &str) -> Result<heapless::String<N>, InvalidInpu
 /// Copies decoded JSON text into fixed storage, or fails with [`BadAnswer::TooLong`].
 pub fn fixed_text<const N: usize>(t: Text<'_>) -> Result<heapless::String<N>, Error> {
     let mut out = heapless::String::new();
+    decode_into(t, out.as_mut_view())?;
+    Ok(out)
+}
+
+/// [`fixed_text`] for any capacity (compiled once, not once per `N`).
+fn decode_into(t: Text<'_>, out: &mut heapless::string::StringView) -> Result<(), Error> {
     for c in t.chars() {
         let c = c.map_err(Error::BadAnswer)?;
         out.push(c)
             .map_err(|_| Error::BadAnswer(BadAnswer::TooLong))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// An application key and the realm it belongs to.

@@ -13,6 +13,9 @@ use crate::retry::{classify, Backoff, CallKind, Outcome, RetryPolicy, Verdict};
 use crate::session::Session;
 use crate::wire::{self, Answer as _, ApiCall};
 
+/// Writes a JSON call's body into a buffer (given the account id) and returns its length.
+type BodyWriter<'a> = dyn Fn(&str, &mut [u8]) -> Result<usize, Error> + 'a;
+
 /// Status, `Retry-After` and body of the answer being received.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct AnswerState {
@@ -338,8 +341,26 @@ impl CallState {
         call: &A,
         buf: &'b mut [u8],
     ) -> Result<Request<'b>, Abort> {
+        self.json_request_with(
+            session,
+            A::NAME,
+            &|account_id: &str, out: &mut [u8]| call.write_body(account_id, out),
+            buf,
+        )
+    }
+
+    /// [`CallState::json_request`] without the call's type: only the body writer differs
+    /// between calls, so the rendering is compiled once (a device links every call it makes).
+    #[inline(never)]
+    fn json_request_with<'b>(
+        &mut self,
+        session: &Session,
+        name: &str,
+        write_body: &BodyWriter<'_>,
+        buf: &'b mut [u8],
+    ) -> Result<Request<'b>, Abort> {
         self.begin_call();
-        let len = match call.write_body(&session.account_id, buf) {
+        let len = match write_body(&session.account_id, buf) {
             Ok(n) => n,
             Err(e) => return self.done_rendering(Err(e)),
         };
@@ -349,7 +370,7 @@ impl CallState {
             "{}/b2api/{}/{}",
             session.api_url,
             crate::API_VERSION,
-            A::NAME
+            name
         ));
         w.header("Authorization", format_args!("{}", session.token.expose()));
         w.header("Content-Type", format_args!("application/json"));

@@ -773,13 +773,32 @@ pub(crate) fn file_identity(f: &wire::file::File<'_>) -> [u8; 20] {
 /// SHA-1 of a file's name and info entries, whatever the order of the entries: what
 /// recognises a small upload after its answer was lost, or an unfinished large file to
 /// resume, in a listing.
-fn identity<N, K, V>(name: N, entries: impl Iterator<Item = (K, V)>) -> [u8; 20]
+fn identity<N, K, V>(mut name: N, entries: impl Iterator<Item = (K, V)>) -> [u8; 20]
 where
     N: Iterator<Item = Result<char, BadAnswer>>,
     K: Iterator<Item = Result<char, BadAnswer>>,
     V: Iterator<Item = Result<char, BadAnswer>>,
 {
-    fn feed(h: &mut Sha1, chars: impl Iterator<Item = Result<char, BadAnswer>>) {
+    // The hashing is done by `Identity`, compiled once; only this loop is per iterator type.
+    let mut id = Identity::default();
+    for (mut k, mut v) in entries {
+        id.entry(&mut k, &mut v);
+    }
+    id.finish(&mut name)
+}
+
+/// Characters of a name, key or value (an unreadable escape hashes as U+FFFD).
+type Chars<'a> = dyn Iterator<Item = Result<char, BadAnswer>> + 'a;
+
+/// The running state of [`identity`]: the XOR of the entries' digests and their count.
+#[derive(Default)]
+struct Identity {
+    acc: [u8; 20],
+    count: u32,
+}
+
+impl Identity {
+    fn feed(h: &mut Sha1, chars: &mut Chars<'_>) {
         let mut b = [0u8; 4];
         for c in chars {
             let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
@@ -787,23 +806,25 @@ where
         }
         h.update([0xff]);
     }
-    let mut acc = [0u8; 20];
-    let mut count = 0u32;
-    for (k, v) in entries {
+
+    fn entry(&mut self, k: &mut Chars<'_>, v: &mut Chars<'_>) {
         let mut h = Sha1::new();
-        feed(&mut h, k);
-        feed(&mut h, v);
+        Self::feed(&mut h, k);
+        Self::feed(&mut h, v);
         let d: [u8; 20] = h.finalize().into();
-        for (a, b) in acc.iter_mut().zip(d) {
+        for (a, b) in self.acc.iter_mut().zip(d) {
             *a ^= b;
         }
-        count += 1;
+        self.count += 1;
     }
-    let mut h = Sha1::new();
-    feed(&mut h, name);
-    h.update(acc);
-    h.update(count.to_le_bytes());
-    h.finalize().into()
+
+    fn finish(self, name: &mut Chars<'_>) -> [u8; 20] {
+        let mut h = Sha1::new();
+        Self::feed(&mut h, name);
+        h.update(self.acc);
+        h.update(self.count.to_le_bytes());
+        h.finalize().into()
+    }
 }
 
 /// Writes the headers of `b2_upload_file` that describe the file.
