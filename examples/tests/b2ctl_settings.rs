@@ -273,3 +273,72 @@ fn key_and_sharing_commands() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("b2://BUCKET"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_file_lock_bucket_with_a_default_retention() {
+    let e = Env::new();
+    e.ok(&["bucket", "create", "cli-vault", "--file-lock-enabled"]);
+    e.ok(&["bucket", "create", "cli-plain"]);
+    assert!(e
+        .ok(&["bucket", "get", "cli-vault"])
+        .contains("file lock:   on, no default retention"));
+    assert!(e
+        .ok(&["bucket", "get", "cli-plain"])
+        .contains("file lock:   off"));
+    e.ok(&[
+        "bucket",
+        "update",
+        "cli-vault",
+        "--default-retention-mode",
+        "governance",
+        "--default-retention-period",
+        "7 days",
+    ]);
+    assert!(e
+        .ok(&["bucket", "get", "cli-vault"])
+        .contains("file lock:   on, default governance 7 days"));
+    // New files get the default retention: deleting one is refused.
+    let dir = std::env::temp_dir().join(format!("b2ctl-vault-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let f = dir.join("a.txt");
+    std::fs::write(&f, b"kept").expect("write");
+    e.ok(&["upload", "cli-vault", f.to_str().expect("utf8"), "a.txt"]);
+    let info = e.ok(&["info", "cli-vault", "a.txt", "--json"]);
+    assert!(info.contains("\"governance\""), "{info}");
+    assert!(!e.run(&["rm", "cli-vault", "a.txt"]).status.success());
+    // A bucket without file lock refuses a default retention; a bad period is refused
+    // before any call.
+    assert!(!e
+        .run(&[
+            "bucket",
+            "update",
+            "cli-plain",
+            "--default-retention-mode",
+            "compliance",
+            "--default-retention-period",
+            "1 years",
+        ])
+        .status
+        .success());
+    let bad = e.run(&[
+        "bucket",
+        "update",
+        "cli-vault",
+        "--default-retention-mode",
+        "governance",
+        "--default-retention-period",
+        "7 weeks",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not days or years"));
+    e.ok(&[
+        "bucket",
+        "update",
+        "cli-vault",
+        "--default-retention-mode",
+        "none",
+    ]);
+    assert!(e
+        .ok(&["bucket", "get", "cli-vault"])
+        .contains("file lock:   on, no default retention"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

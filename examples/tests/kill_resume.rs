@@ -82,10 +82,7 @@ fn killed_at_random_points_and_resumed() {
     );
     // What the killed runs left: `file parts` lists exactly the parts the simulator stored.
     let out = |args: &[&str]| {
-        let o = b2ctl(args)
-            .stdout(Stdio::piped())
-            .output()
-            .expect("run");
+        let o = b2ctl(args).stdout(Stdio::piped()).output().expect("run");
         assert!(o.status.success(), "b2ctl {args:?}");
         String::from_utf8(o.stdout).expect("utf8")
     };

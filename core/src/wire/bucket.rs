@@ -122,6 +122,8 @@ pub struct CreateBucket<'a> {
     pub cors_rules: Option<&'a str>,
     /// Lifecycle rules as raw JSON.
     pub lifecycle_rules: Option<&'a str>,
+    /// Create it with file lock (Object Lock) enabled; it cannot be turned off later.
+    pub file_lock_enabled: bool,
 }
 api_call!(CreateBucket, "b2_create_bucket", Bucket, |s, acct, w| {
     w.str("accountId", acct)
@@ -130,6 +132,9 @@ api_call!(CreateBucket, "b2_create_bucket", Bucket, |s, acct, w| {
         .opt_map("bucketInfo", s.bucket_info)
         .opt_raw("corsRules", s.cors_rules)
         .opt_raw("lifecycleRules", s.lifecycle_rules);
+    if s.file_lock_enabled {
+        w.bool("fileLockEnabled", true);
+    }
 });
 
 /// `b2_update_bucket`.

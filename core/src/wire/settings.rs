@@ -339,6 +339,32 @@ impl<'a> BucketSettings<'a> {
         }
     }
 
+    /// The bucket's Object Lock settings, when this key may read them
+    /// (`readBucketRetentions`): whether file lock is on, and the default retention.
+    pub fn file_lock(&self) -> Result<Option<FileLockSettings>, BadAnswer> {
+        let Some(o) = self.bucket.file_lock_configuration.and_then(|w| w.object()) else {
+            return Ok(None);
+        };
+        let mut enabled = false;
+        let mut default_retention = DefaultRetention::None;
+        each_field(o, |k, v| {
+            match k.raw() {
+                "isFileLockEnabled" => enabled = !matches!(v, Value::Null) && v.bool()?,
+                "defaultRetention" => {
+                    if let Some(r) = v.opt_object()? {
+                        default_retention = parse_default_retention(r)?;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(Some(FileLockSettings {
+            enabled,
+            default_retention,
+        }))
+    }
+
     /// The default encryption mode (`SSE-B2`, `SSE-C`…), when readable and set.
     pub fn default_encryption_mode(&self) -> Option<Text<'a>> {
         let o = self
@@ -427,6 +453,125 @@ pub enum DefaultEncryption {
     Reset,
 }
 
+/// A bucket's default retention for new files (Object Lock; the bucket needs file lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DefaultRetention {
+    /// New files get this mode for `duration` `unit`s from their upload.
+    Set {
+        /// Governance or compliance.
+        mode: super::lock::RetentionMode,
+        /// How many units.
+        duration: u32,
+        /// Days or years.
+        unit: RetentionUnit,
+    },
+    /// No default retention (`{"mode": null}`).
+    None,
+}
+
+/// The unit of a default retention period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RetentionUnit {
+    /// Days.
+    Days,
+    /// Years.
+    Years,
+}
+
+impl RetentionUnit {
+    /// B2's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionUnit::Days => "days",
+            RetentionUnit::Years => "years",
+        }
+    }
+}
+
+/// A bucket's Object Lock settings as B2 reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileLockSettings {
+    /// `isFileLockEnabled`.
+    pub enabled: bool,
+    /// `defaultRetention` (`None` when its mode is null).
+    pub default_retention: DefaultRetention,
+}
+
+/// Reads `{"mode": …, "period": {"duration": N, "unit": "days"|"years"}}`.
+fn parse_default_retention(o: &[u8]) -> Result<DefaultRetention, BadAnswer> {
+    let (mut mode, mut duration, mut unit) = (None, None, None);
+    each_field(o, |k, v| {
+        match k.raw() {
+            "mode" => {
+                mode = match v.opt_text()? {
+                    None => None,
+                    Some(t) if t.eq_str("governance") => {
+                        Some(super::lock::RetentionMode::Governance)
+                    }
+                    Some(t) if t.eq_str("compliance") => {
+                        Some(super::lock::RetentionMode::Compliance)
+                    }
+                    Some(_) => return Err(BadAnswer::Json),
+                }
+            }
+            "period" => {
+                if let Some(p) = v.opt_object()? {
+                    each_field(p, |k, v| {
+                        match k.raw() {
+                            "duration" => duration = v.opt_u32()?,
+                            "unit" => {
+                                unit = match v.opt_text()? {
+                                    None => None,
+                                    Some(t) if t.eq_str("days") => Some(RetentionUnit::Days),
+                                    Some(t) if t.eq_str("years") => Some(RetentionUnit::Years),
+                                    Some(_) => return Err(BadAnswer::Json),
+                                }
+                            }
+                            _ => {}
+                        }
+                        Ok(())
+                    })?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(match (mode, duration, unit) {
+        (None, _, _) => DefaultRetention::None,
+        (Some(mode), Some(duration), Some(unit)) => DefaultRetention::Set {
+            mode,
+            duration,
+            unit,
+        },
+        _ => return Err(BadAnswer::Json),
+    })
+}
+
+/// Writes `defaultRetention`.
+fn write_default_retention(w: &mut JsonWriter<'_>, r: DefaultRetention) {
+    w.object("defaultRetention");
+    match r {
+        DefaultRetention::Set {
+            mode,
+            duration,
+            unit,
+        } => {
+            w.str("mode", mode.as_str())
+                .object("period")
+                .u64("duration", u64::from(duration))
+                .str("unit", unit.as_str())
+                .end_object();
+        }
+        DefaultRetention::None => {
+            w.null("mode");
+        }
+    }
+    w.end_object();
+}
+
 /// `b2_update_bucket` with typed settings. Fields left `None` are not sent (unchanged); a
 /// `Some(&[])` list clears that setting.
 #[derive(Clone, Copy, Debug, Default)]
@@ -445,6 +590,10 @@ pub struct UpdateBucketSettings<'a> {
     pub replication: Option<ReplicationSpec<'a>>,
     /// New default encryption.
     pub default_encryption: Option<DefaultEncryption>,
+    /// Turn file lock (Object Lock) on; it can never be turned off again.
+    pub file_lock_enabled: bool,
+    /// New default retention (needs file lock).
+    pub default_retention: Option<DefaultRetention>,
     /// Only if the bucket is still at this revision (else B2 answers 409 `conflict`).
     pub if_revision_is: Option<u64>,
 }
@@ -554,6 +703,12 @@ api_call!(
                     .end_object();
             }
             None => {}
+        }
+        if s.file_lock_enabled {
+            w.bool("fileLockEnabled", true);
+        }
+        if let Some(r) = s.default_retention {
+            write_default_retention(&mut w, r);
         }
         w.opt_u64("ifRevisionIs", s.if_revision_is);
     }
@@ -670,6 +825,64 @@ mod tests {
                 r#""sourceApplicationKeyId":"k"}},"defaultServerSideEncryption":{"mode":null},"ifRevisionIs":3}"#
             )
         );
+    }
+
+    #[test]
+    fn file_lock_and_default_retention_go_out_and_come_back() {
+        let mut buf = [0u8; 512];
+        let n = UpdateBucketSettings {
+            bucket_id: "b",
+            file_lock_enabled: true,
+            default_retention: Some(DefaultRetention::Set {
+                mode: super::super::lock::RetentionMode::Governance,
+                duration: 7,
+                unit: RetentionUnit::Days,
+            }),
+            ..Default::default()
+        }
+        .write_body("acc", &mut buf)
+        .expect("body");
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).expect("utf8"),
+            r#"{"accountId":"acc","bucketId":"b","fileLockEnabled":true,"defaultRetention":{"mode":"governance","period":{"duration":7,"unit":"days"}}}"#
+        );
+        let n = UpdateBucketSettings {
+            bucket_id: "b",
+            default_retention: Some(DefaultRetention::None),
+            ..Default::default()
+        }
+        .write_body("acc", &mut buf)
+        .expect("body");
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).expect("utf8"),
+            r#"{"accountId":"acc","bucketId":"b","defaultRetention":{"mode":null}}"#
+        );
+        let answer = br#"{"accountId":"a","bucketId":"b","bucketName":"n","bucketType":"allPrivate","bucketInfo":{},"revision":2,
+            "fileLockConfiguration":{"isClientAuthorizedToRead":true,"value":{"defaultRetention":{"mode":"compliance","period":{"duration":2,"unit":"years"}},"isFileLockEnabled":true}}}"#;
+        let s = BucketSettings::parse(answer).expect("parse");
+        assert_eq!(
+            s.file_lock(),
+            Ok(Some(FileLockSettings {
+                enabled: true,
+                default_retention: DefaultRetention::Set {
+                    mode: super::super::lock::RetentionMode::Compliance,
+                    duration: 2,
+                    unit: RetentionUnit::Years,
+                },
+            }))
+        );
+        let hidden = br#"{"accountId":"a","bucketId":"b","bucketName":"n","bucketType":"allPrivate","bucketInfo":{},"revision":2,
+            "fileLockConfiguration":{"isClientAuthorizedToRead":false,"value":null}}"#;
+        assert_eq!(
+            BucketSettings::parse(hidden).expect("parse").file_lock(),
+            Ok(None)
+        );
+        let bad = br#"{"accountId":"a","bucketId":"b","bucketName":"n","bucketType":"allPrivate","bucketInfo":{},"revision":2,
+            "fileLockConfiguration":{"isClientAuthorizedToRead":true,"value":{"defaultRetention":{"mode":"forever","period":null},"isFileLockEnabled":true}}}"#;
+        assert!(BucketSettings::parse(bad)
+            .expect("parse")
+            .file_lock()
+            .is_err());
     }
 
     #[test]

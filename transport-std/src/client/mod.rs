@@ -40,6 +40,7 @@ mod settings;
 mod upload;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
+pub use b2_core::wire::settings::{DefaultRetention, FileLockSettings, RetentionUnit};
 pub use bucket::{Bucket, DownloadBuilder, ListBuilder, UploadBuilder};
 pub use builder::{ClientBuilder, MAX_THREADS};
 pub use copy::{CopyOptions, CopySource, ReplaceMetadata};
@@ -489,7 +490,7 @@ impl Client {
             },
             |a| {
                 a.buckets
-                    .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
+                    .map(|b| Ok(bucket_model(&b.map_err(b2_core::Error::BadAnswer)?)))
                     .collect()
             },
         )
@@ -552,7 +553,7 @@ impl Client {
                 },
                 |a| {
                     a.buckets
-                        .map(|b| Ok(bucket(&b.map_err(b2_core::Error::BadAnswer)?)))
+                        .map(|b| Ok(bucket_model(&b.map_err(b2_core::Error::BadAnswer)?)))
                         .collect()
                 },
             )
@@ -601,7 +602,7 @@ impl Client {
                 bucket_type,
                 ..CreateBucket::default()
             },
-            |b| Ok(bucket(&b)),
+            |b| Ok(bucket_model(&b)),
         )
         .map_err(|e| self.explain(e, &["writeBuckets"]))
     }
@@ -623,7 +624,7 @@ impl Client {
                 bucket_type: Some(bucket_type),
                 ..UpdateBucket::default()
             },
-            |b| Ok(bucket(&b)),
+            |b| Ok(bucket_model(&b)),
         )
         .map_err(|e| self.explain(e, &["writeBuckets"]))
     }
@@ -638,7 +639,7 @@ impl Client {
     pub fn delete_bucket(&self, name: &str) -> Result<BucketInfo> {
         let b = self.bucket_info(name)?;
         self.forget_bucket(name);
-        self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket(&b)))
+        self.call(DeleteBucket { bucket_id: &b.id }, |b| Ok(bucket_model(&b)))
             .map_err(|e| self.explain(e, &["deleteBuckets"]))
     }
 
@@ -914,7 +915,7 @@ impl Client {
     }
 }
 
-fn bucket(b: &WireBucket<'_>) -> BucketInfo {
+pub(crate) fn bucket_model(b: &WireBucket<'_>) -> BucketInfo {
     BucketInfo {
         id: text(b.bucket_id),
         name: text(b.bucket_name),

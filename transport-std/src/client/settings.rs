@@ -15,6 +15,7 @@ use b2_core::wire::settings::{
     BucketSettings as WireSettings, CorsRuleSpec, GetBucketSettings, LifecycleRuleSpec,
     ReplicationRuleSpec, ReplicationSpec, UpdateBucketSettings,
 };
+use b2_core::wire::settings::{DefaultRetention, FileLockSettings};
 use b2_core::wire::share::ContentOverrides;
 
 use super::{text, Client, ClientError, NewKey, Result};
@@ -101,6 +102,9 @@ pub struct BucketSettings {
     pub replication_readable: bool,
     /// Default encryption mode (`SSE-B2`), when readable and set.
     pub default_encryption: Option<String>,
+    /// Object Lock: whether file lock is on and the default retention; `None` when the key
+    /// may not read it (`readBucketRetentions`).
+    pub file_lock: Option<FileLockSettings>,
     /// Options (`s3`, …).
     pub options: Vec<String>,
     /// B2's JSON for the bucket (its own field names).
@@ -122,6 +126,10 @@ pub struct BucketUpdate {
     pub replication: Option<Replication>,
     /// New default encryption.
     pub default_encryption: Option<DefaultEncryption>,
+    /// Turn file lock (Object Lock) on; it can never be turned off.
+    pub file_lock_enabled: bool,
+    /// New default retention for new files (needs file lock).
+    pub default_retention: Option<DefaultRetention>,
     /// Only if the bucket is still at this revision.
     pub if_revision_is: Option<u64>,
 }
@@ -325,6 +333,7 @@ fn settings(s: &WireSettings<'_>) -> Result<BucketSettings> {
             .replication_configuration
             .is_some_and(|w| w.is_client_authorized_to_read),
         default_encryption: s.default_encryption_mode().map(text),
+        file_lock: s.file_lock().map_err(bad)?,
         options: texts(s.options.clone())?,
         json: String::from_utf8_lossy(s.raw).into_owned(),
     })
@@ -387,6 +396,35 @@ fn notification_rules(a: NotificationRules<'_>) -> Result<Vec<NotificationRule>>
     a.rules
         .map(|r| notification_rule(&r.map_err(bad)?))
         .collect()
+}
+
+impl Client {
+    /// Creates a private (or public) bucket with file lock (Object Lock) enabled, so that
+    /// files in it can be given a retention or a legal hold. File lock cannot be turned off.
+    ///
+    /// ```no_run
+    /// let client = b2_transport_std::client::Client::from_env()?;
+    /// client.create_bucket_with_file_lock("my-vault", false)?;
+    /// # Ok::<(), b2_transport_std::client::ClientError>(())
+    /// ```
+    pub fn create_bucket_with_file_lock(
+        &self,
+        name: &str,
+        public: bool,
+    ) -> Result<super::BucketInfo> {
+        b2_core::validate::bucket_name(name)?;
+        let bucket_type = if public { "allPublic" } else { "allPrivate" };
+        self.call(
+            b2_core::wire::bucket::CreateBucket {
+                bucket_name: name,
+                bucket_type,
+                file_lock_enabled: true,
+                ..Default::default()
+            },
+            |b| Ok(super::bucket_model(&b)),
+        )
+        .map_err(|e| self.explain(e, &["writeBuckets", "writeBucketRetentions"]))
+    }
 }
 
 impl Client {
@@ -488,6 +526,8 @@ impl Client {
                 lifecycle_rules: life.as_deref(),
                 replication,
                 default_encryption: u.default_encryption,
+                file_lock_enabled: u.file_lock_enabled,
+                default_retention: u.default_retention,
                 if_revision_is: u.if_revision_is,
             },
             |s| settings(&s),

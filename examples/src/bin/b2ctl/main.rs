@@ -196,6 +196,10 @@ enum BucketCmd {
         /// Public bucket (default: private).
         #[arg(long)]
         public: bool,
+        /// Enable file lock (Object Lock), so files can get a retention or a legal hold;
+        /// it cannot be turned off.
+        #[arg(long)]
+        file_lock_enabled: bool,
     },
     /// Delete an empty bucket.
     Delete {
@@ -534,8 +538,17 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Cmd::Bucket(BucketCmd::List { json }) => bucket_get::list(&cli.creds, json, out)?,
-        Cmd::Bucket(BucketCmd::Create { name, public }) => {
-            let b = connect(&cli.creds)?.create_bucket(&name, public)?;
+        Cmd::Bucket(BucketCmd::Create {
+            name,
+            public,
+            file_lock_enabled,
+        }) => {
+            let client = connect(&cli.creds)?;
+            let b = if file_lock_enabled {
+                client.create_bucket_with_file_lock(&name, public)?
+            } else {
+                client.create_bucket(&name, public)?
+            };
             writeln!(out, "{}", b.id)?;
         }
         Cmd::Bucket(BucketCmd::Delete { name }) => {

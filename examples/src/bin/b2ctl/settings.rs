@@ -6,14 +6,16 @@
 use std::io::Write;
 
 use b2_core::wire::json::{each_field, ArrayIter, Map, Value};
+use b2_core::wire::lock::RetentionMode;
 use b2_core::wire::notify::NotificationRule as WireRule;
 use b2_core::wire::settings::{
     CorsRule as WireCors, LifecycleRule as WireLife, Replication as WireRep,
 };
 use b2_core::wire::Answer;
 use b2_transport_std::client::{
-    BucketSettings, BucketUpdate, Client, ClientError, CorsRule, DefaultEncryption, KeyOptions,
-    LifecycleRule, NotificationRule, Overrides, Replication, ReplicationRule,
+    BucketSettings, BucketUpdate, Client, ClientError, CorsRule, DefaultEncryption,
+    DefaultRetention, KeyOptions, LifecycleRule, NotificationRule, Overrides, Replication,
+    ReplicationRule, RetentionUnit,
 };
 use clap::{Args, Subcommand};
 
@@ -33,7 +35,7 @@ pub enum BucketSettingsCmd {
         json: bool,
     },
     /// Change a bucket's settings; settings not given stay as they are.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// A bucket's event notification rules.
     #[command(subcommand, name = "notification-rules")]
     NotificationRules(NotifyCmd),
@@ -70,6 +72,16 @@ pub struct UpdateArgs {
     /// Default encryption: SSE-B2, or "default" to reset to B2's default (none is refused).
     #[arg(long)]
     default_server_side_encryption: Option<String>,
+    /// Turn file lock (Object Lock) on (it cannot be turned off).
+    #[arg(long)]
+    file_lock_enabled: bool,
+    /// Default retention mode for new files: governance, compliance, or none (needs file
+    /// lock; with a mode, --default-retention-period too).
+    #[arg(long, value_parser = ["governance", "compliance", "none"])]
+    default_retention_mode: Option<String>,
+    /// Default retention period, "N days" or "N years".
+    #[arg(long, value_name = "PERIOD")]
+    default_retention_period: Option<String>,
     /// Only if the bucket is still at this revision.
     #[arg(long)]
     if_revision_is: Option<u64>,
@@ -348,6 +360,55 @@ fn parse_rules(doc: &str) -> Result<Vec<NotificationRule>, ClientError> {
     })
 }
 
+/// `--default-retention-mode` and `--default-retention-period` ("N days|years").
+fn default_retention(
+    mode: Option<&str>,
+    period: Option<&str>,
+) -> Result<Option<DefaultRetention>, ClientError> {
+    let bad = |m: String| ClientError::Config(m);
+    let mode = match (mode, period) {
+        (None, None) => return Ok(None),
+        (Some("none"), None) => return Ok(Some(DefaultRetention::None)),
+        (Some("none"), Some(_)) => {
+            return Err(bad(
+                "--default-retention-mode none takes no --default-retention-period".into(),
+            ))
+        }
+        (None, Some(_)) | (Some(_), None) => {
+            return Err(bad(
+                "--default-retention-mode and --default-retention-period go together".into(),
+            ))
+        }
+        (Some("compliance"), Some(_)) => RetentionMode::Compliance,
+        (Some(_), Some(_)) => RetentionMode::Governance,
+    };
+    let p = period.unwrap_or_default();
+    let (n, unit) = p.trim().split_once(char::is_whitespace).ok_or_else(|| {
+        bad(format!(
+            "--default-retention-period {p:?}: expected \"N days\" or \"N years\""
+        ))
+    })?;
+    let duration: u32 = n.parse().ok().filter(|d| *d > 0).ok_or_else(|| {
+        bad(format!(
+            "--default-retention-period {p:?}: N must be a positive number"
+        ))
+    })?;
+    let unit = match unit.trim() {
+        "day" | "days" => RetentionUnit::Days,
+        "year" | "years" => RetentionUnit::Years,
+        u => {
+            return Err(bad(format!(
+                "--default-retention-period: unit {u:?} is not days or years"
+            )))
+        }
+    };
+    Ok(Some(DefaultRetention::Set {
+        mode,
+        duration,
+        unit,
+    }))
+}
+
 fn print_bucket(out: &mut dyn Write, b: &BucketSettings, json: bool) -> Result<(), ClientError> {
     if json {
         writeln!(out, "{}", b.json)?;
@@ -365,6 +426,23 @@ fn print_bucket(out: &mut dyn Write, b: &BucketSettings, json: bool) -> Result<(
         "encryption:  {}",
         b.default_encryption.as_deref().unwrap_or("(not readable)")
     )?;
+    match &b.file_lock {
+        None => writeln!(out, "file lock:   (not readable)")?,
+        Some(l) if !l.enabled => writeln!(out, "file lock:   off")?,
+        Some(l) => match l.default_retention {
+            DefaultRetention::None => writeln!(out, "file lock:   on, no default retention")?,
+            DefaultRetention::Set {
+                mode,
+                duration,
+                unit,
+            } => writeln!(
+                out,
+                "file lock:   on, default {} {duration} {}",
+                mode.as_str(),
+                unit.as_str()
+            )?,
+        },
+    }
     for r in &b.cors_rules {
         writeln!(
             out,
@@ -464,6 +542,11 @@ pub fn run_bucket(
                     .map(parse_replication)
                     .transpose()?,
                 default_encryption,
+                file_lock_enabled: a.file_lock_enabled,
+                default_retention: default_retention(
+                    a.default_retention_mode.as_deref(),
+                    a.default_retention_period.as_deref(),
+                )?,
                 if_revision_is: a.if_revision_is,
             };
             let b = client.update_bucket_settings(&a.name, &u)?;
