@@ -174,6 +174,16 @@ fn every_command() {
     ]);
     let key_id = key.split_whitespace().next().expect("id").to_owned();
     assert!(e.ok(&["key", "list"]).contains(&key_id));
+    let listed = json_array(&e.ok(&["key", "list", "--json"]));
+    let ours = listed
+        .iter()
+        .find(|k| json_field(k, "applicationKeyId") == key_id)
+        .expect("the new key in key list --json");
+    assert_eq!(json_field(ours, "keyName"), "cli-key");
+    assert!(
+        ours.contains(r#""capabilities":["listFiles","readFiles"]"#),
+        "{ours}"
+    );
     e.ok(&["key", "delete", &key_id]);
     assert!(!e.ok(&["key", "list"]).contains(&key_id));
 

@@ -213,7 +213,11 @@ enum BucketCmd {
 #[derive(Subcommand, Debug)]
 enum KeyCmd {
     /// List keys.
-    List,
+    List {
+        /// One JSON array (B2's field names).
+        #[arg(long)]
+        json: bool,
+    },
     #[command(flatten)]
     Settings(settings::KeySettingsCmd),
     /// Delete a key.
@@ -625,9 +629,27 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             )?;
             writeln!(out, "uploaded {sent} file(s), {skipped} already up to date")?;
         }
-        Cmd::Key(KeyCmd::List) => {
+        Cmd::Key(KeyCmd::List { json }) => {
+            let mut arr = output::JsonArray::new();
             for k in connect(&cli.creds)?.list_keys()? {
-                writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;
+                if json {
+                    let caps: Vec<String> =
+                        k.capabilities.iter().map(|c| output::json_str(c)).collect();
+                    arr.item(
+                        out,
+                        &format!(
+                            "{{\"applicationKeyId\":{},\"keyName\":{},\"capabilities\":[{}]}}",
+                            output::json_str(&k.id),
+                            output::json_str(&k.name),
+                            caps.join(",")
+                        ),
+                    )?;
+                } else {
+                    writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;
+                }
+            }
+            if json {
+                arr.end(out)?;
             }
         }
         Cmd::Key(KeyCmd::Settings(c)) => settings::run_key(&connect(&cli.creds)?, c, out)?,
