@@ -267,4 +267,66 @@ mod tests {
         let shown = format!("{read:?}");
         assert!(!shown.contains("sEcReT"), "{shown}");
     }
+
+    /// A client with no network behind it (nothing is sent), knowing bucket `bkt`.
+    fn offline() -> Client {
+        use crate::transport::{TransportConfig, UreqTransport};
+        let creds =
+            b2_core::session::Credentials::new("kid", "key", "http://127.0.0.1:1").expect("creds");
+        let transport = UreqTransport::new(&TransportConfig::default()).expect("transport");
+        let c = Client::assemble(
+            b2_core::session::Session::new(creds),
+            transport,
+            super::super::builder::Settings::default(),
+        );
+        c.buckets.lock().expect("buckets").insert(
+            "b".into(),
+            super::super::BucketInfo {
+                id: "bkt".into(),
+                name: "b".into(),
+                bucket_type: super::super::BucketType::Unknown,
+                revision: 0,
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn only_fresh_urls_of_known_buckets_are_stored_within_bounds() {
+        let c = offline();
+        let now = now_ms();
+        let hour = 3600 * 1000;
+        let core = |id: &str, n: u64| {
+            UploadUrl::new(id, &format!("https://pod-{n}.example/up"), "t").expect("url")
+        };
+        // A part URL (large file id), a URL too old, then more fresh ones than kept.
+        c.return_upload_url(None, core("4_zfile", 0), now);
+        c.return_upload_url(None, core("bkt", 1), now - 23 * hour);
+        for n in 2..9 {
+            c.return_upload_url(None, core("bkt", n), now);
+        }
+        let a = c.account_info();
+        assert_eq!(a.upload_urls.len(), MAX_URLS_PER_BUCKET, "{a:?}");
+        assert!(a.upload_urls.iter().all(|u| u.bucket_id == "bkt"), "{a:?}");
+        assert!(
+            a.upload_urls.iter().all(|u| u.obtained_at_ms == now),
+            "{a:?}"
+        );
+        // A URL given back that is the one taken keeps its time; another gets the start.
+        let taken = c.take_upload_url("bkt").expect("one idle");
+        let kept = taken.0.clone();
+        c.return_upload_url(Some(taken), kept.clone(), now + 5);
+        let fresh = core("bkt", 99);
+        c.return_upload_url(Some((core("bkt", 98), 1)), fresh.clone(), now + 5);
+        let pool: Vec<(UploadUrl, u64)> = c
+            .upload_urls()
+            .iter()
+            .map(|(u, at)| (u.clone(), at))
+            .collect();
+        assert!(pool.contains(&(kept, now)));
+        assert!(pool.contains(&(fresh, now + 5)));
+        assert!(!pool
+            .iter()
+            .any(|(u, _)| u.url == "https://pod-98.example/up"));
+    }
 }
