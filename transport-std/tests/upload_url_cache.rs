@@ -37,7 +37,7 @@ fn only_idle_small_file_urls_are_stored_and_reused() {
                 for i in 0..3 {
                     c.bucket(BUCKET)
                         .expect("bucket")
-                        .upload(&format!("small-{t}-{i}"))
+                        .upload(format!("small-{t}-{i}"))
                         .from_bytes(format!("bytes {t} {i}"))
                         .expect("upload");
                 }
