@@ -1,6 +1,7 @@
 //! Account info that persists: the authorization (account id, URLs, token, restrictions,
-//! capabilities, part sizes), the application key it came from, and bucket name → id, kept
-//! in one file of mode 0600 so that later runs need not authorize again.
+//! capabilities, part sizes), the application key it came from, bucket name → id, and the
+//! small-file upload URLs left unused (`url_cache.rs`), kept in one file of mode 0600 so
+//! that later runs need not authorize, look buckets up or ask for upload URLs again.
 //!
 //! The file is `$B2_ACCOUNT_INFO` when set, else `$XDG_CONFIG_HOME/b2-rust/account.json`
 //! when `XDG_CONFIG_HOME` is set, else `~/.b2-rust/account.json` ([`AccountInfo::default_path`]).
@@ -11,7 +12,7 @@
 //!
 //! The application key is stored in it, as the official tool stores it in its account info
 //! (also mode 0600): re-authorizing when the token expires needs it. `Debug` of
-//! [`AccountInfo`] shows neither the key nor the token.
+//! [`AccountInfo`] shows neither the key, the token nor an upload token.
 
 use std::collections::BTreeMap;
 use std::fmt;
