@@ -68,7 +68,9 @@ pub mod json;
 pub mod source;
 pub mod upload_url;
 pub use source::Source;
-pub use upload_url::{UploadUrl, UploadUrlPool};
+pub use upload_url::{
+    upload_url_reusable, UploadUrl, UploadUrlPool, UPLOAD_URL_LIFETIME_MS, UPLOAD_URL_REUSE_MS,
+};
 pub mod upload;
 pub use upload::{FileParams, UploadFile, UploadPart};
 pub mod large;

@@ -1,6 +1,7 @@
 //! Account info that persists: the authorization (account id, URLs, token, restrictions,
-//! capabilities, part sizes), the application key it came from, and bucket name → id, kept
-//! in one file of mode 0600 so that later runs need not authorize again.
+//! capabilities, part sizes), the application key it came from, bucket name → id, and the
+//! small-file upload URLs left unused (`url_cache.rs`), kept in one file of mode 0600 so
+//! that later runs need not authorize, look buckets up or ask for upload URLs again.
 //!
 //! The file is `$B2_ACCOUNT_INFO` when set, else `$XDG_CONFIG_HOME/b2-rust/account.json`
 //! when `XDG_CONFIG_HOME` is set, else `~/.b2-rust/account.json` ([`AccountInfo::default_path`]).
@@ -11,7 +12,7 @@
 //!
 //! The application key is stored in it, as the official tool stores it in its account info
 //! (also mode 0600): re-authorizing when the token expires needs it. `Debug` of
-//! [`AccountInfo`] shows neither the key nor the token.
+//! [`AccountInfo`] shows neither the key, the token nor an upload token.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +28,7 @@ use b2_core::wire::auth::AuthorizeAnswer;
 use b2_core::wire::json::{fields, items, Value};
 
 use super::builder::Settings;
+use super::url_cache::{self, CachedUploadUrl};
 use super::{
     os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError, Result, FIRST_BUF,
 };
@@ -75,6 +77,9 @@ pub struct AccountInfo {
     pub authorized_at_ms: u64,
     /// Bucket name → id, as looked up.
     pub buckets: BTreeMap<String, String>,
+    /// Small-file upload URLs left unused, with their tokens (secrets: `Debug` shows only
+    /// how many), taken before asking B2 for new ones (`url_cache.rs`).
+    pub upload_urls: Vec<CachedUploadUrl>,
 }
 
 impl fmt::Debug for AccountInfo {
@@ -92,6 +97,7 @@ impl fmt::Debug for AccountInfo {
             .field("capabilities", &self.capabilities)
             .field("authorized_at_ms", &self.authorized_at_ms)
             .field("buckets", &self.buckets)
+            .field("upload_urls", &self.upload_urls.len())
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +208,7 @@ impl AccountInfo {
                         a.capabilities.push(s(c, k)?);
                     }
                 }
+                "uploadUrls" => a.upload_urls = url_cache::parse(v)?,
                 "buckets" => {
                     for e in fields(v.object().map_err(|_| bad(k))?) {
                         let (name, id) = e.map_err(|_| bad(k))?;
@@ -264,7 +271,9 @@ impl AccountInfo {
             o.push_str(": ");
             json_str(&mut o, id);
         }
-        o.push_str("}\n}\n");
+        o.push('}');
+        url_cache::write(&mut o, &self.upload_urls);
+        o.push_str("\n}\n");
         o
     }
 
@@ -356,7 +365,7 @@ impl AccountInfo {
 }
 
 /// Appends `s` as a JSON string.
-fn json_str(o: &mut String, s: &str) {
+pub(crate) fn json_str(o: &mut String, s: &str) {
     o.push('"');
     for c in s.chars() {
         match c {
@@ -378,6 +387,8 @@ pub(crate) struct AccountState {
     pub(crate) authorized_at_ms: u64,
     /// Where to write the account info back (refreshed tokens, buckets looked up).
     pub(crate) file: Option<PathBuf>,
+    /// Upload URLs were given back since the file was last written.
+    pub(crate) urls_changed: bool,
 }
 
 /// Runs core's `Authorize` and keeps the body of its successful answer, to read what the
@@ -524,6 +535,7 @@ impl Client {
                 );
             }
         }
+        client.seed_upload_urls(&info.upload_urls, cfg.allow_http);
         if !info.is_fresh() {
             client.authorize_now()?;
         }
@@ -555,13 +567,16 @@ impl Client {
             let a = self.account_state();
             (a.capabilities.clone(), a.authorized_at_ms)
         };
-        let buckets = self
+        let buckets: BTreeMap<String, String> = self
             .buckets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .map(|b| (b.name.clone(), b.id.clone()))
             .collect();
+        let mut ids: Vec<&str> = buckets.values().map(String::as_str).collect();
+        ids.extend(s.allowed.bucket_id.as_deref());
+        let upload_urls = self.cached_upload_urls(&ids);
         let c = s.credentials();
         AccountInfo {
             realm: c.realm().to_owned(),
@@ -579,12 +594,17 @@ impl Client {
             capabilities,
             authorized_at_ms,
             buckets,
+            upload_urls,
         }
     }
 
     /// Writes the account info to the client's file, if it has one.
     pub(crate) fn write_back(&self) -> Result<()> {
-        let file = self.account_state().file.clone();
+        let file = {
+            let mut a = self.account_state();
+            a.urls_changed = false;
+            a.file.clone()
+        };
         match file {
             Some(p) => self.account_info().save(&p),
             None => Ok(()),
@@ -614,6 +634,12 @@ mod tests {
             capabilities: vec!["listFiles".into(), "readFiles".into()],
             authorized_at_ms: 42,
             buckets: BTreeMap::new(),
+            upload_urls: vec![CachedUploadUrl {
+                bucket_id: "id1".into(),
+                url: "https://pod.example/up".into(),
+                token: "uptok".into(),
+                obtained_at_ms: 7,
+            }],
         };
         a.buckets.insert("b-1".into(), "id1".into());
         a.buckets.insert("b-2".into(), "id2".into());
@@ -631,8 +657,82 @@ mod tests {
         }
         let shown = format!("{a:?}");
         assert!(
-            !shown.contains("tok\"") && !shown.contains("K\\\""),
+            !shown.contains("tok\"") && !shown.contains("K\\\"") && !shown.contains("uptok"),
             "{shown}"
         );
+    }
+
+    fn sample() -> AccountInfo {
+        AccountInfo {
+            realm: "https://api.example".into(),
+            key_id: "kid".into(),
+            key: "key".into(),
+            token: "tok".into(),
+            ..AccountInfo::default()
+        }
+    }
+
+    fn bounded(a: &AccountInfo) -> bool {
+        let mut ids: Vec<&str> = a.upload_urls.iter().map(|u| u.bucket_id.as_str()).collect();
+        ids.sort_unstable();
+        let per = ids.chunk_by(|x, y| x == y).map(<[&str]>::len).max();
+        ids.dedup();
+        ids.len() <= url_cache::MAX_URL_BUCKETS
+            && per.unwrap_or(0) <= url_cache::MAX_URLS_PER_BUCKET
+    }
+
+    proptest::proptest! {
+        /// The loader reads untrusted bytes: anything is a value or a clear error, never a
+        /// panic, and what it keeps stays within the bounds.
+        #[test]
+        fn any_bytes_load_or_fail_cleanly(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            if let Ok(a) = AccountInfo::parse(&bytes) {
+                proptest::prop_assert!(bounded(&a));
+            }
+        }
+
+        /// A file written with any upload URLs (any count, any text) reads back as the
+        /// bounded list, or (for values core refuses) as a clear error; damaged copies of it
+        /// (a byte changed, the text cut) never panic.
+        #[test]
+        fn stored_upload_urls_read_back_bounded(
+            urls in proptest::collection::vec(
+                (0u8..20, "[a-z0-9]{0,12}", "(https?://)?[ -~]{0,40}", "[ -~\\u{80}-\\u{10ffff}]{0,30}", proptest::num::u64::ANY),
+                0..60,
+            ),
+            cut in proptest::num::usize::ANY,
+            flip in proptest::num::usize::ANY,
+            byte in proptest::num::u8::ANY,
+        ) {
+            let mut a = sample();
+            a.upload_urls = urls
+                .into_iter()
+                .map(|(b, id, url, token, at)| CachedUploadUrl {
+                    bucket_id: format!("b{b}{id}"),
+                    url,
+                    token,
+                    obtained_at_ms: at,
+                })
+                .collect();
+            let text = a.to_json();
+            match AccountInfo::parse(text.as_bytes()) {
+                Ok(back) => {
+                    proptest::prop_assert!(bounded(&back));
+                    for u in &back.upload_urls {
+                        proptest::prop_assert!(a.upload_urls.contains(u));
+                    }
+                }
+                Err(e) => proptest::prop_assert!(e.contains("uploadUrls"), "{}", e),
+            }
+            let mut damaged = text.into_bytes();
+            if !damaged.is_empty() {
+                let i = flip % damaged.len();
+                damaged[i] = byte;
+                damaged.truncate(cut % (damaged.len() + 1));
+            }
+            if let Ok(back) = AccountInfo::parse(&damaged) {
+                proptest::prop_assert!(bounded(&back));
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ mod parts;
 mod retention;
 mod settings;
 mod upload;
+mod url_cache;
 
 pub use account::{AccountInfo, REAUTHORIZE_AFTER};
 pub use b2_core::wire::settings::{DefaultRetention, FileLockSettings, RetentionUnit};
@@ -59,6 +60,7 @@ pub use settings::{
     KeyOptions, LifecycleRule, NotificationRule, Overrides, Replication, ReplicationRule,
 };
 pub use upload::UploadOptions;
+pub use url_cache::{CachedUploadUrl, MAX_URLS_PER_BUCKET, MAX_URL_BUCKETS};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

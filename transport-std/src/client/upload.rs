@@ -343,16 +343,20 @@ impl Client {
         let d = Described::new(opts);
         let mut pairs = Vec::new();
         let params = d.params(&mut pairs, bucket_id, remote, size, opts);
-        let url = self.upload_urls().take(bucket_id);
+        let started = super::account::now_ms();
+        let taken = self.take_upload_url(bucket_id);
+        let url = taken.as_ref().map(|(u, _)| u.clone());
         let mut s = self.session();
         let mut buf = vec![0u8; 16 * 1024];
         let mut op = UploadFile::new(&mut s, &mut buf, params, source, url)?
             .with_policy(self.retry_policy());
         let r = self.run(&mut op);
         let out = r.and_then(|_| Ok(FileVersion::from_wire(&op.file()?)));
+        // Only a success gives a URL back: one that failed (core dropped it and may have
+        // got another) is never pooled, so never stored either.
         if out.is_ok() {
             if let Some(u) = op.take_upload_url() {
-                self.upload_urls().give_back(u);
+                self.return_upload_url(taken, u, started);
             }
         }
         drop(op);
@@ -511,7 +515,9 @@ impl Client {
         key: Option<&CustomerKey>,
         policy: RetryPolicy,
     ) -> Result<[u8; 20]> {
-        let url = self.upload_urls().take(file_id);
+        let started = super::account::now_ms();
+        let taken = self.take_upload_url(file_id);
+        let url = taken.as_ref().map(|(u, _)| u.clone());
         let mut op = UploadPart::new(
             s, buf, file_id, job.number, source, job.offset, job.len, url,
         )?
@@ -520,7 +526,7 @@ impl Client {
         .with_policy(policy);
         self.run(&mut op)?;
         if let Some(u) = op.take_upload_url() {
-            self.upload_urls().give_back(u);
+            self.return_upload_url(taken, u, started);
         }
         Ok(op.sha1())
     }
