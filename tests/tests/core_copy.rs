@@ -72,9 +72,7 @@ impl Host {
         let create = CreateBucket {
             bucket_name: "core-copy",
             bucket_type: "allPrivate",
-            bucket_info: None,
-            cors_rules: None,
-            lifecycle_rules: None,
+            ..CreateBucket::default()
         };
         let mut op = Call::new(&mut session, &mut buf, create);
         run(&mut op, &mut t, &mut clock).expect("create bucket");
