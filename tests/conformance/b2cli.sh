@@ -533,6 +533,28 @@ protect() { # SSE-C / SSE-B2, retention, legal hold, custom upload timestamps
     check "[protect] b2ctl upload without settings" to "$d/c-def.id" "$B2CTL_BIN" upload protect-default "$d/small.bin" def.bin
     check "[protect] tool reads the default retention on b2ctl's file" tool_info_ok "b2id://$(cat "$d/c-def.id")" \
         "d['fileRetention']['mode']=='governance' and abs(d['fileRetention']['retainUntilTimestamp']-d['uploadTimestamp']-86400000)<5000"
+    local def
+    def=$(cat "$d/c-def.id")
+    check "[protect] tool puts a legal hold on b2ctl's file" b2 file update --legal-hold on "b2id://$def"
+    check "[protect] b2ctl reads the tool's legal hold" ctl_info_ok "b2id://$def" "d['legalHold']['value']=='on'"
+    check "[protect] b2ctl rm refused under the tool's hold" kept "$def" "legal hold" "$B2CTL_BIN" rm protect-default def.bin
+    # b2ctl rm has no --bypass-governance: b2ctl removes the retention itself, with the bypass.
+    check "[protect] b2ctl removes governance (bypass) and the hold" "$B2CTL_BIN" file update "b2id://$def" \
+        --file-retention-mode none --bypass-governance --legal-hold off
+    check "[protect] tool reads no retention, hold off" tool_info_ok "b2id://$def" \
+        "d['fileRetention']=={'mode':None,'retainUntilTimestamp':None} and d['legalHold']=='off'"
+    check "[protect] b2ctl deletes it then" "$B2CTL_BIN" rm protect-default def.bin
+    check "[protect] the unlocked version is gone" gone "$def"
+    check "[protect] tool sets compliance for 1 year as the default" b2 bucket update \
+        --default-retention-mode compliance --default-retention-period '1 years' protect-default
+    check "[protect] b2ctl reads it" ctl_bucket_ok protect-default \
+        "d['fileLockConfiguration']['value']['defaultRetention']=={'mode':'compliance','period':{'duration':1,'unit':'years'}}"
+    check "[protect] tool clears the default retention" b2 bucket update --default-retention-mode none protect-default
+    check "[protect] b2ctl reads no default retention" ctl_bucket_ok protect-default \
+        "d['fileLockConfiguration']['value']=={'defaultRetention':{'mode':None,'period':None},'isFileLockEnabled':True}"
+    check "[protect] tool enables file lock on an existing bucket" b2 bucket update --file-lock-enabled protect-plain
+    check "[protect] b2ctl reads it enabled" ctl_bucket_ok protect-plain \
+        "d['fileLockConfiguration']['value']['isFileLockEnabled'] is True"
 
     # Custom upload timestamps (b2-sim runs with --custom-upload-timestamps).
     check "[protect] tool uploads with a custom timestamp" to "$d/t-ts.json" b2 file upload --no-progress --quiet \
