@@ -417,6 +417,15 @@ kept() { # FILE_ID TEXT COMMAND...: COMMAND fails saying TEXT, and the version i
     shift
     fails_with "$@" && "$B2CTL_BIN" info --json "b2id://$id" >/dev/null
 }
+ctl_text_has() { # URI LINE...: b2ctl info (text) of URI has each LINE
+    local out line
+    out=$("$B2CTL_BIN" info "$1") || return 1
+    echo "$out"
+    shift
+    for line in "$@"; do
+        printf '%s\n' "$out" | grep -qxF "$line" || return 1
+    done
+}
 gone() { # FILE_ID: the version is deleted (b2-sim answers 400 "Invalid fileId")
     fails_with "Invalid fileId" "$B2CTL_BIN" info --json "b2id://$1"
 }
@@ -486,6 +495,8 @@ protect() { # SSE-C / SSE-B2, retention, legal hold, custom upload timestamps
     gov=$(id_of "$d/t-gov.json")
     check "[protect] b2ctl info shows its retention, hold, SSE-C, parts" ctl_info_ok "b2id://$gov" \
         "d['fileRetention']=={'isClientAuthorizedToRead':True,'value':{'mode':'governance','retainUntilTimestamp':$until}} and d['legalHold']=={'isClientAuthorizedToRead':True,'value':'on'} and $ssec and 'large_file_sha1' in d['fileInfo']"
+    check "[protect] b2ctl info (text) shows them too" ctl_text_has "b2id://$gov" \
+        "encryption:  SSE-C (key MD5 $md5)" "retention:   governance until $until ms" "legal hold:  on"
     check "[protect] b2ctl downloads it with the key" ctl_get "$k1" "b2id://$gov" "$d/large.bin"
     check "[protect] b2ctl rm refused under the legal hold" kept "$gov" "legal hold" "$B2CTL_BIN" rm "$bucket" locked/t-gov.bin
     check "[protect] tool rm refused under the legal hold" kept "$gov" "failed" b2 rm --no-progress "b2id://$gov"
@@ -683,6 +694,8 @@ keys() { # every capability B2 has, restrictions, and what the capabilities allo
     check "[keys] b2ctl as a key without read*Retentions: fields not readable" as_ctl "$d/plain.txt" \
         ctl_info_ok "b2id://$f2" \
         "d['fileRetention']=={'isClientAuthorizedToRead':False,'value':None} and d['legalHold']=={'isClientAuthorizedToRead':False,'value':None}"
+    check "[keys] ... and b2ctl info (text) says so" as_ctl "$d/plain.txt" ctl_text_has "b2id://$f2" \
+        "retention:   (not readable)" "legal hold:  (not readable)"
     check "[keys] b2ctl as the tool's key: retention readable" as_ctl "$d/tool.txt" ctl_info_ok "b2id://$f2" \
         "d['fileRetention']['value']=={'mode':'governance','retainUntilTimestamp':$until}"
     check "[keys] without readBucketReplications/Retentions: bucket fields hidden" as_ctl "$d/plain.txt" \
