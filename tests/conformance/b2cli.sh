@@ -481,6 +481,9 @@ protect() { # SSE-C / SSE-B2, retention, legal hold, custom upload timestamps
     check "[protect] tool info: b2ctl's large file is SSE-C, in parts" tool_info_ok "b2id://$(cat "$d/c-large.id")" \
         "$tool_ssec and 'large_file_sha1' in d['fileInfo']"
     check "[protect] tool downloads b2ctl's large SSE-C file" tool_get "$k1" "b2://$bucket/c-large.bin" "$d/medium.bin" "mode=SSE-C"
+    check "[protect] tool creates a bucket with default SSE-B2 (explicit)" b2 bucket create \
+        --default-server-side-encryption SSE-B2 --default-server-side-encryption-algorithm AES256 protect-sseb2 allPrivate
+    check "[protect] b2ctl reads it" sh -c "'$B2CTL_BIN' bucket get protect-sseb2 | grep -qx 'encryption:  SSE-B2'"
     check "[protect] b2ctl uploads with explicit SSE-B2" to "$d/c-sseb2.id" \
         "$B2CTL_BIN" upload --destination-server-side-encryption SSE-B2 "$bucket" "$d/small.bin" c-sseb2.bin
     check "[protect] tool info shows SSE-B2" tool_info_ok "b2id://$(cat "$d/c-sseb2.id")" \
@@ -670,6 +673,14 @@ keys() { # every capability B2 has, restrictions, and what the capabilities allo
         "$B2CTL_BIN" key create keys-ctl "$all_caps" --duration 600
     check "[keys] tool lists all 28 capabilities" tool_key_caps_are keys-ctl "$all_caps"
     check "[keys] b2ctl key list shows them" sh -c "'$B2CTL_BIN' key list | grep -qx '$(cut -d' ' -f1 "$d/ctl.txt")  keys-ctl  $all_caps'"
+    check "[keys] tool --all-capabilities: b2ctl key get shows those 28" sh -c \
+        "'$B2_BIN' key create --all-capabilities keys-all >'$d/all.txt' &&
+         '$B2CTL_BIN' key get \$(cut -d' ' -f1 '$d/all.txt') >'$d/all.get'"
+    check "[keys] ... exactly" py "import sys
+caps=[l.split(':',1)[1].strip() for l in open(sys.argv[1]) if l.startswith('capabilities:')][0].split(',')
+assert sorted(caps)==sorted(sys.argv[2].split(',')), caps" "$d/all.get" "$all_caps"
+    check "[keys] tool --all-capabilities on one bucket refused (account capabilities)" fails_with \
+        "cannot have the" b2 key create --all-capabilities --bucket "$bucket" keys-all-bucket
     check "[keys] tool refuses an unknown capability" fails_with "unknown capability" b2 key create keys-bogus listFiles,makeCoffee
     check "[keys] b2ctl warns, b2-sim refuses it" fails_with "unknown capability: makeCoffee" \
         "$B2CTL_BIN" key create keys-bogus listFiles,makeCoffee
