@@ -299,11 +299,11 @@ fn answer(
     };
     set(&mut resp, "x-bz-content-sha1", &sha1);
     set(&mut resp, "x-bz-upload-timestamp", &f.timestamp.to_string());
+    // SSE-B2 files: `X-Bz-Server-Side-Encryption: AES256`; SSE-C files: the customer
+    // algorithm and key MD5 only (b2sdk reads the first header as SSE-B2).
     for (name, value) in super::features::sse_answer_headers(f) {
         set(&mut resp, name, &value);
     }
-    // Every stored file is SSE-B2 (B2's default).
-    set(&mut resp, "x-bz-server-side-encryption", "AES256");
     for (k, v) in &f.info {
         let lower = k.to_ascii_lowercase();
         if let Some((_, header)) = B2_INFO_KEYS.iter().find(|(n, _)| *n == lower) {

@@ -483,7 +483,7 @@ pub(crate) fn upload_protection(
         Protection {
             sse_c_key_md5: md5,
             retention: with_default(b, asked, now),
-            legal_hold: legal_hold.filter(|h| *h),
+            legal_hold,
         },
         timestamp,
     ))
@@ -525,7 +525,7 @@ pub(crate) fn json_protection(
         Protection {
             sse_c_key_md5: md5,
             retention: with_default(b, asked, ctx.now),
-            legal_hold: legal_hold.filter(|h| *h),
+            legal_hold,
         },
         timestamp,
     ))

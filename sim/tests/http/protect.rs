@@ -143,6 +143,8 @@ fn sse_c_files_need_their_key_to_be_read() {
                 ok.header("x-bz-server-side-encryption-customer-key-md5"),
                 Some(md5.as_str())
             );
+            // SSE-C, not SSE-B2: b2sdk reads this header as SSE-B2.
+            assert_eq!(ok.header("x-bz-server-side-encryption"), None);
             if !head {
                 assert_eq!(ok.body, b"hidden bytes");
             }
@@ -526,4 +528,24 @@ fn encryption_or_lock_limits_name_and_info_to_2048_bytes() {
                "fileInfo": {"k": "v".repeat(2100)}, "serverSideEncryption": sse_json(1)}),
     );
     assert_eq!(a.status, 400);
+}
+
+#[test]
+fn a_legal_hold_given_off_at_upload_reads_back_off() {
+    // As b2sdk's own simulator keeps it: "off" given is "off", not given is null.
+    let s = sim();
+    let c = Client::new(&s);
+    let b = locked_bucket(&c, "off-bucket");
+    let off = upload_h(
+        &c,
+        &b,
+        "off",
+        b"o",
+        &[("X-Bz-File-Legal-Hold".into(), "off".into())],
+    );
+    assert_eq!(off.status, 200, "{}", String::from_utf8_lossy(&off.body));
+    assert_eq!(off.json()["legalHold"]["value"], "off");
+    let none = upload_h(&c, &b, "none", b"n", &[]).json();
+    let info = c.ok("b2_get_file_info", json!({"fileId": none["fileId"]}));
+    assert_eq!(info["legalHold"]["value"], Value::Null);
 }

@@ -361,8 +361,54 @@ pub fn info(
         f.sha1().unwrap_or_else(|| "none".into())
     )?;
     writeln!(out, "uploaded:    {} ms", f.upload_timestamp)?;
-    for (k, v) in f.info {
+    for (k, v) in &f.info {
         writeln!(out, "info:        {k}={v}")?;
+    }
+    protection_lines(out, &f.json)?;
+    Ok(())
+}
+
+/// `info`'s encryption, retention and legal hold lines, read from B2's JSON for the version
+/// (a line only for what B2 reported; "(not readable)" when this key may not read it).
+fn protection_lines(out: &mut impl Write, json: &str) -> io::Result<()> {
+    use b2_core::wire::encryption::EncryptionMode;
+    use b2_core::wire::file::File;
+    use b2_core::wire::Answer as _;
+    let Ok(f) = File::parse(json.as_bytes()) else {
+        return Ok(());
+    };
+    if let Some(e) = f.encryption() {
+        let mode = match e.mode {
+            EncryptionMode::None => "none",
+            EncryptionMode::SseB2 => "SSE-B2",
+            EncryptionMode::SseC => "SSE-C",
+            EncryptionMode::Other => "other",
+        };
+        match e.customer_key_md5 {
+            Some(md5) => writeln!(out, "encryption:  {mode} (key MD5 {})", md5.raw())?,
+            None => writeln!(out, "encryption:  {mode}")?,
+        }
+    }
+    match (f.file_retention, f.retention()) {
+        (Some(w), _) if !w.is_client_authorized_to_read => {
+            writeln!(out, "retention:   (not readable)")?
+        }
+        (Some(_), Ok(Some(r))) => writeln!(
+            out,
+            "retention:   {} until {} ms",
+            r.mode.as_str(),
+            r.retain_until_ms
+        )?,
+        (Some(_), Ok(None)) => writeln!(out, "retention:   none")?,
+        _ => {}
+    }
+    match (f.legal_hold, f.legal_hold_state()) {
+        (Some(w), _) if !w.is_client_authorized_to_read => {
+            writeln!(out, "legal hold:  (not readable)")?
+        }
+        (Some(_), Ok(Some(h))) => writeln!(out, "legal hold:  {}", h.as_str())?,
+        (Some(_), Ok(None)) => writeln!(out, "legal hold:  none")?,
+        _ => {}
     }
     Ok(())
 }
@@ -453,4 +499,45 @@ fn cancel(creds: &Creds, target: &str, out: &mut impl Write) -> Result<(), Clien
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protection_lines;
+
+    fn lines(json: &str) -> String {
+        let mut out = Vec::new();
+        protection_lines(&mut out, json).expect("write");
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn info_shows_encryption_retention_and_hold_as_b2_reports_them() {
+        let locked = r#"{"action":"upload","contentLength":1,"fileId":"i","fileName":"n",
+            "fileRetention":{"isClientAuthorizedToRead":true,"value":{"mode":"governance","retainUntilTimestamp":1900000000000}},
+            "legalHold":{"isClientAuthorizedToRead":true,"value":"on"},
+            "serverSideEncryption":{"algorithm":"AES256","customerKeyMd5":"EpCzOl/OQuzoGkQGyVK00g==","mode":"SSE-C"},
+            "uploadTimestamp":1}"#;
+        assert_eq!(
+            lines(locked),
+            "encryption:  SSE-C (key MD5 EpCzOl/OQuzoGkQGyVK00g==)\n\
+             retention:   governance until 1900000000000 ms\n\
+             legal hold:  on\n"
+        );
+        let hidden = r#"{"action":"upload","contentLength":1,"fileId":"i","fileName":"n",
+            "fileRetention":{"isClientAuthorizedToRead":false,"value":null},
+            "legalHold":{"isClientAuthorizedToRead":false,"value":null},
+            "serverSideEncryption":{"algorithm":"AES256","mode":"SSE-B2"},"uploadTimestamp":1}"#;
+        assert_eq!(
+            lines(hidden),
+            "encryption:  SSE-B2\nretention:   (not readable)\nlegal hold:  (not readable)\n"
+        );
+        let plain = r#"{"action":"upload","contentLength":1,"fileId":"i","fileName":"n",
+            "fileRetention":{"isClientAuthorizedToRead":true,"value":{"mode":null,"retainUntilTimestamp":null}},
+            "legalHold":{"isClientAuthorizedToRead":true,"value":null},"uploadTimestamp":1}"#;
+        assert_eq!(lines(plain), "retention:   none\nlegal hold:  none\n");
+        // An answer without these fields (or not JSON) prints nothing.
+        assert_eq!(lines(r#"{"fileId":"i","fileName":"n"}"#), "");
+        assert_eq!(lines(""), "");
+    }
 }
