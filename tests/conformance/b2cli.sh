@@ -382,6 +382,10 @@ ctl_bucket_ok() { # BUCKET PYTHON_EXPR: on b2ctl's bucket get --json
     local f="$WORK/ctl-bucket.$RANDOM.json"
     "$B2CTL_BIN" bucket get "$1" --json >"$f" && json_ok "$f" "$2"
 }
+tool_bucket_ok() { # BUCKET PYTHON_EXPR: on the tool's bucket get
+    local f="$WORK/tool-bucket.$RANDOM.json"
+    b2 bucket get "$1" >"$f" && json_ok "$f" "$2"
+}
 ctl_get() { # KEY_B64|- URI EXPECTED: b2ctl downloads URI (with that SSE-C key) intact
     local out="$WORK/ctl-dl.$RANDOM" rc
     if [ "$1" = - ]; then
@@ -552,7 +556,7 @@ protect() { # SSE-C / SSE-B2, retention, legal hold, custom upload timestamps
     check "[protect] tool puts a legal hold on b2ctl's file" b2 file update --legal-hold on "b2id://$def"
     check "[protect] b2ctl reads the tool's legal hold" ctl_info_ok "b2id://$def" "d['legalHold']['value']=='on'"
     check "[protect] b2ctl rm refused under the tool's hold" kept "$def" "legal hold" "$B2CTL_BIN" rm protect-default def.bin
-    # b2ctl rm has no --bypass-governance: b2ctl removes the retention itself, with the bypass.
+    # b2ctl removes the retention itself, with the bypass (rm --bypass-governance is checked below).
     check "[protect] b2ctl removes governance (bypass) and the hold" "$B2CTL_BIN" file update "b2id://$def" \
         --file-retention-mode none --bypass-governance --legal-hold off
     check "[protect] tool reads no retention, hold off" tool_info_ok "b2id://$def" \
@@ -566,6 +570,19 @@ protect() { # SSE-C / SSE-B2, retention, legal hold, custom upload timestamps
     check "[protect] tool clears the default retention" b2 bucket update --default-retention-mode none protect-default
     check "[protect] b2ctl reads no default retention" ctl_bucket_ok protect-default \
         "d['fileLockConfiguration']['value']=={'defaultRetention':{'mode':None,'period':None},'isFileLockEnabled':True}"
+    check "[protect] b2ctl creates a bucket with file lock" "$B2CTL_BIN" bucket create protect-ctl-lock --file-lock-enabled
+    check "[protect] b2ctl sets a default retention" "$B2CTL_BIN" bucket update protect-ctl-lock \
+        --default-retention-mode governance --default-retention-period "3 days"
+    check "[protect] tool reads b2ctl's file lock and default retention" tool_bucket_ok protect-ctl-lock \
+        "d['isFileLockEnabled'] is True and d['defaultRetention']=={'mode':'governance','period':{'duration':3,'unit':'days'}}"
+    check "[protect] tool upload gets b2ctl's default retention" to "$d/t-ctl-def.json" b2 file upload --no-progress --quiet \
+        protect-ctl-lock "$d/small.bin" ctl-def.bin
+    local ctldef
+    ctldef=$(id_of "$d/t-ctl-def.json")
+    check "[protect] b2ctl rm refused under that governance retention" kept "$ctldef" "governance" \
+        "$B2CTL_BIN" rm protect-ctl-lock ctl-def.bin
+    check "[protect] b2ctl rm --bypass-governance deletes it" "$B2CTL_BIN" rm --bypass-governance "b2id://$ctldef"
+    check "[protect] that version is gone" gone "$ctldef"
     check "[protect] tool enables file lock on an existing bucket" b2 bucket update --file-lock-enabled protect-plain
     check "[protect] b2ctl reads it enabled" ctl_bucket_ok protect-plain \
         "d['fileLockConfiguration']['value']['isFileLockEnabled'] is True"

@@ -66,6 +66,18 @@ pub struct RmArgs {
     /// Stop at the first version that cannot be deleted.
     #[arg(long)]
     fail_fast: bool,
+    /// Delete versions under governance retention too (the key needs bypassGovernance).
+    #[arg(long)]
+    bypass_governance: bool,
+}
+
+/// Deletes one version, asking B2 to bypass a governance retention when told to.
+fn delete(client: &Client, f: &FileVersion, bypass_governance: bool) -> Result<(), ClientError> {
+    if bypass_governance {
+        client.delete_version_bypassing_governance(&f.file_name, &f.file_id)
+    } else {
+        client.delete_version(&f.file_name, &f.file_id)
+    }
 }
 
 /// Lists what `b2://bucket/path` names, as the official tool does, calling `each` for every
@@ -181,7 +193,7 @@ pub fn run_ls(creds: &Creds, a: LsArgs, out: &mut impl Write) -> Result<(), Clie
 
 /// Runs `rm`.
 pub fn run_rm(creds: &Creds, a: RmArgs, out: &mut impl Write) -> Result<(), ClientError> {
-    let official = a.versions || a.recursive || a.dry_run;
+    let official = a.versions || a.recursive || a.dry_run || a.bypass_governance;
     let target = if uri::is_uri(&a.target) {
         if let Some(r) = &a.remote {
             output::usage(format!(
@@ -220,7 +232,7 @@ pub fn run_rm(creds: &Creds, a: RmArgs, out: &mut impl Write) -> Result<(), Clie
         if a.dry_run {
             writeln!(out, "{}", output::long_line(&f))?;
         } else {
-            client.delete_version(&f.file_name, &f.file_id)?;
+            delete(&client, &f, a.bypass_governance)?;
             writeln!(out, "deleted 1 version(s)")?;
         }
         return Ok(());
@@ -247,7 +259,7 @@ pub fn run_rm(creds: &Creds, a: RmArgs, out: &mut impl Write) -> Result<(), Clie
             s.spawn(|| loop {
                 let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 let Ok(f) = next else { break };
-                match client.delete_version(&f.file_name, &f.file_id) {
+                match delete(&client, &f, a.bypass_governance) {
                     // Already gone: what was wanted.
                     Ok(()) => {}
                     Err(e) if output::exit_code(&e) == output::EXIT_NOT_FOUND => {}
