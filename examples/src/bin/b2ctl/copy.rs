@@ -8,15 +8,13 @@
 
 use std::io::Write;
 
-use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
+use b2_core::wire::lock::LegalHold;
 use b2_transport_std::client::{
     Client, ClientError, CopyOptions, CopySource, ReplaceMetadata, Sse,
 };
 use clap::{Args, ValueEnum};
 
-use super::protect::{
-    key_from_env, Algorithm, DestinationSse, Hold, Mode, ReadProtect, DESTINATION_KEY_ENV,
-};
+use super::protect::{Algorithm, DestinationSse, Hold, Mode, ReadProtect};
 
 /// What a copy does with the content type and info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -152,28 +150,11 @@ fn options(a: &CommonArgs) -> Result<CopyOptions, ClientError> {
         opts.cutoff = c;
     }
     opts.source_encryption = a.source_sse.key()?.map(Sse::C);
-    let Algorithm::Aes256 = a.destination_server_side_encryption_algorithm;
-    opts.destination_encryption = match a.destination_server_side_encryption {
-        None => None,
-        Some(DestinationSse::SseB2) => Some(Sse::B2),
-        Some(DestinationSse::SseC) => Some(Sse::C(key_from_env(DESTINATION_KEY_ENV)?)),
-    };
-    opts.retention = match (a.file_retention_mode, a.retain_until) {
-        (Some(Mode::None), _) => {
-            return Err(ClientError::Config(
-                "--file-retention-mode none only applies to `file update`".into(),
-            ))
-        }
-        (Some(m), Some(until)) => Some(Retention {
-            mode: if m == Mode::Compliance {
-                RetentionMode::Compliance
-            } else {
-                RetentionMode::Governance
-            },
-            retain_until_ms: until,
-        }),
-        _ => None,
-    };
+    opts.destination_encryption = super::protect::destination_sse(
+        a.destination_server_side_encryption,
+        a.destination_server_side_encryption_algorithm,
+    )?;
+    opts.retention = super::protect::retention(a.file_retention_mode, a.retain_until)?;
     opts.legal_hold = a.legal_hold.map(LegalHold::from);
     if replace {
         let mut info = Vec::new();
@@ -217,6 +198,7 @@ fn parse_dest(s: &str) -> Result<(String, String), ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use b2_core::wire::lock::{Retention, RetentionMode};
     use clap::Parser;
 
     #[derive(Parser, Debug)]

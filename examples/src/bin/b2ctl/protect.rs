@@ -104,31 +104,49 @@ pub fn key_from_env(var: &str) -> Result<CustomerKey, ClientError> {
     CustomerKey::from_base64(&text).map_err(|e| ClientError::Config(format!("${var}: {e}")))
 }
 
+/// The destination encryption the flags ask for (an SSE-C key from
+/// `B2_DESTINATION_SSE_C_KEY_B64`).
+pub fn destination_sse(
+    mode: Option<DestinationSse>,
+    algorithm: Algorithm,
+) -> Result<Option<Sse>, ClientError> {
+    let Algorithm::Aes256 = algorithm;
+    Ok(match mode {
+        None => None,
+        Some(DestinationSse::SseB2) => Some(Sse::B2),
+        Some(DestinationSse::SseC) => Some(Sse::C(key_from_env(DESTINATION_KEY_ENV)?)),
+    })
+}
+
+/// The retention `--file-retention-mode` and `--retain-until` ask for on a new file (`none`
+/// only applies to `file update`).
+pub fn retention(mode: Option<Mode>, until: Option<u64>) -> Result<Option<Retention>, ClientError> {
+    Ok(match (mode, until) {
+        (Some(Mode::None), _) => {
+            return Err(ClientError::Config(
+                "--file-retention-mode none only applies to `file update`".into(),
+            ))
+        }
+        (Some(m), Some(until)) => Some(Retention {
+            mode: if m == Mode::Compliance {
+                RetentionMode::Compliance
+            } else {
+                RetentionMode::Governance
+            },
+            retain_until_ms: until,
+        }),
+        _ => None,
+    })
+}
+
 impl WriteProtect {
     /// Puts these settings into upload options.
     pub fn apply(&self, opts: &mut UploadOptions) -> Result<(), ClientError> {
-        let Algorithm::Aes256 = self.destination_server_side_encryption_algorithm;
-        opts.encryption = match self.destination_server_side_encryption {
-            None => None,
-            Some(DestinationSse::SseB2) => Some(Sse::B2),
-            Some(DestinationSse::SseC) => Some(Sse::C(key_from_env(DESTINATION_KEY_ENV)?)),
-        };
-        opts.retention = match (self.file_retention_mode, self.retain_until) {
-            (Some(Mode::None), _) => {
-                return Err(ClientError::Config(
-                    "--file-retention-mode none only applies to `file update`".into(),
-                ))
-            }
-            (Some(m), Some(until)) => Some(Retention {
-                mode: if m == Mode::Compliance {
-                    RetentionMode::Compliance
-                } else {
-                    RetentionMode::Governance
-                },
-                retain_until_ms: until,
-            }),
-            _ => None,
-        };
+        opts.encryption = destination_sse(
+            self.destination_server_side_encryption,
+            self.destination_server_side_encryption_algorithm,
+        )?;
+        opts.retention = retention(self.file_retention_mode, self.retain_until)?;
         opts.legal_hold = self.legal_hold.map(LegalHold::from);
         opts.custom_upload_timestamp = self.custom_upload_timestamp;
         Ok(())
