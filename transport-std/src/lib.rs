@@ -22,6 +22,7 @@
 //! ```
 
 pub mod client;
+pub mod sync;
 pub mod transport;
 
 pub use transport::{SystemClock, TransportConfig, UreqTransport};
