@@ -616,11 +616,9 @@ impl Run<'_> {
     }
 
     fn advance(&self, f: impl FnOnce(&mut SyncProgress)) {
-        let p = {
-            let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut p);
-            *p
-        };
+        // Told under the lock, so the observer sees the counts in order.
+        let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut p);
         if let Some(o) = self.observer {
             o.progress(&p);
         }
