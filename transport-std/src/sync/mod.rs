@@ -712,7 +712,15 @@ impl<'c> Synchronizer<'c> {
                     if run.stop.load(Ordering::Relaxed) {
                         continue;
                     }
-                    self.execute(unit, dest_info, run);
+                    let name = unit.first().map(|j| j.rel().to_owned()).unwrap_or_default();
+                    // A panic (in an observer, say) fails its file, never the queue: the
+                    // merge would wait forever on workers that are gone.
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.execute(unit, dest_info, run)
+                    }));
+                    if done.is_err() {
+                        run.fail(name, "panicked while syncing this file".into());
+                    }
                 });
             }
             let r = self.merge(&mut src, &mut dst, &dest_info, &run, &tx);

@@ -706,7 +706,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 }
             }
         }
-        Cmd::Sync(args) => sync::run(&connect(&cli.creds)?, &args)?,
+        Cmd::Sync(args) => sync::run(&connect(&cli.creds)?, &args, out)?,
         Cmd::Key(KeyCmd::List) => {
             for k in connect(&cli.creds)?.list_keys()? {
                 writeln!(out, "{}  {}  {}", k.id, k.name, k.capabilities.join(","))?;

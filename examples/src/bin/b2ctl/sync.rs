@@ -1,12 +1,13 @@
 //! `b2ctl sync SOURCE DEST`: the library's [`Synchronizer`], with the official tool's flag
 //! names. Each side is a local folder or `b2://bucket/prefix`.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{mpsc, Arc};
 
 use b2_transport_std::client::{Client, ClientError};
 use b2_transport_std::sync::{
-    CompareMode, DeletePolicy, Endpoint, Filters, NewerPolicy, PrintObserver, SyncOptions,
-    Synchronizer,
+    CompareMode, DeletePolicy, Endpoint, EventKind, Filters, NewerPolicy, SyncEvent, SyncObserver,
+    SyncOptions, Synchronizer,
 };
 use clap::{Args, ValueEnum};
 
@@ -146,16 +147,47 @@ impl SyncArgs {
     }
 }
 
-/// Runs the sync: one line per action on stdout, skips and errors on stderr, totals last.
+/// Prints skips and errors to stderr at once; hands action lines to the thread that owns
+/// stdout (`run`'s caller holds its lock).
+struct Lines(mpsc::SyncSender<String>);
+
+impl SyncObserver for Lines {
+    fn event(&self, e: &SyncEvent) {
+        match e.kind {
+            EventKind::Skip | EventKind::Error => eprintln!("{e}"),
+            _ => {
+                let _ = self.0.send(e.to_string());
+            }
+        }
+    }
+}
+
+/// Runs the sync: one line per action on `out`, skips and errors on stderr, totals last.
 /// An error when any file failed (non-zero exit).
-pub fn run(client: &Client, args: &SyncArgs) -> Result<(), ClientError> {
+pub fn run(client: &Client, args: &SyncArgs, out: &mut dyn Write) -> Result<(), ClientError> {
     let opts = args.options()?;
     let source = Endpoint::parse(&args.source)?;
     let dest = Endpoint::parse(&args.dest)?;
-    let report = Synchronizer::new(client, opts)
-        .observer(Arc::new(PrintObserver))
-        .run(&source, &dest)?;
-    println!("{report}");
+    let (tx, rx) = mpsc::sync_channel::<String>(1024);
+    let report = std::thread::scope(|s| {
+        let sync = s.spawn(move || {
+            Synchronizer::new(client, opts)
+                .observer(Arc::new(Lines(tx)))
+                .run(&source, &dest)
+        });
+        let mut written = Ok(());
+        for line in rx {
+            if written.is_ok() {
+                written = writeln!(out, "{line}");
+            }
+        }
+        let report = sync
+            .join()
+            .map_err(|_| ClientError::Config("the sync thread panicked".into()))?;
+        written?;
+        report
+    })?;
+    writeln!(out, "{report}")?;
     if report.is_success() {
         Ok(())
     } else {
