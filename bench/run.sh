@@ -96,7 +96,7 @@ down() {
 }
 small() {
     case $1 in
-        b2ctl) measure small-b2ctl $CTL sync "$work/small" bench-bucket "ctl$r/" --threads 8 ;;
+        b2ctl) measure small-b2ctl $CTL sync "$work/small" "b2://bench-bucket/ctl$r/" --threads 8 ;;
         b2) measure small-b2 "$B2" sync --no-progress --threads 8 "$work/small" "b2://bench-bucket/cli$r/" ;;
         rclone) measure small-rclone "$RCLONE" copy "$work/small" ":b2:bench-bucket/rc$r" --transfers 8 ;;
     esac
