@@ -393,6 +393,21 @@ fn sync_b2_to_local_delete_removes_local_files() {
     assert_eq!((r.deleted, r.errors), (1, 0), "{lines:?}");
     assert!(!e.dir.join("out/extra").exists());
     assert!(e.dir.join("out/a").exists());
+    // An empty source folder is refused unless allowed (it would empty the destination).
+    std::fs::create_dir_all(e.dir.join("empty")).expect("mkdir");
+    let del = || SyncOptions {
+        delete: DeletePolicy::Delete,
+        ..SyncOptions::default()
+    };
+    let refused = Synchronizer::new(&e.client, del()).run(&e.local("empty"), &b2(""));
+    assert!(refused.is_err_and(|e| e.to_string().contains("is empty")));
+    assert_eq!(e.sim.file_bytes("sync-bucket", "a"), Some(b"a".to_vec()));
+    let allowed = SyncOptions {
+        allow_empty_source: true,
+        ..del()
+    };
+    let (r, _) = e.sync(&e.local("empty"), &b2(""), allowed);
+    assert_eq!(r.deleted, 1);
     // Hiding needs a B2 destination.
     let hide = SyncOptions {
         delete: DeletePolicy::Hide,

@@ -29,28 +29,32 @@
 //! # Ok::<(), b2_transport_std::client::ClientError>(())
 //! ```
 
+mod jobs;
 mod local;
 pub mod names;
 mod policy;
 mod remote;
+mod report;
 
 pub use policy::{CompareMode, DeletePolicy, NewerPolicy};
+pub use report::{
+    EventKind, PrintObserver, SyncEvent, SyncObserver, SyncProgress, SyncReport, REPORT_KEEPS,
+};
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use b2_core::wire::copy::{CopyFile, MetadataDirective};
 use regex::Regex;
 
-use crate::client::{
-    Client, ClientError, DownloadTarget, FileVersion, ParallelDownload, Result, UploadOptions,
-};
+use crate::client::{Client, ClientError, FileVersion, ParallelDownload, Result, UploadOptions};
+use jobs::{Dest, Job, Unit};
 use local::{LocalWalk, Walked};
 use policy::{b2_cleanup, compare, version_mtime, Cleanup, Meta, Verdict};
 use remote::RemoteWalk;
+use report::Run;
 
 /// One side of a sync: a local folder or a folder (prefix) in a bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +176,9 @@ pub struct SyncOptions {
     pub threads: usize,
     /// Stop at the first failed file (default: report it and go on).
     pub stop_on_error: bool,
+    /// Sync from an empty local folder (default: refused, as the official tool does, since
+    /// with a deletion policy it would empty the destination).
+    pub allow_empty_source: bool,
     /// Options of each upload (the modification time is set from the walk).
     pub upload: UploadOptions,
     /// How each download is split into ranges.
@@ -190,196 +197,13 @@ impl Default for SyncOptions {
             follow_symlinks: false,
             threads: 8,
             stop_on_error: false,
+            allow_empty_source: false,
             upload: UploadOptions {
                 threads: 2,
                 ..UploadOptions::default()
             },
             download: ParallelDownload::default(),
         }
-    }
-}
-
-/// What an event is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// A local file uploaded.
-    Upload,
-    /// A B2 file downloaded.
-    Download,
-    /// A B2 file copied to the other bucket or folder (server side).
-    Copy,
-    /// A B2 version or a local file deleted.
-    Delete,
-    /// A B2 file hidden.
-    Hide,
-    /// Left alone, with why (a symlink, a name B2 cannot hold, a newer destination...).
-    Skip,
-    /// A file that failed, with the error.
-    Error,
-}
-
-impl EventKind {
-    fn word(self) -> &'static str {
-        match self {
-            EventKind::Upload => "upload",
-            EventKind::Download => "download",
-            EventKind::Copy => "copy",
-            EventKind::Delete => "delete",
-            EventKind::Hide => "hide",
-            EventKind::Skip => "skip",
-            EventKind::Error => "error",
-        }
-    }
-}
-
-/// One line of the report: an action done (or, in a dry run, that would be), a file
-/// skipped, or a failure.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncEvent {
-    /// What happened.
-    pub kind: EventKind,
-    /// The file: its name relative to the sync folders, or a local path.
-    pub name: String,
-    /// Why, or which version, or the error.
-    pub detail: String,
-    /// Part of a dry run (nothing was done).
-    pub dry_run: bool,
-}
-
-impl fmt::Display for SyncEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.dry_run {
-            write!(f, "(dry run) ")?;
-        }
-        write!(f, "{} {}", self.kind.word(), self.name)?;
-        if !self.detail.is_empty() {
-            match self.kind {
-                EventKind::Skip | EventKind::Error => write!(f, ": {}", self.detail)?,
-                _ => write!(f, " ({})", self.detail)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// How far a sync got.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SyncProgress {
-    /// Names compared so far.
-    pub compared: u64,
-    /// Actions queued so far.
-    pub queued: u64,
-    /// Actions finished (done or failed).
-    pub finished: u64,
-    /// Bytes uploaded, downloaded or copied.
-    pub bytes: u64,
-}
-
-/// Told about every event as it happens, and about progress. Called from worker threads.
-pub trait SyncObserver: Send + Sync {
-    /// An action line, a skipped file or a failure.
-    fn event(&self, event: &SyncEvent);
-    /// Progress after each finished action (default: ignored).
-    fn progress(&self, _progress: &SyncProgress) {}
-}
-
-/// Prints each event: actions to stdout, skips and errors to stderr.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PrintObserver;
-
-impl SyncObserver for PrintObserver {
-    fn event(&self, e: &SyncEvent) {
-        match e.kind {
-            EventKind::Skip | EventKind::Error => eprintln!("{e}"),
-            _ => println!("{e}"),
-        }
-    }
-}
-
-/// How many warnings and errors a [`SyncReport`] keeps (all are counted, and every one goes
-/// to the observer), so a report stays small whatever the tree.
-pub const REPORT_KEEPS: usize = 100;
-
-/// What a sync did: totals, list calls, the first warnings and errors.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    /// Files uploaded.
-    pub uploaded: u64,
-    /// Files downloaded.
-    pub downloaded: u64,
-    /// Files copied server side.
-    pub copied: u64,
-    /// B2 versions or local files deleted.
-    pub deleted: u64,
-    /// B2 files hidden.
-    pub hidden: u64,
-    /// Files left alone, with a warning.
-    pub skipped: u64,
-    /// Files compared and found equal.
-    pub unchanged: u64,
-    /// Files that failed.
-    pub errors: u64,
-    /// Bytes uploaded, downloaded or copied.
-    pub bytes: u64,
-    /// File listing calls made (`b2_list_file_names` / `b2_list_file_versions` pages; class
-    /// C transactions on B2).
-    pub list_calls: u64,
-    /// The first [`REPORT_KEEPS`] skips, as report lines.
-    pub warnings: Vec<String>,
-    /// The first [`REPORT_KEEPS`] failures, as report lines.
-    pub failures: Vec<String>,
-    /// Whether this was a dry run.
-    pub dry_run: bool,
-}
-
-impl SyncReport {
-    /// No file failed.
-    pub fn is_success(&self) -> bool {
-        self.errors == 0
-    }
-
-    fn note(&mut self, e: &SyncEvent, bytes: u64) {
-        match e.kind {
-            EventKind::Upload => self.uploaded += 1,
-            EventKind::Download => self.downloaded += 1,
-            EventKind::Copy => self.copied += 1,
-            EventKind::Delete => self.deleted += 1,
-            EventKind::Hide => self.hidden += 1,
-            EventKind::Skip => {
-                self.skipped += 1;
-                if self.warnings.len() < REPORT_KEEPS {
-                    self.warnings.push(e.to_string());
-                }
-            }
-            EventKind::Error => {
-                self.errors += 1;
-                if self.failures.len() < REPORT_KEEPS {
-                    self.failures.push(e.to_string());
-                }
-            }
-        }
-        self.bytes += bytes;
-    }
-}
-
-impl fmt::Display for SyncReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{} uploaded, {} downloaded, {} copied, {} deleted, {} hidden, {} unchanged, \
-             {} skipped, {} failed; {} bytes; {} list calls",
-            if self.dry_run { "(dry run) " } else { "" },
-            self.uploaded,
-            self.downloaded,
-            self.copied,
-            self.deleted,
-            self.hidden,
-            self.unchanged,
-            self.skipped,
-            self.errors,
-            self.bytes,
-            self.list_calls
-        )
     }
 }
 
@@ -476,155 +300,6 @@ impl Side<'_> {
     }
 }
 
-/// A unit of work: jobs run in order, stopping at the first failure (so old versions are
-/// deleted only after their replacement arrived).
-type Unit = Vec<Job>;
-
-#[derive(Debug)]
-enum Job {
-    Upload {
-        rel: String,
-        path: PathBuf,
-        name: String,
-        size: u64,
-        mtime_ms: u64,
-        why: &'static str,
-    },
-    Download {
-        rel: String,
-        version: FileVersion,
-        path: PathBuf,
-        mtime_ms: u64,
-        why: &'static str,
-    },
-    Copy {
-        rel: String,
-        version: FileVersion,
-        name: String,
-        why: &'static str,
-    },
-    Hide {
-        rel: String,
-        name: String,
-    },
-    DeleteVersion {
-        rel: String,
-        name: String,
-        file_id: String,
-    },
-    DeleteLocal {
-        rel: String,
-        path: PathBuf,
-    },
-}
-
-impl Job {
-    /// The event this job reports when done, and the bytes it moves.
-    fn event(&self, dry_run: bool) -> (SyncEvent, u64) {
-        let (kind, name, detail, bytes) = match self {
-            Job::Upload { rel, size, why, .. } => (EventKind::Upload, rel, why.to_string(), *size),
-            Job::Download {
-                rel, version, why, ..
-            } => (EventKind::Download, rel, why.to_string(), version.size),
-            Job::Copy {
-                rel, version, why, ..
-            } => (EventKind::Copy, rel, why.to_string(), version.size),
-            Job::Hide { rel, .. } => (EventKind::Hide, rel, String::new(), 0),
-            Job::DeleteVersion { rel, file_id, .. } => {
-                (EventKind::Delete, rel, format!("version {file_id}"), 0)
-            }
-            Job::DeleteLocal { rel, .. } => (EventKind::Delete, rel, "local file".into(), 0),
-        };
-        (
-            SyncEvent {
-                kind,
-                name: name.clone(),
-                detail,
-                dry_run,
-            },
-            bytes,
-        )
-    }
-
-    fn rel(&self) -> &str {
-        match self {
-            Job::Upload { rel, .. }
-            | Job::Download { rel, .. }
-            | Job::Copy { rel, .. }
-            | Job::Hide { rel, .. }
-            | Job::DeleteVersion { rel, .. }
-            | Job::DeleteLocal { rel, .. } => rel,
-        }
-    }
-}
-
-/// The destination as the jobs need it.
-enum Dest {
-    Local(PathBuf),
-    B2 {
-        bucket: String,
-        bucket_id: String,
-        prefix: String,
-    },
-}
-
-/// Shared state of one run.
-struct Run<'r> {
-    report: Mutex<SyncReport>,
-    progress: Mutex<SyncProgress>,
-    observer: Option<&'r dyn SyncObserver>,
-    stop: AtomicBool,
-    stop_on_error: bool,
-}
-
-impl Run<'_> {
-    fn emit(&self, e: SyncEvent, bytes: u64) {
-        if e.kind == EventKind::Error && self.stop_on_error {
-            self.stop.store(true, Ordering::Relaxed);
-        }
-        self.report
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .note(&e, bytes);
-        if let Some(o) = self.observer {
-            o.event(&e);
-        }
-    }
-
-    fn skip(&self, name: String, why: String) {
-        self.emit(
-            SyncEvent {
-                kind: EventKind::Skip,
-                name,
-                detail: why,
-                dry_run: false,
-            },
-            0,
-        );
-    }
-
-    fn fail(&self, name: String, why: String) {
-        self.emit(
-            SyncEvent {
-                kind: EventKind::Error,
-                name,
-                detail: why,
-                dry_run: false,
-            },
-            0,
-        );
-    }
-
-    fn advance(&self, f: impl FnOnce(&mut SyncProgress)) {
-        // Told under the lock, so the observer sees the counts in order.
-        let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut p);
-        if let Some(o) = self.observer {
-            o.progress(&p);
-        }
-    }
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -665,6 +340,17 @@ impl<'c> Synchronizer<'c> {
                      local one)"
                         .into(),
                 ));
+            }
+        }
+        if let Endpoint::Local(p) = source {
+            let empty = std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
+            if empty && !o.allow_empty_source {
+                return Err(ClientError::Config(format!(
+                    "the source folder {} is empty (a sync from it with a deletion policy would \
+                     empty the destination); allow it with allow_empty_source \
+                     (b2ctl --allow-empty-source)",
+                    p.display()
+                )));
             }
         }
         let list_calls = AtomicU64::new(0);
@@ -1017,116 +703,4 @@ impl<'c> Synchronizer<'c> {
             }
         }
     }
-
-    fn execute(&self, unit: Unit, dest: &Dest, run: &Run<'_>) {
-        for job in unit {
-            if run.stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let r = self.do_job(&job, dest);
-            run.advance(|p| p.finished += 1);
-            match r {
-                Ok(()) => {
-                    let (e, bytes) = job.event(false);
-                    run.advance(|p| p.bytes += bytes);
-                    run.emit(e, bytes);
-                }
-                Err(e) => {
-                    let what = job.event(false).0.kind.word();
-                    run.fail(job.rel().to_owned(), format!("{what} failed: {e}"));
-                    return; // later jobs of this name (deleting what it replaced) wait
-                }
-            }
-        }
-    }
-
-    fn do_job(&self, job: &Job, dest: &Dest) -> Result<()> {
-        let c = self.client;
-        match (job, dest) {
-            (
-                Job::Upload {
-                    path,
-                    name,
-                    mtime_ms,
-                    ..
-                },
-                Dest::B2 { bucket, .. },
-            ) => {
-                let mut opts = self.opts.upload.clone();
-                opts.src_last_modified_millis = Some(*mtime_ms);
-                c.upload_path(bucket, path, name, &opts)?;
-            }
-            (
-                Job::Download {
-                    version,
-                    path,
-                    mtime_ms,
-                    ..
-                },
-                _,
-            ) => {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        std::io::Error::new(
-                            e.kind(),
-                            format!("cannot create {}: {e}", parent.display()),
-                        )
-                    })?;
-                }
-                let target = DownloadTarget::ById(version.file_id.clone());
-                let r = c.download_to_path_with(&target, path, None, None, &self.opts.download)?;
-                if r.src_last_modified_millis.is_none() {
-                    set_mtime(path, *mtime_ms)?;
-                }
-            }
-            (Job::Copy { version, name, .. }, Dest::B2 { bucket_id, .. }) => {
-                copy_version(c, version, name, bucket_id)?;
-            }
-            (Job::Hide { name, .. }, Dest::B2 { bucket, .. }) => {
-                c.hide(bucket, name)?;
-            }
-            (Job::DeleteVersion { name, file_id, .. }, _) => c.delete_version(name, file_id)?,
-            (Job::DeleteLocal { path, .. }, _) => std::fs::remove_file(path).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot delete {}: {e}", path.display()))
-            })?,
-            _ => {
-                return Err(ClientError::Config(
-                    "internal: a job for the other kind of destination".into(),
-                ))
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Gives a downloaded regular file the modification time its B2 version stands for (the
-/// upload time, when the version has no `src_last_modified_millis`).
-fn set_mtime(path: &Path, ms: u64) -> Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        let f = std::fs::OpenOptions::new().write(true).open(path)?;
-        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))?;
-    }
-    Ok(())
-}
-
-/// Copies a version server side to `name` in the bucket `bucket_id`. A version without
-/// `src_last_modified_millis` gets its upload time as one (metadata replaced, content type
-/// and info kept), so the copy does not look newer than its source at the next sync.
-fn copy_version(c: &Client, v: &FileVersion, name: &str, bucket_id: &str) -> Result<()> {
-    let has_mtime = v.info.iter().any(|(k, _)| k == "src_last_modified_millis");
-    let mut copy = CopyFile::new(&v.file_id, name);
-    copy.destination_bucket_id = Some(bucket_id);
-    let stamp = v.upload_timestamp.to_string();
-    let mut info: Vec<(&str, &str)> = v
-        .info
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    if !has_mtime && info.len() < 10 {
-        info.push(("src_last_modified_millis", stamp.as_str()));
-        copy.metadata_directive = MetadataDirective::Replace;
-        copy.content_type = Some(v.content_type.as_deref().unwrap_or("b2/x-auto"));
-        copy.file_info = Some(&info);
-    }
-    c.call(copy, |_| Ok(()))
 }

@@ -83,6 +83,10 @@ pub struct SyncArgs {
     /// is non-zero either way).
     #[arg(long)]
     pub stop_on_error: bool,
+    /// Sync from an empty local folder (refused by default: with --delete it would empty
+    /// the destination).
+    #[arg(long)]
+    pub allow_empty_source: bool,
 }
 
 fn millis(secs: f64, flag: &str) -> Result<u64, ClientError> {
@@ -140,6 +144,7 @@ impl SyncArgs {
             follow_symlinks: self.follow_symlinks,
             threads: usize::from(self.threads),
             stop_on_error: self.stop_on_error,
+            allow_empty_source: self.allow_empty_source,
             ..SyncOptions::default()
         };
         opts.upload.threads = 2;
