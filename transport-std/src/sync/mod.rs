@@ -238,7 +238,8 @@ enum At {
 /// One side of the merge.
 enum Side<'a> {
     Local(LocalWalk<'a>),
-    B2(RemoteWalk<'a>),
+    /// Boxed: its cursor keeps up to 1,024 bytes of the next name.
+    B2(Box<RemoteWalk<'a>>),
 }
 
 /// What the merge sees next from a side.
@@ -439,13 +440,8 @@ impl<'c> Synchronizer<'c> {
             Endpoint::B2 { bucket, prefix } => {
                 let b = self.client.bucket(bucket)?;
                 let prefix = names::folder_prefix(prefix);
-                Side::B2(RemoteWalk::new(
-                    self.client,
-                    &b.id,
-                    &prefix,
-                    versions,
-                    calls,
-                ))
+                let walk = RemoteWalk::new(self.client, &b.id, &prefix, versions, calls);
+                Side::B2(Box::new(walk))
             }
         })
     }

@@ -90,7 +90,7 @@ pub struct SyncArgs {
 }
 
 fn millis(secs: f64, flag: &str) -> Result<u64, ClientError> {
-    if !secs.is_finite() || secs < 0.0 || secs > 1e13 {
+    if !secs.is_finite() || !(0.0..=1e13).contains(&secs) {
         return Err(ClientError::Config(format!(
             "{flag}: {secs} is not a time in seconds since the epoch"
         )));
