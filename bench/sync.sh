@@ -3,7 +3,8 @@
 # second run with nothing changed (wall time, list calls, class C transactions from
 # b2-sim's /_sim/costs, peak RSS of b2ctl), for each tree size given; and the official `b2`
 # tool's sync of the same tree (installed from PyPI into a venv, pointed at the same
-# b2-sim). Prints a Markdown table.
+# b2-sim). Prints the "Sync" section of BENCHMARKS.md and replaces it there (NO_WRITE=1: print
+# only).
 #
 # Usage: bench/sync.sh [FILES...]            (default: 10000 100000)
 #   B2_TOO=0 skips the official tool; B2_MAX=N runs it only on trees of at most N files
@@ -67,14 +68,49 @@ run() {
     printf '| %s | %s | %s | %.1f | %s | %s |\n' "$label" "$n" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" "$lists" "$((c1 - c0))"
 }
 
-echo "| run | files | wall s | peak RSS MiB | list calls (b2ctl's report) | class C on b2-sim |"
-echo "|---|---|---|---|---|---|"
+rows="$work/rows"
+: > "$rows"
 for n in "${sizes[@]}"; do
     rm -rf "$work/tree"; tree "$work/tree" "$n"
-    run "b2ctl sync, first" "$n" $CTL sync "$work/tree" "b2://sync-bench/ctl$n" --threads "$threads"
-    run "b2ctl sync, nothing changed" "$n" $CTL sync "$work/tree" "b2://sync-bench/ctl$n" --threads "$threads"
+    run "b2ctl sync, first" "$n" $CTL sync "$work/tree" "b2://sync-bench/ctl$n" --threads "$threads" | tee -a "$rows"
+    run "b2ctl sync, nothing changed" "$n" $CTL sync "$work/tree" "b2://sync-bench/ctl$n" --threads "$threads" | tee -a "$rows"
     if [ "$b2_too" = 1 ] && [ "$n" -le "$b2_max" ]; then
-        run "b2 sync, first" "$n" "$B2" sync --no-progress --threads "$threads" "$work/tree" "b2://sync-bench/b2$n"
-        run "b2 sync, nothing changed" "$n" "$B2" sync --no-progress --threads "$threads" "$work/tree" "b2://sync-bench/b2$n"
+        run "b2 sync, first" "$n" "$B2" sync --no-progress --threads "$threads" "$work/tree" "b2://sync-bench/b2$n" | tee -a "$rows"
+        run "b2 sync, nothing changed" "$n" "$B2" sync --no-progress --threads "$threads" "$work/tree" "b2://sync-bench/b2$n" | tee -a "$rows"
     fi
 done
+
+# The section of BENCHMARKS.md (replaced in place; bench/run.sh keeps it).
+section="$work/section"
+{
+echo "## Sync (bench/sync.sh)"
+echo
+echo "Produced by \`bench/sync.sh ${sizes[*]}\` (B2_MAX=$b2_max) on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), Linux $(uname -r)."
+echo "A tree of N files of 100 bytes, 100 to a directory, synced to an empty prefix of the same"
+echo "\`b2-sim\` (in memory, 2 server threads), then again with nothing changed; one run of each"
+echo "(not medians; this 2-core machine is shared, so times move by tens of percent)."
+echo "\`b2ctl sync TREE b2://sync-bench/ctlN --threads $threads\` (release build) and the official tool"
+echo "$("$B2" version 2>/dev/null || echo '(not run)'): \`b2 sync --no-progress --threads $threads TREE b2://sync-bench/b2N\`."
+echo "Peak RSS is GNU time's maximum resident set of the client process."
+echo
+echo "| run | files | wall s | peak RSS MiB | list calls (b2ctl's report) | class C on b2-sim |"
+echo "|---|---|---|---|---|---|"
+cat "$rows"
+echo
+echo "- List calls: b2ctl lists the destination once per run with \`b2_list_file_names\` in pages"
+echo "  of 1,000 (\`b2_list_file_versions\` only with --delete or --keep-days): 1 call for the empty"
+echo "  prefix, N/1,000 when it holds N files. Its class C count on b2-sim adds one"
+echo "  \`b2_authorize_account\` and one \`b2_list_buckets\` per run (no saved account info here)."
+echo "  The official tool asks for pages of 10,000 versions, which b2-sim counts as one class C"
+echo "  each; B2 bills one class C transaction per 1,000 names returned, so on B2 both tools pay"
+echo "  about N/1,000 for a pass (b2ctl's pages cost the same and take more round trips)."
+echo "- Peak RSS of b2ctl does not grow with the tree: the walk holds the entries of the"
+echo "  directories on the current path and one listing page, never the tree."
+} > "$section"
+echo
+cat "$section"
+if [ "${NO_WRITE:-0}" != 1 ]; then
+    sed '/^## Sync (bench\/sync.sh)/,$d' BENCHMARKS.md \
+        | awk '{ l[NR] = $0 } END { n = NR; while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print l[i] }' > "$work/bm"
+    { cat "$work/bm"; echo; cat "$section"; } > BENCHMARKS.md
+fi
