@@ -106,6 +106,8 @@ echo "  each; B2 bills one class C transaction per 1,000 names returned, so on B
 echo "  about N/1,000 for a pass (b2ctl's pages cost the same and take more round trips)."
 echo "- Peak RSS of b2ctl does not grow with the tree: the walk holds the entries of the"
 echo "  directories on the current path and one listing page, never the tree."
+echo "- The official tool's peak RSS grows with the tree: b2sdk's \`LocalFolder.all_files\`"
+echo "  collects and sorts every local path before the first comparison."
 } > "$section"
 echo
 cat "$section"
