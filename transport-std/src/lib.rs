@@ -1,8 +1,9 @@
 //! # b2-transport-std
 //!
 //! The host side of the SDK: [`UreqTransport`] drives `b2-core` operations over `ureq`
-//! (blocking, rustls), and [`client`] is a blocking client with files, threads and
-//! environment credentials.
+//! (blocking, rustls), [`client`] is a blocking client with files, threads and
+//! environment credentials, and [`sync`] keeps a local folder and a B2 folder (or two B2
+//! folders) alike, in any direction.
 //!
 //! ```no_run
 //! use std::path::Path;

@@ -516,6 +516,31 @@ fn sync_symlink_loops_are_not_followed_by_default_and_do_not_loop_when_followed(
         Some(b"linked".to_vec())
     );
     assert_eq!(e.versions("sync-bucket").len(), 2);
+
+    // A link to a directory, followed once; not followed with --delete, what is below its
+    // name at the destination is left alone, not deleted.
+    e.put("elsewhere", "inner.txt", b"in", DAY);
+    std::os::unix::fs::symlink(e.dir.join("elsewhere"), e.dir.join("t/dirlink")).expect("symlink");
+    let follow = SyncOptions {
+        follow_symlinks: true,
+        ..SyncOptions::default()
+    };
+    let (r, _) = e.sync(&e.local("t"), &b2(""), follow);
+    assert_eq!(r.uploaded, 1);
+    assert!(e
+        .sim
+        .file_bytes("sync-bucket", "dirlink/inner.txt")
+        .is_some());
+    let delete = SyncOptions {
+        delete: DeletePolicy::Delete,
+        ..SyncOptions::default()
+    };
+    let (r, lines) = e.sync(&e.local("t"), &b2(""), delete);
+    assert_eq!(r.deleted, 0, "{lines:?}");
+    assert!(e
+        .sim
+        .file_bytes("sync-bucket", "dirlink/inner.txt")
+        .is_some());
 }
 
 #[test]

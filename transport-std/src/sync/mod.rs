@@ -475,6 +475,9 @@ impl<'c> Synchronizer<'c> {
                 }
                 Step::Skipped { name, rel, why } => {
                     if let Some(rel) = rel {
+                        // A link not followed may stand for a directory: what the
+                        // destination has below its name is left alone too.
+                        protected.insert(format!("{rel}/"));
                         protected.insert(rel);
                     }
                     run.skip(name, why);
