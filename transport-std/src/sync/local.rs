@@ -271,3 +271,34 @@ impl Iterator for LocalWalk<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_walk_yields_names_in_b2_order() {
+        let root = std::env::temp_dir().join(format!("b2-walk-order-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        for f in ["a0", "a.txt", "a-b", "a/b", "a/a/z", "b", "A"] {
+            let p = root.join(f);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(&p, f).expect("write");
+        }
+        let filters = Filters::default();
+        let walk = LocalWalk::new(root.clone(), false, &filters, false).expect("walk");
+        let names: Vec<String> = walk
+            .map(|w| match w {
+                Walked::File(f) => f.rel,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // B2 sorts by UTF-8 bytes: '-' < '.' < '/' < '0', and 'A' < 'a'; a directory's
+        // files come where `name/` sorts.
+        assert_eq!(names, ["A", "a-b", "a.txt", "a/a/z", "a/b", "a0", "b"]);
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        let _ = fs::remove_dir_all(&root);
+    }
+}
