@@ -96,7 +96,7 @@ down() {
 }
 small() {
     case $1 in
-        b2ctl) measure small-b2ctl $CTL sync "$work/small" bench-bucket "ctl$r/" --threads 8 ;;
+        b2ctl) measure small-b2ctl $CTL sync "$work/small" "b2://bench-bucket/ctl$r/" --threads 8 ;;
         b2) measure small-b2 "$B2" sync --no-progress --threads 8 "$work/small" "b2://bench-bucket/cli$r/" ;;
         rclone) measure small-rclone "$RCLONE" copy "$work/small" ":b2:bench-bucket/rc$r" --transfers 8 ;;
     esac
@@ -133,6 +133,8 @@ human=$(awk -v s="$size" 'BEGIN { if (s % 1073741824 == 0) printf "%d GiB", s / 
 b2v=$("$B2" version | awk 'NR == 1 {print $6}')
 rcv=$("$RCLONE" version | awk 'NR == 1 {print $2}')
 
+# bench/sync.sh's section is kept as it is (it has its own script).
+sync_section=$(sed -n '/^## Sync (bench\/sync.sh)/,$p' BENCHMARKS.md 2>/dev/null || true)
 {
 echo "# Benchmarks"
 echo
@@ -235,5 +237,6 @@ echo '```'
 echo
 echo "SDK RAM for streaming a large file through \`b2-transport-esp\`: see \`transport-esp/README.md\`"
 echo "(\`cargo run --release -p b2-examples --bin sensor_stream\`)."
+if [ -n "$sync_section" ]; then echo; echo "$sync_section"; fi
 } > BENCHMARKS.md
 cat BENCHMARKS.md

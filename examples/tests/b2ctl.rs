@@ -209,7 +209,7 @@ fn every_command() {
         !bad.status.success() && msg.contains("cannot write into no-such-dir"),
         "{msg}"
     );
-    let bad = e.run(&["sync", "no-such-dir", "cli-bucket"]);
+    let bad = e.run(&["sync", "no-such-dir", "b2://cli-bucket"]);
     let msg = String::from_utf8_lossy(&bad.stderr);
     assert!(
         !bad.status.success() && msg.contains("cannot read no-such-dir"),
@@ -392,22 +392,72 @@ fn sync_uploads_what_differs() {
     ] {
         std::fs::write(src.join(n), body).expect("write");
     }
+    // The loop: followed before, 205 uploads and exit 0.
+    std::os::unix::fs::symlink("..", src.join("sub/loop")).expect("symlink");
     let s = src.to_string_lossy().into_owned();
-    assert!(e
-        .ok(&["sync", &s, "sync-bucket", "backup/"])
-        .contains("uploaded 3 file(s), 0 already up to date"));
+    let o = e.run(&["sync", &s, "b2://sync-bucket/backup"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("upload sub/b.bin (new)"), "{out}");
+    assert!(
+        out.contains("3 uploaded, 0 downloaded, 0 copied, 0 deleted, 0 hidden, 0 unchanged, 1 skipped, 0 failed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("sub/loop: symbolic link, not followed"),
+        "{err}"
+    );
     assert_eq!(
         e.sim.file_bytes("sync-bucket", "backup/sub/b.bin"),
         Some(data(150_000))
     );
     std::fs::write(src.join("a.txt"), b"changed").expect("write");
     assert!(e
-        .ok(&["sync", &s, "sync-bucket", "backup/"])
-        .contains("uploaded 1 file(s), 2 already up to date"));
+        .ok(&["sync", &s, "b2://sync-bucket/backup/", "--follow-symlinks"])
+        .contains(
+            "1 uploaded, 0 downloaded, 0 copied, 0 deleted, 0 hidden, 2 unchanged, 1 skipped"
+        ));
     assert_eq!(
         e.sim.file_bytes("sync-bucket", "backup/a.txt"),
         Some(b"changed".to_vec())
     );
+    // Restore, then sync back: nothing to upload.
+    let restored = e.dir.join("restored").to_string_lossy().into_owned();
+    assert!(e
+        .ok(&["sync", "b2://sync-bucket/backup", &restored])
+        .contains("0 uploaded, 3 downloaded"));
+    assert!(e
+        .ok(&["sync", &restored, "b2://sync-bucket/backup"])
+        .contains("0 uploaded, 0 downloaded, 0 copied, 0 deleted, 0 hidden, 3 unchanged"));
+    // Dry run of a deletion: reported, not done.
+    std::fs::remove_file(src.join("a.txt")).expect("rm");
+    let out = e.ok(&[
+        "sync",
+        &s,
+        "b2://sync-bucket/backup",
+        "--delete",
+        "--dry-run",
+    ]);
+    assert!(out.contains("(dry run) delete a.txt (version "), "{out}");
+    assert!(e.sim.file_bytes("sync-bucket", "backup/a.txt").is_some());
+    // A newer destination is an error by default: exit status non-zero.
+    std::fs::write(src.join("sub/c"), b"").expect("write");
+    let old = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(src.join("sub/c"))
+        .and_then(|f| f.set_modified(old))
+        .expect("mtime");
+    let o = e.run(&["sync", &s, "b2://sync-bucket/backup"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("error sub/c: destination is newer"), "{err}");
+    assert!(e
+        .ok(&["sync", &s, "b2://sync-bucket/backup", "--skip-newer"])
+        .contains("2 skipped, 0 failed")); // the newer file, and the symlink
 }
 
 #[test]

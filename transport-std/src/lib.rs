@@ -1,8 +1,9 @@
 //! # b2-transport-std
 //!
 //! The host side of the SDK: [`UreqTransport`] drives `b2-core` operations over `ureq`
-//! (blocking, rustls), and [`client`] is a blocking client with files, threads and
-//! environment credentials.
+//! (blocking, rustls), [`client`] is a blocking client with files, threads and
+//! environment credentials, and [`sync`] keeps a local folder and a B2 folder (or two B2
+//! folders) alike, in any direction.
 //!
 //! ```no_run
 //! use b2_transport_std::client::Client;
@@ -21,6 +22,7 @@
 //! ```
 
 pub mod client;
+pub mod sync;
 pub mod transport;
 
 pub use transport::{SystemClock, TransportConfig, UreqTransport};

@@ -147,20 +147,9 @@ enum Cmd {
     Key(KeyCmd),
     #[command(flatten)]
     Settings(settings::TopCmd),
-    /// Upload every file under LOCAL_DIR that is missing under PREFIX or differs (size or
-    /// modification time); files in parallel. Nothing is deleted.
-    Sync {
-        /// Local folder.
-        local_dir: String,
-        /// Bucket name.
-        bucket: String,
-        /// Prefix in the bucket (e.g. `backups/`).
-        #[arg(default_value = "")]
-        prefix: String,
-        /// Files uploaded at once (1 to 64).
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-        threads: u16,
-    },
+    /// Make DEST match SOURCE: each a local folder or b2://bucket/prefix (local to B2, B2
+    /// to local, B2 to B2 by server-side copies), files in parallel; one line per action.
+    Sync(sync::SyncArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -613,22 +602,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 arr.end(out)?;
             }
         }
-        Cmd::Sync {
-            local_dir,
-            bucket,
-            prefix,
-            threads,
-        } => {
-            let client = connect(&cli.creds)?;
-            let (sent, skipped) = sync::run(
-                &client,
-                Path::new(&local_dir),
-                &bucket,
-                &prefix,
-                usize::from(threads),
-            )?;
-            writeln!(out, "uploaded {sent} file(s), {skipped} already up to date")?;
-        }
+        Cmd::Sync(args) => sync::run(&connect(&cli.creds)?, &args, out)?,
         Cmd::Key(KeyCmd::List { json }) => {
             let mut arr = output::JsonArray::new();
             for k in connect(&cli.creds)?.list_keys()? {

@@ -1,95 +1,204 @@
-//! `b2ctl sync`: one-way upload of a folder, files in parallel, skipping files already there
-//! with the same size and modification time.
+//! `b2ctl sync SOURCE DEST`: the library's [`Synchronizer`], with the official tool's flag
+//! names. Each side is a local folder or `b2://bucket/prefix`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::io::Write;
+use std::sync::{mpsc, Arc};
 
-use b2_transport_std::client::{Client, ClientError, UploadOptions};
+use b2_transport_std::client::{Client, ClientError};
+use b2_transport_std::sync::{
+    CompareMode, DeletePolicy, Endpoint, EventKind, Filters, NewerPolicy, SyncEvent, SyncObserver,
+    SyncOptions, Synchronizer,
+};
+use clap::{Args, ValueEnum};
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display()))
+/// `--compare-versions`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Compare {
+    /// Only files missing at the destination are transferred.
+    None,
+    /// By modification time (the default).
+    #[value(name = "modTime")]
+    ModTime,
+    /// By size.
+    Size,
+}
+
+/// Flags of `b2ctl sync`.
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Source: a local folder or b2://bucket/prefix.
+    pub source: String,
+    /// Destination: a local folder or b2://bucket/prefix.
+    pub dest: String,
+    /// Files transferred at once (1 to 64).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
+    /// How files are compared.
+    #[arg(long, value_enum, default_value = "modTime")]
+    pub compare_versions: Compare,
+    /// Differences up to this are equal: milliseconds for modTime, bytes for size.
+    #[arg(long, default_value_t = 0)]
+    pub compare_threshold: u64,
+    /// Replace destination files that are newer than the source's.
+    #[arg(long, conflicts_with = "skip_newer")]
+    pub replace_newer: bool,
+    /// Leave destination files that are newer than the source's (default: report each as
+    /// an error).
+    #[arg(long)]
+    pub skip_newer: bool,
+    /// Delete destination files the source lacks (on B2: all their versions, and the
+    /// versions a transfer replaced).
+    #[arg(long, conflicts_with = "keep_days")]
+    pub delete: bool,
+    /// Hide destination files the source lacks and delete versions superseded more than N
+    /// days ago (B2 destination).
+    #[arg(long, value_name = "N")]
+    pub keep_days: Option<u32>,
+    /// Hide (on B2) destination files the source lacks; versions are kept.
+    #[arg(long, conflicts_with_all = ["delete", "keep_days"])]
+    pub hide: bool,
+    /// Leave out files whose relative name matches (from its start); repeatable.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_regex: Vec<String>,
+    /// Take back files an --exclude-regex left out; repeatable.
+    #[arg(long, value_name = "REGEX")]
+    pub include_regex: Vec<String>,
+    /// Leave out directories whose relative name matches; repeatable.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_dir_regex: Vec<String>,
+    /// Leave alone source files modified after this time (seconds since the epoch).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub exclude_if_modified_after: Option<f64>,
+    /// Leave alone source files modified before this time (seconds since the epoch).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub exclude_if_modified_before: Option<f64>,
+    /// Print what would be done; do nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Follow symbolic links (loops are detected and skipped); by default they are
+    /// reported and skipped.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Stop at the first file that fails (default: report it and go on; the exit status
+    /// is non-zero either way).
+    #[arg(long)]
+    pub stop_on_error: bool,
+    /// Sync from an empty local folder (refused by default: with --delete it would empty
+    /// the destination).
+    #[arg(long)]
+    pub allow_empty_source: bool,
+}
+
+fn millis(secs: f64, flag: &str) -> Result<u64, ClientError> {
+    if !secs.is_finite() || !(0.0..=1e13).contains(&secs) {
+        return Err(ClientError::Config(format!(
+            "{flag}: {secs} is not a time in seconds since the epoch"
+        )));
+    }
+    Ok((secs * 1000.0) as u64)
+}
+
+impl SyncArgs {
+    /// The library's options for these flags.
+    pub fn options(&self) -> Result<SyncOptions, ClientError> {
+        let regexes = |v: &[String]| {
+            v.iter()
+                .map(|r| Filters::regex(r))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let filters = Filters {
+            exclude: regexes(&self.exclude_regex)?,
+            include: regexes(&self.include_regex)?,
+            exclude_dirs: regexes(&self.exclude_dir_regex)?,
+            exclude_modified_after: self
+                .exclude_if_modified_after
+                .map(|s| millis(s, "--exclude-if-modified-after"))
+                .transpose()?,
+            exclude_modified_before: self
+                .exclude_if_modified_before
+                .map(|s| millis(s, "--exclude-if-modified-before"))
+                .transpose()?,
+        };
+        let mut opts = SyncOptions {
+            compare: match self.compare_versions {
+                Compare::None => CompareMode::None,
+                Compare::ModTime => CompareMode::ModTime,
+                Compare::Size => CompareMode::Size,
+            },
+            compare_threshold: self.compare_threshold,
+            newer: if self.replace_newer {
+                NewerPolicy::Replace
+            } else if self.skip_newer {
+                NewerPolicy::Skip
+            } else {
+                NewerPolicy::Fail
+            },
+            delete: match (self.delete, self.keep_days, self.hide) {
+                (true, _, _) => DeletePolicy::Delete,
+                (_, Some(n), _) => DeletePolicy::KeepDays(n),
+                (_, _, true) => DeletePolicy::Hide,
+                _ => DeletePolicy::None,
+            },
+            filters,
+            dry_run: self.dry_run,
+            follow_symlinks: self.follow_symlinks,
+            threads: usize::from(self.threads),
+            stop_on_error: self.stop_on_error,
+            allow_empty_source: self.allow_empty_source,
+            ..SyncOptions::default()
+        };
+        opts.upload.threads = 2;
+        Ok(opts)
+    }
+}
+
+/// Prints skips and errors to stderr at once; hands action lines to the thread that owns
+/// stdout (`run`'s caller holds its lock).
+struct Lines(mpsc::SyncSender<String>);
+
+impl SyncObserver for Lines {
+    fn event(&self, e: &SyncEvent) {
+        match e.kind {
+            EventKind::Skip | EventKind::Error => eprintln!("{e}"),
+            _ => {
+                let _ = self.0.send(e.to_string());
+            }
+        }
+    }
+}
+
+/// Runs the sync: one line per action on `out`, skips and errors on stderr, totals last.
+/// An error when any file failed (non-zero exit).
+pub fn run(client: &Client, args: &SyncArgs, out: &mut dyn Write) -> Result<(), ClientError> {
+    let opts = args.options()?;
+    let source = Endpoint::parse(&args.source)?;
+    let dest = Endpoint::parse(&args.dest)?;
+    let (tx, rx) = mpsc::sync_channel::<String>(1024);
+    let report = std::thread::scope(|s| {
+        let sync = s.spawn(move || {
+            Synchronizer::new(client, opts)
+                .observer(Arc::new(Lines(tx)))
+                .run(&source, &dest)
+        });
+        let mut written = Ok(());
+        for line in rx {
+            if written.is_ok() {
+                written = writeln!(out, "{line}");
+            }
+        }
+        let report = sync
+            .join()
+            .map_err(|_| ClientError::Config("the sync thread panicked".into()))?;
+        written?;
+        report
     })?;
-    for e in entries {
-        let p = e?.path();
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p.is_file() {
-            out.push(p);
-        }
+    writeln!(out, "{report}")?;
+    if report.is_success() {
+        Ok(())
+    } else {
+        Err(ClientError::Config(format!(
+            "{} file(s) failed (see the error lines above)",
+            report.errors
+        )))
     }
-    Ok(())
-}
-
-fn mtime_ms(p: &Path) -> Option<u64> {
-    let m = std::fs::metadata(p).ok()?.modified().ok()?;
-    Some(m.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64)
-}
-
-/// Uploads what differs; returns (uploaded, skipped).
-pub fn run(
-    client: &Client,
-    dir: &Path,
-    bucket: &str,
-    prefix: &str,
-    threads: usize,
-) -> Result<(usize, usize), ClientError> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
-    // What is there already: name -> (size, src_last_modified_millis).
-    let mut remote: HashMap<String, (u64, Option<String>)> = HashMap::new();
-    for f in client.ls(bucket, prefix, true, false)? {
-        let f = f?;
-        let ms = f
-            .info
-            .iter()
-            .find(|(k, _)| k == "src_last_modified_millis")
-            .map(|(_, v)| v.clone());
-        remote.insert(f.file_name, (f.size, ms));
-    }
-    let mut todo = Vec::new();
-    let mut skipped = 0;
-    for p in files {
-        let rel = p
-            .strip_prefix(dir)
-            .unwrap_or(&p)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let name = format!("{prefix}{rel}");
-        let size = std::fs::metadata(&p)?.len();
-        let ms = mtime_ms(&p).map(|m| m.to_string());
-        if remote.get(&name) == Some(&(size, ms)) {
-            skipped += 1;
-        } else {
-            todo.push((p, name));
-        }
-    }
-    let next = AtomicUsize::new(0);
-    let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
-    let opts = UploadOptions {
-        threads: 2,
-        ..UploadOptions::default()
-    };
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(todo.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((p, name)) = todo.get(i) else { break };
-                if let Err(e) = client.upload_path(bucket, p, name, &opts) {
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    break;
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    Ok((todo.len(), skipped))
 }
