@@ -61,7 +61,10 @@ impl Env {
         self.client
             .ls(bucket, "", true, true)
             .expect("ls")
-            .map(|f| f.map(|f| (f.file_name, f.action.to_string())).expect("page"))
+            .map(|f| {
+                f.map(|f| (f.file_name, f.action.to_string()))
+                    .expect("page")
+            })
             .collect()
     }
 
