@@ -53,14 +53,17 @@ pub struct DownloadResult {
 }
 
 /// How [`Client::download_to_path_with`] splits a whole file into byte ranges downloaded
-/// in parallel. A whole download (no range) to a regular file of at least `threshold` bytes
-/// is fetched as ranges of `chunk` bytes by `threads` threads, each range its own core
-/// [`Download`] of the same file version (by the id a first HEAD request answered), written
-/// in place; the whole file's SHA-1 is still checked. The HEAD request is one more
-/// transaction (class B on B2) for every whole download with more than one thread.
+/// in parallel. A whole download (no range) to a regular file starts as one GET of the
+/// whole file; when its answer shows at least `threshold` bytes (and more than one range),
+/// that stream keeps only the first `chunk` bytes and the other ranges of that version
+/// (by the file id the answer gave) come on `threads` threads, each its own core
+/// [`Download`], written in place; the whole file's SHA-1 is still checked, hashed in order
+/// from memory as ranges land. No HEAD request: ranges cost one transaction (class B on B2)
+/// each, the first one included. Memory: the ranges in flight, `threads × chunk` (at least
+/// 64 MiB, at most 256 MiB), plus a few 1 MiB blocks per thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParallelDownload {
-    /// Threads (1: always one stream, and no HEAD request first; at most 64 are used).
+    /// Threads (1: always one stream; at most 64 are used).
     pub threads: usize,
     /// Smallest file downloaded in ranges, in bytes.
     pub threshold: u64,
@@ -69,18 +72,18 @@ pub struct ParallelDownload {
 }
 
 impl Default for ParallelDownload {
-    /// 4 threads, files of 200 MB or more, ranges of 32 MiB.
+    /// 4 threads, files of 200 MB or more, ranges of 16 MiB.
     fn default() -> Self {
         ParallelDownload {
             threads: 4,
             threshold: 200_000_000,
-            chunk: 32 << 20,
+            chunk: 16 << 20,
         }
     }
 }
 
 impl ParallelDownload {
-    /// One stream, always (no HEAD request first).
+    /// One stream, always.
     pub fn single() -> Self {
         ParallelDownload {
             threads: 1,
@@ -182,9 +185,11 @@ impl Client {
     }
 
     /// [`Client::download_to_path`] with the parallel ranges chosen by `par`: a whole
-    /// download (no `range`) to a regular file first asks for the file's size with HEAD
-    /// (unless `par.threads` is 1) and, from `par.threshold` bytes, downloads ranges of that
-    /// version in parallel into the temporary file, hashing them in order as they land.
+    /// download (no `range`) to a regular file starts with a GET of the whole file and,
+    /// when its answer shows `par.threshold` bytes or more, downloads the other ranges of
+    /// that version in parallel into the temporary file, hashing them in order as they land.
+    /// Blocks of a download of 16 MiB or more are written with direct I/O where the file
+    /// system allows it (skipping the page cache), the rest through the page cache.
     pub fn download_to_path_with(
         &self,
         target: &DownloadTarget,
@@ -333,19 +338,15 @@ impl<'f> Disk<'f> {
     fn new(file: &'f fs::File) -> Self {
         Disk {
             file,
-            direct: if std::env::var_os("B2_DLPERF_BUFFERED").is_some() {
-                None
-            } else {
-                open_direct(file)
-            },
+            direct: open_direct(file),
             use_direct: AtomicBool::new(false),
         }
     }
 
     fn direct_for(&self, buf: &[u8], at: u64) -> Option<&fs::File> {
         let aligned = buf.as_ptr().align_offset(ALIGN) == 0
-            && buf.len() % ALIGN == 0
-            && at % ALIGN as u64 == 0;
+            && buf.len().is_multiple_of(ALIGN)
+            && at.is_multiple_of(ALIGN as u64);
         if aligned && self.use_direct.load(Ordering::Relaxed) {
             self.direct.as_ref()
         } else {
@@ -405,6 +406,8 @@ struct State {
     window: u64,
     /// Written blocks waiting for the hash, by offset (parallel).
     held: BTreeMap<u64, Block>,
+    /// Threads waiting in [`Shared::wait`].
+    waiting: usize,
     /// Streams still running, and whether the disk writer ended.
     streams: usize,
     writer_done: bool,
@@ -442,6 +445,7 @@ impl Shared {
                 held: BTreeMap::new(),
                 streams,
                 writer_done: false,
+                waiting: 0,
             }),
             changed: Condvar::new(),
         }
@@ -451,11 +455,27 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wait<'g>(&self, g: std::sync::MutexGuard<'g, State>) -> std::sync::MutexGuard<'g, State> {
-        self.changed
+    /// Waits for a change (or 100 ms, for progress reports), counted so that a change
+    /// nobody waits for wakes nobody.
+    fn wait<'g>(
+        &self,
+        mut g: std::sync::MutexGuard<'g, State>,
+    ) -> std::sync::MutexGuard<'g, State> {
+        g.waiting += 1;
+        let mut g = self
+            .changed
             .wait_timeout(g, Duration::from_millis(100))
             .map(|(g, _)| g)
-            .unwrap_or_else(|p| p.into_inner().0)
+            .unwrap_or_else(|p| p.into_inner().0);
+        g.waiting -= 1;
+        g
+    }
+
+    /// Wakes the waiters, if any (call with the lock held).
+    fn notify(&self, st: &State) {
+        if st.waiting > 0 {
+            self.changed.notify_all();
+        }
     }
 
     fn failed(&self) -> bool {
@@ -507,14 +527,16 @@ impl Shared {
         b.len = 0;
         let mut st = self.lock();
         st.free.push(b);
-        self.changed.notify_all();
+        self.notify(&st);
     }
 
     /// A written block at `at`, for the in-order hash.
     fn offer(&self, at: u64, b: Block) {
         let mut st = self.lock();
         st.held.insert(at, b);
-        self.changed.notify_all();
+        if at == st.frontier {
+            self.notify(&st);
+        }
     }
 
     fn parallel(&self) -> bool {
@@ -544,7 +566,7 @@ impl Drop for Alive<'_> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.streams = st.streams.saturating_sub(1);
-        self.0.changed.notify_all();
+        self.0.notify(&st);
     }
 }
 
@@ -701,7 +723,8 @@ impl Client {
     /// of at least `par.threshold` bytes (and more than one range) then goes parallel: the
     /// first stream keeps only its first `par.chunk` bytes and stops, the other ranges of
     /// that version come on `par.threads` threads, and this thread hashes the file in order
-    /// as blocks land (from memory when they are near, else read back). Otherwise the first
+    /// from memory as blocks land (streams wait when they are a window ahead of it, so that
+    /// nothing is read back). Otherwise the first
     /// stream is the whole download, checked by core as it arrives. Either way the streams
     /// fill blocks a disk-writer thread writes in place; a write error wins over the
     /// download's own error.
@@ -827,7 +850,7 @@ impl Client {
         }
         let mut st = shared.lock();
         st.writer_done = true;
-        shared.changed.notify_all();
+        shared.notify(&st);
     }
 
     /// The first request: the whole file (or the range). When its answer makes the
@@ -857,24 +880,25 @@ impl Client {
             first: true,
             stopped: false,
         };
-        let made = Download::new(&mut s, &mut buf, t, sink)
-            .and_then(|op| match range {
-                Some((a, b)) => op.range(a, b),
-                None => Ok(op),
-            })
-            .map(|op| op.with_policy(self.retry_policy()));
-        let mut op = match made {
+        let op = match Download::new(&mut s, &mut buf, t, sink) {
             Ok(op) => op,
             Err(e) => {
                 shared.fail(e.into());
                 return None;
             }
         };
-        let chunk = std::env::var("B2_DLPERF_CHUNK")
-            .ok()
-            .and_then(|c| c.parse::<u64>().ok())
-            .unwrap_or(par.chunk)
-            .max(1);
+        let op = match range {
+            None => op,
+            Some((a, b)) => match op.range(a, b) {
+                Ok(op) => op,
+                Err(e) => {
+                    shared.fail(e.into());
+                    return None;
+                }
+            },
+        };
+        let mut op = op.with_policy(self.retry_policy());
+        let chunk = par.chunk.max(1);
         let threads = par.threads.clamp(1, MAX_THREADS);
         let on_head = |info: &DownloadInfo| {
             let size = info.file_size;
@@ -902,7 +926,7 @@ impl Client {
             } else {
                 st.mode = Mode::Single;
             }
-            shared.changed.notify_all();
+            shared.notify(&st);
         };
         let mut w = Watch {
             op: &mut op,
@@ -995,9 +1019,9 @@ impl Client {
     }
 
     /// Reports progress until every stream and the writer ended; in a parallel download
-    /// also hashes the file in order as its blocks land: a block near the hash's position
-    /// from memory, one further ahead read back from the file. Returns the digest of a
-    /// parallel download with a SHA-1 to check, else `None`.
+    /// also hashes the file in order as its blocks land, from memory, and hands each block
+    /// to the disk writer after. Returns the digest of a parallel download with a SHA-1 to
+    /// check, else `None`.
     fn watch_and_hash(
         &self,
         shared: &Shared,
@@ -1026,14 +1050,8 @@ impl Client {
         };
         let hash = meta.sha1.is_some();
         let mut hasher = Sha1::new();
-        let (mut from_mem, from_disk, mut waits): (u64, u64, u64) = (0u64, 0u64, 0u64);
-        let t0 = std::time::Instant::now();
-        let mut t_wait = Duration::ZERO;
         loop {
-            enum Next {
-                Mem(Block),
-                Done,
-            }
+            // The block at the hash's position, or `None` when the whole file is hashed.
             let next = {
                 let mut st = shared.lock();
                 loop {
@@ -1042,10 +1060,10 @@ impl Client {
                     }
                     let f = st.frontier;
                     if f >= meta.size {
-                        break Next::Done;
+                        break None;
                     }
                     if let Some(b) = st.held.remove(&f) {
-                        break Next::Mem(b);
+                        break Some((f, b));
                     }
                     if st.streams == 0 && st.writer_done {
                         // Every thread ended, yet bytes are missing (a thread panicked).
@@ -1053,36 +1071,24 @@ impl Client {
                             "a download thread stopped before its range was done",
                         )));
                     }
-                    waits += 1;
-                    let tw = std::time::Instant::now();
                     st = shared.wait(st);
-                    t_wait += tw.elapsed();
                     report(Some(meta.size));
                 }
             };
-            if let Next::Mem(_) = next {
-                from_mem += 1
-            }
-            let n = match next {
-                Next::Done => break,
-                Next::Mem(b) => {
-                    if hash {
-                        hasher.update(b.data());
-                    }
-                    let n = b.len;
-                    let at = shared.lock().frontier;
-                    tx.send((at, b))
-                        .map_err(|_| io::Error::other("the file writer stopped"))?;
-                    n
-                }
+            let Some((at, b)) = next else {
+                break;
             };
+            if hash {
+                hasher.update(b.data());
+            }
+            let n = b.len as u64;
+            tx.send((at, b))
+                .map_err(|_| io::Error::other("the file writer stopped"))?;
             let mut st = shared.lock();
-            st.frontier += n as u64;
+            st.frontier += n;
+            shared.notify(&st);
             drop(st);
             report(Some(meta.size));
-        }
-        if std::env::var_os("B2_DLPERF_DEBUG").is_some() {
-            eprintln!("hash: {from_mem} blocks from memory, {from_disk} read back, {waits} waits {t_wait:?}, {:?}", t0.elapsed());
         }
         // The writer and the streams end on their own once every range is written.
         drop(tx);
