@@ -500,7 +500,8 @@ impl Shared {
     }
 
     /// A block to fill from offset `at`, once `at` is within the window: a free one, a new
-    /// one while fewer than `cap` exist, else the next one freed. `None` after a failure.
+    /// one while fewer than `cap` exist (or for the hash's position), else the next one
+    /// freed. `None` after a failure.
     fn take_block(&self, at: u64) -> Option<Block> {
         let mut st = self.lock();
         loop {
@@ -514,7 +515,9 @@ impl Shared {
             if let Some(b) = st.free.pop() {
                 return Some(b);
             }
-            if st.allocated < st.cap {
+            // The block at the hash's position is always given one: the blocks held for
+            // the hash (small ones, with small ranges, can outnumber `cap`) wait for it.
+            if st.allocated < st.cap || at <= st.frontier {
                 st.allocated += 1;
                 drop(st);
                 return Some(Block::new());
