@@ -255,8 +255,8 @@ echo '```'
 echo
 echo "How b2ctl downloads: no HEAD first (the first GET's answer gives size, version and SHA-1;"
 echo "its stream keeps the first range), streams fill 1 MiB aligned blocks, the whole-file SHA-1"
-echo "is computed in order from memory as ranges land (streams wait when a window of"
-echo "threads x range size ahead of it), and a writer thread writes each block in place, with"
+echo "is computed in order from memory as ranges land (streams more than a window of"
+echo "threads x range size ahead of it wait), and a writer thread writes each block in place, with"
 echo "direct I/O (\`O_DIRECT\`) from 16 MiB on: filling this VM's page cache with a new file is"
 echo "the most expensive part of a download here (the floor above), the peers pay it, b2ctl"
 echo "does not. So the file is not in the page cache afterwards. See bench/download.sh for the"
