@@ -7,6 +7,7 @@
 //!
 //! Run: `cargo run --release -p b2-bench --bin download-floor [DIR]` (DIR: where the test
 //! file goes, default `.`; it is removed afterwards).
+#![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -58,6 +59,7 @@ fn runs(mut f: impl FnMut() -> std::io::Result<()>) -> std::io::Result<f64> {
     Ok(median(v))
 }
 
+#[cfg(target_os = "linux")]
 fn write_file(path: &Path, piece: usize, direct: bool) -> std::io::Result<()> {
     let _ = fs::remove_file(path);
     let mut o = OpenOptions::new();
@@ -78,6 +80,12 @@ fn write_file(path: &Path, piece: usize, direct: bool) -> std::io::Result<()> {
     fs::remove_file(path)
 }
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    eprintln!("download-floor measures Linux page-cache and O_DIRECT writes: Linux only");
+}
+
+#[cfg(target_os = "linux")]
 fn main() -> std::io::Result<()> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
     let path = Path::new(&dir).join(format!(".download-floor-{}", std::process::id()));
@@ -112,7 +120,10 @@ fn main() -> std::io::Result<()> {
         }
         Ok(())
     })?;
-    println!("memcpy, 256 KiB pieces from 64 MiB: {:.2} s per GiB", copy / gib);
+    println!(
+        "memcpy, 256 KiB pieces from 64 MiB: {:.2} s per GiB",
+        copy / gib
+    );
 
     for (piece, direct) in [(32 << 10, false), (256 << 10, false), (1 << 20, true)] {
         let w = runs(|| write_file(&path, piece, direct))?;

@@ -298,6 +298,16 @@ fn open_direct(_: &fs::File) -> Option<fs::File> {
     None
 }
 
+#[cfg(target_os = "linux")]
+fn is_einval(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_einval(_: &io::Error) -> bool {
+    false
+}
+
 /// A buffer of [`BLOCK`] bytes aligned for direct I/O, and how much of it is filled.
 struct Block {
     v: Vec<u8>,
@@ -359,7 +369,7 @@ impl<'f> Disk<'f> {
     /// Whether direct I/O failed for a reason the page cache does not have (the file
     /// system or device refuses it, or this alignment): then it is not tried again.
     fn refused(&self, e: &io::Error) -> bool {
-        let refused = e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error());
+        let refused = is_einval(e);
         if refused {
             self.use_direct.store(false, Ordering::Relaxed);
         }
