@@ -1,7 +1,7 @@
 //! `b2_core::driver::Transport` over `ureq` 3: one agent (connection reuse), rustls with the
 //! standard web roots, plain `http://` only when a URL says so (loopback tests), request
 //! bodies streamed with an explicit `Content-Length` (never chunked), every status and
-//! header handed to the core unjudged, answer bodies read through one fixed 64 KiB chunk
+//! header handed to the core unjudged, answer bodies read through one fixed 256 KiB chunk
 //! whatever the answer announces. It moves bytes and maps I/O failures to
 //! [`TransportError`] kinds, nothing else: no status class, retry or B2 code is decided here.
 
@@ -101,6 +101,10 @@ impl UreqTransport {
             .max_redirects(0)
             .user_agent(ureq::config::AutoHeaderValue::None)
             .accept_encoding(ureq::config::AutoHeaderValue::None)
+            // Larger socket reads than ureq's 128 KiB: fewer system calls and wake-ups per
+            // downloaded GiB (0.89-0.93 s of client CPU against 0.95-1.01 s with the
+            // defaults, 1 GiB in 4 ranges); at most this much per pooled connection.
+            .input_buffer_size(512 * 1024)
             .tls_config(tls.build())
             .build();
         Ok(UreqTransport {
@@ -254,7 +258,7 @@ impl UreqTransport {
         ex.response(status, &MapHeaders(resp.headers()))
             .map_err(|_| TransportError::Aborted)?;
         let mut body = resp.body_mut().with_config().limit(u64::MAX).reader();
-        let mut chunk = vec![0u8; 64 * 1024];
+        let mut chunk = vec![0u8; 256 * 1024];
         loop {
             match body.read(&mut chunk) {
                 Ok(0) => break,
