@@ -225,7 +225,9 @@ fn a_half_sent_upload_is_dropped_and_not_stored() {
     assert!(took < Duration::from_secs(5), "dropped after {took:?}");
     assert_eq!(s.stats().body_timeouts, 1);
     assert_eq!(s.file_bytes("half-sent", "half"), None);
-    // The upload URL is free again.
+    // The upload URL is free again. (A fresh client: the idle timeout has closed the pooled
+    // connection of the first one while the body timed out, and reusing it races the close.)
+    let c = Client::new(&s);
     let a = c.upload_with(
         &url,
         &tok,
