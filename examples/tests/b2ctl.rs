@@ -1,74 +1,22 @@
 //! End to end: the `b2ctl` binary against `b2-sim` over loopback.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use b2_sim::{Faults, Sim};
+use common::{data, json_array, json_field, temps, Env};
 
-struct Env {
-    sim: Sim,
-    dir: PathBuf,
-}
-
-impl Env {
-    fn new(tag: &str, faults: Faults) -> Env {
-        let dir = std::env::temp_dir().join(format!("b2ctl-test-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let sim = Sim::builder()
-            .min_part_size(100_000)
-            .faults(faults)
-            .start()
-            .expect("sim");
-        Env { sim, dir }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let (id, key) = self.sim.master_key();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_b2ctl"));
-        c.args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .current_dir(&self.dir);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run b2ctl")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "b2ctl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, bytes).expect("write");
-        p.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn data(n: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 7919) >> 3) as u8).collect()
+/// The simulator these tests run against: 100,000-byte parts, `faults`.
+fn start(tag: &str, faults: Faults) -> Env {
+    Env::start(tag, Sim::builder().min_part_size(100_000).faults(faults))
 }
 
 #[test]
 fn every_command() {
-    let e = Env::new("all", Faults::default());
+    let e = start("all", Faults::default());
     e.ok(&["bucket", "create", "cli-bucket"]);
     assert!(e.ok(&["bucket", "list"]).contains("cli-bucket"));
     let small = e.file("small.txt", b"hello");
@@ -98,25 +46,20 @@ fn every_command() {
     ]);
     assert_eq!(e.sim.file_bytes("cli-bucket", "big.bin"), Some(big.clone()));
     // stdin
-    let mut child = e
-        .cmd(&[
-            "upload",
-            "cli-bucket",
-            "-",
-            "stdin.bin",
-            "--part-size",
-            "100000",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(&big).expect("pipe");
-    }
-    assert!(child.wait_with_output().expect("wait").status.success());
+    let stdin_args = [
+        "upload",
+        "cli-bucket",
+        "-",
+        "stdin.bin",
+        "--part-size",
+        "100000",
+    ];
+    assert!(e
+        .b2ctl(&stdin_args)
+        .stdin(big.clone())
+        .output()
+        .status
+        .success());
     assert_eq!(
         e.sim.file_bytes("cli-bucket", "stdin.bin"),
         Some(big.clone())
@@ -249,7 +192,7 @@ fn every_command() {
 
 #[test]
 fn rm_never_unhides_and_unhide_removes_only_a_hide_marker() {
-    let e = Env::new("unhide", Faults::default());
+    let e = start("unhide", Faults::default());
     e.ok(&["bucket", "create", "unhide-cli"]);
     let p = e.file("u.txt", b"keep me");
     e.ok(&["upload", "unhide-cli", &p, "u.txt"]);
@@ -279,7 +222,7 @@ fn rm_never_unhides_and_unhide_removes_only_a_hide_marker() {
 fn corrupted_download_exits_non_zero_and_leaves_no_file() {
     let store = std::env::temp_dir().join(format!("b2ctl-test-store-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);
-    let mut e = Env::new("rot", Faults::default());
+    let mut e = start("rot", Faults::default());
     e.sim = Sim::builder()
         .data_dir(&store)
         .start()
@@ -327,7 +270,7 @@ fn walk(d: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn killed_upload_resumes_without_resending_parts() {
-    let e = Env::new(
+    let e = start(
         "resume",
         Faults {
             delay: Some(Duration::from_millis(150)),
@@ -381,7 +324,7 @@ fn killed_upload_resumes_without_resending_parts() {
 
 #[test]
 fn sync_uploads_what_differs() {
-    let e = Env::new("sync", Faults::default());
+    let e = start("sync", Faults::default());
     e.ok(&["bucket", "create", "sync-bucket"]);
     let src = e.dir.join("tree");
     std::fs::create_dir_all(src.join("sub")).expect("mkdir");
@@ -479,7 +422,7 @@ fn demo_runs_on_the_bundled_simulator() {
 
 #[test]
 fn absurd_thread_counts_are_refused() {
-    let env = Env::new("threads", Faults::default());
+    let env = start("threads", Faults::default());
     let f = env.file("t.bin", b"x");
     for n in ["0", "10000"] {
         let o = env.run(&["upload", "any-bucket", &f, "t.bin", "--threads", n]);
@@ -491,7 +434,7 @@ fn absurd_thread_counts_are_refused() {
 
 #[test]
 fn a_plain_http_realm_elsewhere_than_loopback_is_refused_unless_allowed() {
-    let env = Env::new("http", Faults::default());
+    let env = start("http", Faults::default());
     let mut c = env.cmd(&["bucket", "list"]);
     c.env("B2_ENVIRONMENT", "http://192.0.2.1:9");
     let o = c.output().expect("run");
@@ -506,20 +449,10 @@ fn a_plain_http_realm_elsewhere_than_loopback_is_refused_unless_allowed() {
     assert!(!err.contains("refusing"), "{err}");
 }
 
-/// Temporary download files left in `dir`.
-fn temps(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .expect("ls")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().contains(".b2tmp-"))
-        .collect()
-}
-
 #[cfg(unix)]
 #[test]
 fn sigterm_or_ctrl_c_during_a_download_leaves_no_temporary_file() {
-    let env = Env::new("sigterm", Faults::default());
+    let env = start("sigterm", Faults::default());
     env.ok(&["bucket", "create", "sig-bucket"]);
     let f = env.file("src.bin", &data(300_000));
     env.ok(&["upload", "sig-bucket", &f, "big.bin"]);
@@ -556,38 +489,19 @@ fn sigterm_or_ctrl_c_during_a_download_leaves_no_temporary_file() {
 
 /// `b2ctl` with no key in the environment, the account info at `info`, `stdin` fed in.
 fn cached(env: &Env, info: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut c = env.cmd(args);
-    c.env_remove("B2_APPLICATION_KEY_ID")
-        .env_remove("B2_APPLICATION_KEY")
-        .env("B2_ACCOUNT_INFO", info)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn b2ctl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("feed stdin");
-    child.wait_with_output().expect("b2ctl")
+    let run = env.b2ctl(args).no_key().env("B2_ACCOUNT_INFO", info);
+    run.stdin(stdin).output()
 }
 
 fn cached_ok(env: &Env, info: &Path, args: &[&str], stdin: &str) -> String {
-    let o = cached(env, info, args, stdin);
-    assert!(
-        o.status.success(),
-        "b2ctl {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let run = env.b2ctl(args).no_key().env("B2_ACCOUNT_INFO", info);
+    run.stdin(stdin).ok()
 }
 
 #[test]
 fn account_authorize_get_clear_and_a_restricted_key_from_the_cache() {
     use std::os::unix::fs::PermissionsExt;
-    let env = Env::new("account", Faults::default());
+    let env = start("account", Faults::default());
     let info = env.dir.join("conf").join("account.json");
     env.ok(&["bucket", "create", "acct-bucket"]);
     env.ok(&["bucket", "create", "acct-other"]);
@@ -684,7 +598,7 @@ fn account_authorize_get_clear_and_a_restricted_key_from_the_cache() {
 
 #[test]
 fn download_threads_are_bounded() {
-    let env = Env::new("dl-threads", Faults::default());
+    let env = start("dl-threads", Faults::default());
     for n in ["0", "65", "10000"] {
         let o = env.run(&["download", "any-bucket", "x", "out.bin", "--threads", n]);
         assert!(!o.status.success(), "download --threads {n} accepted");
@@ -693,52 +607,10 @@ fn download_threads_are_bounded() {
     }
 }
 
-/// The value of string field `field` in a JSON text (first occurrence).
-fn json_field(json: &str, field: &str) -> String {
-    let key = format!("\"{field}\":\"");
-    let start = json
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {field} in {json}"))
-        + key.len();
-    json[start..]
-        .split('"')
-        .next()
-        .expect("closing quote")
-        .to_owned()
-}
-
-/// The items of a JSON array, checked with core's parser (each must be an object).
-fn json_array(text: &str) -> Vec<String> {
-    use b2_core::wire::json::{items, Value};
-    items(text.trim().as_bytes())
-        .map(|v| match v.expect("valid JSON array") {
-            Value::Object(o) => String::from_utf8_lossy(o).into_owned(),
-            other => panic!("not an object: {other:?}"),
-        })
-        .collect()
-}
-
 /// GET `url` (plain http on loopback): status and body.
 fn http_get(url: &str) -> (u16, Vec<u8>) {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut s = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        s,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).expect("read");
-    let split = got.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
-    let head = String::from_utf8_lossy(&got[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    (status, got[split + 4..].to_vec())
+    let (status, _, body) = common::http_get(url);
+    (status, body)
 }
 
 fn lines(s: &str) -> Vec<&str> {
@@ -747,7 +619,7 @@ fn lines(s: &str) -> Vec<&str> {
 
 #[test]
 fn file_commands_take_uris_and_print_b2_json() {
-    let e = Env::new("file", Faults::default());
+    let e = start("file", Faults::default());
     e.ok(&["bucket", "create", "file-bucket"]);
     e.ok(&["bucket", "create", "file-other"]);
     let src = e.file("a.txt", b"file bytes");
@@ -902,7 +774,7 @@ fn put(e: &Env, bucket: &str, name: &str, body: &[u8]) -> String {
 
 #[test]
 fn ls_long_json_versions_recursive_as_the_official_tool() {
-    let e = Env::new("ls", Faults::default());
+    let e = start("ls", Faults::default());
     e.ok(&["bucket", "create", "ls-bucket"]);
     put(&e, "ls-bucket", "a/1.txt", b"1");
     put(&e, "ls-bucket", "a/2.txt", b"22");
@@ -1022,7 +894,7 @@ fn ls_long_json_versions_recursive_as_the_official_tool() {
 
 #[test]
 fn rm_recursive_versions_dry_run_as_the_official_tool() {
-    let e = Env::new("rm", Faults::default());
+    let e = start("rm", Faults::default());
     e.ok(&["bucket", "create", "rm-bucket"]);
     let old1 = put(&e, "rm-bucket", "d/1", b"old one");
     let new1 = put(&e, "rm-bucket", "d/1", b"new one");
@@ -1106,7 +978,7 @@ fn rm_recursive_versions_dry_run_as_the_official_tool() {
 
 #[test]
 fn bucket_get_and_update_show_every_field() {
-    let e = Env::new("bucket", Faults::default());
+    let e = start("bucket", Faults::default());
     e.ok(&["bucket", "create", "get-bucket"]);
     let text = e.ok(&["bucket", "get", "get-bucket"]);
     assert!(
@@ -1187,7 +1059,7 @@ fn bucket_get_and_update_show_every_field() {
 
 #[test]
 fn exit_codes_tell_usage_not_found_and_failure_apart() {
-    let e = Env::new("exit", Faults::default());
+    let e = start("exit", Faults::default());
     e.ok(&["bucket", "create", "exit-bucket"]);
     put(&e, "exit-bucket", "x.txt", b"x");
     let help = e.ok(&["--help"]);
@@ -1195,7 +1067,7 @@ fn exit_codes_tell_usage_not_found_and_failure_apart() {
         help.contains("Exit status") && help.contains("not found"),
         "{help}"
     );
-    let code = |args: &[&str]| e.run(args).status.code();
+    let code = |args: &[&str]| e.code(args);
     // Usage: unknown flags, bad URIs, missing arguments, bad ranges.
     assert_eq!(code(&["ls", "--no-such-flag"]), Some(2));
     assert_eq!(code(&["info", "b2://"]), Some(2));
@@ -1233,7 +1105,7 @@ fn exit_codes_tell_usage_not_found_and_failure_apart() {
 
 #[test]
 fn progress_bars_only_on_a_terminal_and_never_with_no_progress() {
-    let e = Env::new("progress", Faults::default());
+    let e = start("progress", Faults::default());
     e.ok(&["bucket", "create", "progress-bucket"]);
     let big = e.file("p.bin", &data(300_000));
     // stderr is a pipe here: no bar drawn.
@@ -1273,7 +1145,7 @@ fn progress_bars_only_on_a_terminal_and_never_with_no_progress() {
 
 #[test]
 fn the_key_may_still_come_from_the_command_line() {
-    let e = Env::new("keyflag", Faults::default());
+    let e = start("keyflag", Faults::default());
     let (id, key) = e.sim.master_key();
     let o = e
         .cmd(&[
@@ -1296,7 +1168,7 @@ fn the_key_may_still_come_from_the_command_line() {
 
 #[test]
 fn rm_reports_every_version_it_cannot_delete_and_fails() {
-    let e = Env::new("rmfail", Faults::default());
+    let e = start("rmfail", Faults::default());
     e.ok(&["bucket", "create", "rmfail-bucket"]);
     let (kid, key) = e.sim.master_key();
     let client = b2_transport_std::client::Client::new(kid, key, e.sim.url()).expect("client");

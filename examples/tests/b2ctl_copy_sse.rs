@@ -4,94 +4,51 @@
 //! `B2_SOURCE_SSE_C_KEY_B64` / `B2_DESTINATION_SSE_C_KEY_B64`, `--legal-hold`) against
 //! `b2-sim` over loopback.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
 use b2_sim::Sim;
 use b2_transport_std::client::Client;
+use common::{data, file_id, Env, Run};
 
 /// Two SSE-C keys, base64 of 32 bytes.
 const KEY_A: &str = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=";
 const KEY_B: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
 
-struct Env {
-    sim: Sim,
-    dir: PathBuf,
+/// A simulator with 100,000-byte parts; copy checkpoints and locks in the test's own folder,
+/// and no SSE-C key in the environment unless a run gives one.
+fn start(tag: &str) -> Env {
+    let e = Env::start(tag, Sim::builder().min_part_size(100_000));
+    let dir = e.dir.clone();
+    e.with_env("XDG_RUNTIME_DIR", dir)
+        .without_env("B2_SOURCE_SSE_C_KEY_B64")
+        .without_env("B2_DESTINATION_SSE_C_KEY_B64")
 }
 
-impl Env {
-    fn new(tag: &str) -> Env {
-        let dir = std::env::temp_dir().join(format!("b2ctl-copy-sse-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let sim = Sim::builder().min_part_size(100_000).start().expect("sim");
-        Env { sim, dir }
+/// `b2ctl ARGS` with the given SSE-C keys in the environment (source, destination).
+fn run(e: &Env, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> Run {
+    let mut run = e.b2ctl(args);
+    if let Some(k) = src_key {
+        run = run.env("B2_SOURCE_SSE_C_KEY_B64", k);
     }
-
-    /// Runs b2ctl with the given SSE-C keys in the environment (source, destination).
-    fn run(&self, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> Output {
-        let (id, key) = self.sim.master_key();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_b2ctl"));
-        c.args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .env("XDG_RUNTIME_DIR", &self.dir)
-            .env_remove("B2_SOURCE_SSE_C_KEY_B64")
-            .env_remove("B2_DESTINATION_SSE_C_KEY_B64")
-            .current_dir(&self.dir);
-        if let Some(k) = src_key {
-            c.env("B2_SOURCE_SSE_C_KEY_B64", k);
-        }
-        if let Some(k) = dst_key {
-            c.env("B2_DESTINATION_SSE_C_KEY_B64", k);
-        }
-        c.output().expect("run b2ctl")
+    if let Some(k) = dst_key {
+        run = run.env("B2_DESTINATION_SSE_C_KEY_B64", k);
     }
-
-    fn ok(&self, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> String {
-        let o = self.run(args, src_key, dst_key);
-        assert!(
-            o.status.success(),
-            "b2ctl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_owned()
-    }
-
-    fn fails(&self, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> String {
-        let o = self.run(args, src_key, dst_key);
-        assert!(!o.status.success(), "b2ctl {args:?} should fail");
-        String::from_utf8_lossy(&o.stderr).into_owned()
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).to_string_lossy().into_owned()
-    }
+    run
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// As [`run`], which must succeed: its stdout, trimmed.
+fn ok(e: &Env, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> String {
+    run(e, args, src_key, dst_key).ok().trim().to_owned()
 }
 
-fn data(n: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 7919) >> 3) as u8).collect()
-}
-
-/// The `"fileId"` of a version's JSON.
-fn file_id(json: &str) -> String {
-    json.split("\"fileId\":")
-        .nth(1)
-        .and_then(|r| r.split('"').nth(1))
-        .expect("the new version's JSON names its fileId")
-        .to_owned()
+/// As [`run`], which must fail: its stderr.
+fn fails(e: &Env, args: &[&str], src_key: Option<&str>, dst_key: Option<&str>) -> String {
+    run(e, args, src_key, dst_key).fails()
 }
 
 /// The encryption mode of a version as `b2ctl file info` shows B2's JSON.
 fn mode(e: &Env, id: &str) -> String {
-    let info = e.ok(&["file", "info", &format!("b2id://{id}")], None, None);
+    let info = ok(e, &["file", "info", &format!("b2id://{id}")], None, None);
     let sse = info
         .split("\"serverSideEncryption\":")
         .nth(1)
@@ -109,13 +66,14 @@ fn mode(e: &Env, id: &str) -> String {
 
 #[test]
 fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
-    let e = Env::new("all");
-    e.ok(&["bucket", "create", "sse-src"], None, None);
-    e.ok(&["bucket", "create", "sse-dst"], None, None);
+    let e = start("all");
+    ok(&e, &["bucket", "create", "sse-src"], None, None);
+    ok(&e, &["bucket", "create", "sse-dst"], None, None);
     let src = data(250_000);
     std::fs::write(e.dir.join("src.bin"), &src).expect("write");
     // An SSE-C source (key A).
-    e.ok(
+    ok(
+        &e,
         &[
             "upload",
             "sse-src",
@@ -129,7 +87,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     );
     // Without the source key B2 refuses the copy (403), small and large alike.
     for cutoff in ["5000000000", "0"] {
-        let err = e.fails(
+        let err = fails(
+            &e,
             &[
                 "file",
                 "copy",
@@ -152,7 +111,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     // The large attempt left its unfinished file and checkpoint: run again with the key,
     // it resumes and finishes.
     assert_eq!(e.sim.unfinished_large_files(), 1);
-    e.ok(
+    ok(
+        &e,
         &[
             "file",
             "copy",
@@ -171,7 +131,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     assert_eq!(e.sim.file_bytes("sse-dst", "nokey.bin"), Some(src.clone()));
     assert_eq!(e.sim.unfinished_large_files(), 0);
     // SSE-C needs its key in the environment: refused before any call.
-    let err = e.fails(
+    let err = fails(
+        &e,
         &[
             "file",
             "copy",
@@ -186,7 +147,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     assert!(err.contains("B2_SOURCE_SSE_C_KEY_B64"), "{err}");
     // SSE-C (key A) -> SSE-B2, small then large (cutoff 0).
     for (name, cutoff) in [("b2-small.bin", "5000000000"), ("b2-large.bin", "0")] {
-        let out = e.ok(
+        let out = ok(
+            &e,
             &[
                 "file",
                 "copy",
@@ -213,7 +175,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
             "{name}"
         );
         // Downloads with no key.
-        e.ok(
+        ok(
+            &e,
             &["download", &format!("b2://sse-dst/{name}"), &e.path(name)],
             None,
             None,
@@ -225,7 +188,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
         );
     }
     // SSE-C (key A) -> SSE-C (key B), large: readable with key B only.
-    let out = e.ok(
+    let out = ok(
+        &e,
         &[
             "file",
             "copy",
@@ -253,13 +217,14 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
             "SSE-C",
         ];
         let args: &[&str] = if key.is_some() { &args } else { &args[..3] };
-        let err = e.fails(args, key, None);
+        let err = fails(&e, args, key, None);
         assert!(
             err.contains("403") || err.contains("access_denied"),
             "{what}: {err}"
         );
     }
-    e.ok(
+    ok(
+        &e,
         &[
             "download",
             "b2://sse-dst/c.bin",
@@ -273,7 +238,8 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     assert_eq!(std::fs::read(e.dir.join("c.out")).expect("read"), src);
     // Concatenate an SSE-B2 file and the SSE-C source (key A) into an SSE-C file (key B):
     // the source key goes only to the SSE-C source's parts.
-    let out = e.ok(
+    let out = ok(
+        &e,
         &[
             "file",
             "concatenate",
@@ -316,21 +282,23 @@ impl b2_core::wire::ApiCall for CreateLockedBucket<'_> {
 
 #[test]
 fn file_copy_sets_retention_and_legal_hold_on_the_new_file() {
-    let e = Env::new("lock");
+    let e = start("lock");
     let (id, key) = e.sim.master_key();
     let c = Client::new(id, key, e.sim.url()).expect("client");
     c.call(CreateLockedBucket("lock-dst"), |_| Ok(()))
         .expect("locked bucket");
-    e.ok(&["bucket", "create", "plain-src"], None, None);
+    ok(&e, &["bucket", "create", "plain-src"], None, None);
     let src = data(250_000);
     std::fs::write(e.dir.join("src.bin"), &src).expect("write");
-    e.ok(
+    ok(
+        &e,
         &["upload", "plain-src", &e.path("src.bin"), "src.bin"],
         None,
         None,
     );
     // The hold is sent: a bucket without file lock refuses it.
-    let err = e.fails(
+    let err = fails(
+        &e,
         &[
             "file",
             "copy",
@@ -350,7 +318,8 @@ fn file_copy_sets_retention_and_legal_hold_on_the_new_file() {
         + 86_400_000)
         .to_string();
     for (name, cutoff) in [("small.bin", "5000000000"), ("large.bin", "0")] {
-        let out = e.ok(
+        let out = ok(
+            &e,
             &[
                 "file",
                 "copy",

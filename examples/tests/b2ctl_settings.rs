@@ -1,73 +1,13 @@
 //! End to end: `b2ctl`'s bucket settings, notification rules, key and sharing commands
 //! against `b2-sim` over loopback.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Output};
+mod common;
 
-use b2_sim::Sim;
-
-struct Env {
-    sim: Sim,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            sim: Sim::builder().start().expect("sim"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let (id, key) = self.sim.master_key();
-        Command::new(env!("CARGO_BIN_EXE_b2ctl"))
-            .args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .output()
-            .expect("run b2ctl")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "b2ctl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-/// A plain HTTP GET over loopback: (status, head, body).
-fn get(url: &str) -> (u16, String, Vec<u8>) {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut s = TcpStream::connect(host).expect("connect");
-    write!(
-        s,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).expect("read");
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("head end");
-    let head = String::from_utf8_lossy(&all[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head, all[split + 4..].to_vec())
-}
+use common::{http_get, Env};
 
 #[test]
 fn bucket_settings_commands() {
-    let e = Env::new();
+    let e = Env::new("settings");
     e.ok(&["bucket", "create", "cli-settings"]);
     let got = e.ok(&["bucket", "get", "cli-settings"]);
     assert!(got.contains("type:        allPrivate"), "{got}");
@@ -185,7 +125,7 @@ fn bucket_settings_commands() {
 
 #[test]
 fn key_and_sharing_commands() {
-    let e = Env::new();
+    let e = Env::new("settings");
     e.ok(&["bucket", "create", "cli-share-one"]);
     e.ok(&["bucket", "create", "cli-share-two"]);
     // An unknown capability: a warning, then B2's (here b2-sim's) answer decides.
@@ -239,7 +179,7 @@ fn key_and_sharing_commands() {
         plain.trim().ends_with("/file/cli-share-one/docs/r%201.pdf"),
         "{plain}"
     );
-    assert_eq!(get(plain.trim()).0, 401, "private without a token");
+    assert_eq!(http_get(plain.trim()).0, 401, "private without a token");
     let url = e.ok(&[
         "file",
         "url",
@@ -250,7 +190,7 @@ fn key_and_sharing_commands() {
         "--content-disposition",
         "attachment; filename=\"r.pdf\"",
     ]);
-    let (status, head, body) = get(url.trim());
+    let (status, head, body) = http_get(url.trim());
     assert_eq!((status, body.as_slice()), (200, &b"report"[..]), "{head}");
     assert!(
         head.to_ascii_lowercase()
@@ -266,7 +206,7 @@ fn key_and_sharing_commands() {
         "60",
     ]);
     let base = plain.trim();
-    let (status, _, body) = get(&format!("{base}?Authorization={}", token.trim()));
+    let (status, _, body) = http_get(&format!("{base}?Authorization={}", token.trim()));
     assert_eq!((status, body.as_slice()), (200, &b"report"[..]));
     let bad = e.run(&["file", "url", "cli-share-one/x"]);
     assert_eq!(bad.status.code(), Some(2), "a usage error");
@@ -276,7 +216,7 @@ fn key_and_sharing_commands() {
 
 #[test]
 fn a_file_lock_bucket_with_a_default_retention() {
-    let e = Env::new();
+    let e = Env::new("settings");
     e.ok(&["bucket", "create", "cli-vault", "--file-lock-enabled"]);
     e.ok(&["bucket", "create", "cli-plain"]);
     assert!(e

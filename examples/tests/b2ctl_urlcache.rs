@@ -1,29 +1,38 @@
 //! End to end: upload URLs kept in the account info between `b2ctl` runs, against `b2-sim`
 //! over loopback.
 
-use std::io::Write;
+mod common;
+
+use std::ops::Deref;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use b2_sim::{Faults, Sim};
+use b2_sim::Faults;
 use b2_transport_std::client::AccountInfo;
+use common::Run;
 
+/// The shared harness, with an account info in the test's folder authorized with the master
+/// key and a bucket `url-bucket`.
 struct Env {
-    sim: Sim,
-    dir: PathBuf,
+    env: common::Env,
     info: PathBuf,
+}
+
+impl Deref for Env {
+    type Target = common::Env;
+
+    fn deref(&self) -> &common::Env {
+        &self.env
+    }
 }
 
 impl Env {
     fn new(tag: &str) -> Env {
-        let dir = std::env::temp_dir().join(format!("b2ctl-urls-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let sim = Sim::builder().start().expect("sim");
-        let info = dir.join("conf").join("account.json");
-        let env = Env { sim, dir, info };
+        let env = common::Env::new(tag);
+        let info = env.dir.join("conf").join("account.json");
+        let env = Env { env, info };
         assert!(env
             .with_key(&["bucket", "create", "url-bucket"])
             .status
@@ -36,49 +45,23 @@ impl Env {
 
     /// `b2ctl` with the master key in the environment (no account info).
     fn with_key(&self, args: &[&str]) -> Output {
-        let (id, key) = self.sim.master_key();
-        Command::new(env!("CARGO_BIN_EXE_b2ctl"))
-            .args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .env("B2_ACCOUNT_INFO", self.dir.join("unused.json"))
-            .current_dir(&self.dir)
-            .output()
-            .expect("b2ctl")
+        let unused = self.dir.join("unused.json");
+        self.b2ctl(args).env("B2_ACCOUNT_INFO", unused).output()
     }
 
     /// `b2ctl` with no key in the environment: the account info only.
-    fn cached(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_b2ctl"))
-            .args(args)
-            .env_remove("B2_APPLICATION_KEY_ID")
-            .env_remove("B2_APPLICATION_KEY")
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .env("B2_ACCOUNT_INFO", &self.info)
-            .current_dir(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn b2ctl");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("stdin");
-        child.wait_with_output().expect("b2ctl")
+    fn with_info(&self, args: &[&str]) -> Run {
+        self.b2ctl(args).no_key().env("B2_ACCOUNT_INFO", &self.info)
     }
 
+    /// As [`Env::with_info`], `stdin` fed in.
+    fn cached(&self, args: &[&str], stdin: &str) -> Output {
+        self.with_info(args).stdin(stdin).output()
+    }
+
+    /// As [`Env::with_info`], which must succeed: its stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let o = self.cached(args, "");
-        assert!(
-            o.status.success(),
-            "b2ctl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        self.with_info(args).stdin("").ok()
     }
 
     /// Uploads `name` with the account info; returns (class A calls, successful uploads)
@@ -109,12 +92,6 @@ impl Env {
             .permissions()
             .mode()
             & 0o777
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -2,6 +2,8 @@
 //! its fix: the `b2ctl` binary against `b2-sim` over loopback (or, for the server that never
 //! answers, a plain listener that accepts connections and stays silent).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -10,74 +12,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use b2_sim::Sim;
+use common::{data, Env};
 
-struct Env {
-    sim: Sim,
-    dir: PathBuf,
-}
-
-impl Env {
-    fn new(tag: &str) -> Env {
-        let dir = std::env::temp_dir().join(format!("b2ctl-defect-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let sim = Sim::start().expect("sim");
-        Env { sim, dir }
-    }
-
-    /// `b2ctl ARGS` with the master key in the environment, run in the test's folder.
-    fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let (id, key) = self.sim.master_key();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_b2ctl"));
-        c.args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", self.sim.url())
-            .env("B2_ACCOUNT_INFO", self.dir.join("no-account.json"))
-            .current_dir(&self.dir);
-        c
-    }
-
-    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
-        self.cmd(args).output().expect("run b2ctl")
-    }
-
-    fn ok<S: AsRef<OsStr> + std::fmt::Debug>(&self, args: &[S]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "b2ctl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, bytes).expect("write");
-        p.to_string_lossy().into_owned()
-    }
-
-    /// Temporary download files left in the test's folder.
-    fn temps(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(&self.dir)
-            .expect("ls")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.to_string_lossy().contains(".b2tmp-"))
-            .collect()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn data(n: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 7919) >> 3) as u8).collect()
+/// A default simulator; runs read no saved account unless a test gives one.
+fn start(tag: &str) -> Env {
+    let e = Env::new(tag);
+    let none = e.dir.join("no-account.json");
+    e.with_env("B2_ACCOUNT_INFO", none)
 }
 
 /// Waits for `child` at most `limit`; kills it and fails the test past that.
@@ -116,27 +57,14 @@ fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
 /// class C call: a download by name needs no bucket lookup either).
 #[test]
 fn a_saved_account_is_used_without_authorizing_again() {
-    let env = Env::new("cache");
+    let env = start("cache");
     env.ok(&["bucket", "create", "cache-bucket"]);
     let src = env.file("src.bin", &data(10_000));
     env.ok(&["upload", "cache-bucket", &src, "f.bin"]);
     let info = env.dir.join("account.json");
     let no_key = |args: &[&str], stdin: &str| -> Output {
-        let mut c = env.cmd(args);
-        c.env_remove("B2_APPLICATION_KEY_ID")
-            .env_remove("B2_APPLICATION_KEY")
-            .env("B2_ACCOUNT_INFO", &info)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn b2ctl");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("feed stdin");
-        let o = child.wait_with_output().expect("b2ctl");
+        let run = env.b2ctl(args).no_key().env("B2_ACCOUNT_INFO", &info);
+        let o = run.stdin(stdin).output();
         assert!(
             o.status.success(),
             "b2ctl {args:?}: {}",
@@ -180,7 +108,7 @@ fn mknod(path: &Path, major: u32, minor: u32) -> bool {
 #[test]
 fn a_device_target_is_written_to_never_replaced() {
     use std::os::unix::fs::FileTypeExt;
-    let env = Env::new("device");
+    let env = start("device");
     env.ok(&["bucket", "create", "dev-bucket"]);
     let src = env.file("src.bin", &data(50_000));
     env.ok(&["upload", "dev-bucket", &src, "f.bin"]);
@@ -244,7 +172,7 @@ fn a_device_target_is_written_to_never_replaced() {
 #[cfg(unix)]
 #[test]
 fn uploading_a_fifo_says_it_waits_for_its_writer_then_streams_it() {
-    let env = Env::new("fifo-src");
+    let env = start("fifo-src");
     env.ok(&["bucket", "create", "fifo-bucket"]);
     let fifo = env.dir.join("in.fifo");
     assert!(Command::new("mkfifo")
@@ -307,7 +235,7 @@ fn a_server_that_never_answers_times_out_with_a_clear_message() {
             held.push(s); // accepted, never read from, never answered
         }
     });
-    let env = Env::new("silent");
+    let env = start("silent");
     let mut child = env
         .cmd(&["--timeout", "1", "bucket", "list"])
         .env("B2_ENVIRONMENT", format!("http://{addr}"))
@@ -330,7 +258,7 @@ fn a_server_that_never_answers_times_out_with_a_clear_message() {
 /// errors before any work: commands that would otherwise succeed store and write nothing.
 #[test]
 fn thread_counts_beyond_64_are_refused_before_any_work() {
-    let env = Env::new("threads");
+    let env = start("threads");
     env.ok(&["bucket", "create", "thr-bucket"]);
     let src = env.file("src.bin", &data(1_000));
     env.ok(&["upload", "thr-bucket", &src, "have.bin"]);
@@ -361,7 +289,7 @@ fn thread_counts_beyond_64_are_refused_before_any_work() {
 #[test]
 fn a_non_utf8_local_path_is_uploaded_under_the_given_name() {
     use std::os::unix::ffi::OsStrExt;
-    let env = Env::new("non-utf8");
+    let env = start("non-utf8");
     env.ok(&["bucket", "create", "latin1-bucket"]);
     let path = env.dir.join(OsStr::from_bytes(b"caf\xe9 \xff.txt"));
     assert!(path.to_str().is_none());
@@ -385,7 +313,7 @@ fn a_non_utf8_local_path_is_uploaded_under_the_given_name() {
 /// so each must find its bucket without listing buckets.
 #[test]
 fn a_restricted_key_without_list_buckets_runs_each_command_on_its_own() {
-    let env = Env::new("restricted");
+    let env = start("restricted");
     env.ok(&["bucket", "create", "only-bucket"]);
     env.ok(&["bucket", "create", "other-bucket"]);
     let k = env.ok(&[
@@ -399,11 +327,10 @@ fn a_restricted_key_without_list_buckets_runs_each_command_on_its_own() {
     ]);
     let (rid, rkey) = k.trim().split_once(' ').expect("id and key");
     let restricted = |args: &[&str]| -> Output {
-        env.cmd(args)
+        env.b2ctl(args)
             .env("B2_APPLICATION_KEY_ID", rid)
             .env("B2_APPLICATION_KEY", rkey)
             .output()
-            .expect("run b2ctl")
     };
     // The key really cannot list buckets.
     assert!(!restricted(&["bucket", "list"]).status.success());

@@ -2,40 +2,34 @@
 //! resumed; the final object must be intact and no part the server verified may be sent
 //! twice (the simulator counts successful part uploads: it must equal the part count).
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use b2_sim::{Faults, Sim};
+use common::{file_id, Env};
 
 #[test]
 fn killed_at_random_points_and_resumed() {
-    let dir = std::env::temp_dir().join(format!("b2ctl-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("tmp");
     let part = 100_000usize;
     let parts = 24;
     let data: Vec<u8> = (0..part * parts - 777)
         .map(|i| ((i * 2_654_435_761) >> 11) as u8)
         .collect();
-    let path = dir.join("big.bin");
-    std::fs::write(&path, &data).expect("write");
-    let sim = Sim::builder()
-        .min_part_size(part as u64)
-        .faults(Faults {
+    let e = Env::start(
+        "kill",
+        Sim::builder().min_part_size(part as u64).faults(Faults {
             delay: Some(Duration::from_millis(60)),
             ..Faults::default()
-        })
-        .start()
-        .expect("sim");
-    let (id, key) = sim.master_key();
-    let b2ctl = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_b2ctl"));
-        c.args(args)
-            .env("B2_APPLICATION_KEY_ID", id)
-            .env("B2_APPLICATION_KEY", key)
-            .env("B2_ENVIRONMENT", sim.url())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        }),
+    );
+    let sim = &e.sim;
+    let path = e.dir.join("big.bin");
+    std::fs::write(&path, &data).expect("write");
+    let b2ctl = |args: &[&str]| -> Command {
+        let mut c = e.cmd(args);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
     assert!(b2ctl(&["bucket", "create", "kill-bucket"])
@@ -87,11 +81,7 @@ fn killed_at_random_points_and_resumed() {
         String::from_utf8(o.stdout).expect("utf8")
     };
     let unfinished = out(&["unfinished", "kill-bucket", "--json"]);
-    let file_id = unfinished
-        .split("\"fileId\":")
-        .nth(1)
-        .and_then(|r| r.split('"').nth(1))
-        .expect("one unfinished large file");
+    let file_id = file_id(&unfinished);
     let listed = out(&["file", "parts", &format!("b2id://{file_id}"), "--json"]);
     let stored = sim.stats().uploads;
     assert!(stored > 0, "some parts were stored before the kills");
@@ -117,5 +107,4 @@ fn killed_at_random_points_and_resumed() {
         "every part stored exactly once: none sent twice after it was verified"
     );
     println!("killed {kills} times, resumed, {parts} parts stored once each");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,29 +3,20 @@
 //! and a bucket-restricted key without `listBuckets` doing all its capabilities allow, over
 //! real loopback sockets against `b2-sim`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
 use b2_sim::Sim;
 use b2_transport_std::client::{AccountInfo, Client, DownloadTarget, UploadOptions};
 use b2_transport_std::TransportConfig;
+use common::{master, tmpdir};
 
 const BUCKET: &str = "account-bucket";
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("b2-account-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
-
 fn cfg() -> TransportConfig {
     TransportConfig::default()
-}
-
-fn master(sim: &Sim) -> Client {
-    let (id, key) = sim.master_key();
-    Client::new(id, key, sim.url()).expect("client")
 }
 
 #[cfg(unix)]

@@ -2,7 +2,8 @@
 //! typed models) and every `ClientError` variant produced by its real condition, over real
 //! loopback sockets against `b2-sim`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
 
 use b2_core::http::TransportError;
@@ -11,15 +12,9 @@ use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{
     Action, BucketType, Client, ClientError, Encryption, Integrity, Retention, RetryPolicy,
 };
+use common::{tmpdir, walk};
 
 const BUCKET: &str = "api-bucket";
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("b2-api-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
 
 /// A quick policy for tests that expect failures.
 fn quick() -> RetryPolicy {
@@ -576,17 +571,4 @@ fn invalid_input_io_transport_and_integrity() {
         "{e:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn walk(d: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -2,14 +2,15 @@
 //! exchange, over real loopback sockets against `b2-sim` (ureq, hyper): no allocation of the
 //! announced size, no wrapped size, no re-sending.
 
+mod common;
+
 use b2_sim::{Faults, Sim};
-use b2_transport_std::client::{Client, ClientError, MAX_JSON_ANSWER};
+use b2_transport_std::client::{ClientError, MAX_JSON_ANSWER};
+use common::start;
 
 #[test]
 fn absurd_content_lengths_are_a_typed_error_after_one_request() {
-    let sim = Sim::builder().start().expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
+    let (sim, client) = start(Sim::builder());
     client
         .create_bucket("bounded-answers", false)
         .expect("bucket");
@@ -57,9 +58,7 @@ fn absurd_content_lengths_are_a_typed_error_after_one_request() {
 fn an_answer_growing_the_buffer_stays_within_the_limit() {
     // A large but honest answer: 60 buckets do not fit the first 16 KiB buffer; the
     // client asks again with a buffer of the announced size and succeeds.
-    let sim = Sim::builder().start().expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
+    let (sim, client) = start(Sim::builder());
     for i in 0..60 {
         client
             .create_bucket(&format!("bucket-with-a-long-name-{i:03}"), false)

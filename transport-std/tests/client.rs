@@ -1,5 +1,7 @@
 //! End to end: the blocking client over real loopback sockets against `b2-sim`.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,6 +9,7 @@ use std::sync::Arc;
 
 use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{Client, ClientError, DownloadTarget, Progress, UploadOptions};
+use common::{data, hex, start, tmpdir, walk};
 use sha1::{Digest, Sha1};
 
 fn sim_with(faults: Faults, dir: Option<&Path>) -> (Sim, Client) {
@@ -14,37 +17,7 @@ fn sim_with(faults: Faults, dir: Option<&Path>) -> (Sim, Client) {
     if let Some(d) = dir {
         b = b.data_dir(d);
     }
-    let sim = b.start().expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "b2-std-{tag}-{}-{}",
-        std::process::id(),
-        rand_u32()
-    ));
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
-
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(7);
-    h.finish() as u32
-}
-
-fn data(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| {
-            (i as u32)
-                .wrapping_mul(2_654_435_761)
-                .rotate_left(seed as u32) as u8
-        })
-        .collect()
+    start(b)
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -359,19 +332,6 @@ fn corrupted_download_leaves_nothing_behind() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn walk(d: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn faults_everything_arrives_intact() {
     let dir = tmpdir("faults");
@@ -387,7 +347,7 @@ fn faults_everything_arrives_intact() {
     let (sim, c) = sim_with(faults, None);
     c.create_bucket("fault-bucket", false).expect("bucket");
     for (i, len) in [10usize, 150_000, 420_000].iter().enumerate() {
-        let bytes = data(*len, i as u8);
+        let bytes = data(*len, i as u32);
         let p = write_file(&dir, "f.bin", &bytes);
         let name = format!("f{i}");
         c.upload_path("fault-bucket", &p, &name, &opts(100_000))
@@ -416,10 +376,6 @@ fn faults_everything_arrives_intact() {
         "{st:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

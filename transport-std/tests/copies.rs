@@ -3,52 +3,22 @@
 //! buckets, by id or by name, with a range, with metadata kept or replaced; concatenation;
 //! resume after an interruption; and the same under the simulator's faults.
 
-use std::path::PathBuf;
+mod common;
 
 use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{
     Client, ClientError, CopyOptions, CopySource, ReplaceMetadata, RetryPolicy, UploadOptions,
 };
-use sha1::{Digest, Sha1};
 
 const MB: u64 = 1_000_000;
 
 fn sim_with(min_part: u64, faults: Faults) -> (Sim, Client) {
-    let sim = Sim::builder()
-        .min_part_size(min_part)
-        .faults(faults)
-        .start()
-        .expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
+    start(Sim::builder().min_part_size(min_part).faults(faults))
 }
 
+/// `n` bytes of test data (see [`common::data`]).
 fn data(n: u64, seed: u32) -> Vec<u8> {
-    (0..n as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).rotate_left(seed)) as u8)
-        .collect()
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha1_hex(d: &[u8]) -> String {
-    hex(&Sha1::digest(d))
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(1);
-    let d = std::env::temp_dir().join(format!(
-        "b2-copy-{tag}-{}-{:x}",
-        std::process::id(),
-        h.finish()
-    ));
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
+    common::data(n as usize, seed)
 }
 
 /// Uploads `bytes` as `name` with a content type and one info entry; returns its id.
@@ -428,16 +398,6 @@ fn a_checkpoint_whose_large_file_was_cancelled_starts_a_new_copy() {
 }
 
 /// Versions of `name` in `bucket` (unfinished large files are not versions).
-fn versions(c: &Client, bucket: &str, name: &str) -> usize {
-    c.ls(bucket, name, true, true)
-        .expect("ls")
-        .filter(|v| {
-            v.as_ref()
-                .is_ok_and(|v| v.file_name == name && v.action != "start")
-        })
-        .count()
-}
-
 #[test]
 fn small_copies_whose_answers_are_lost_leave_one_version_each() {
     let (sim, c) = sim_with(100_000, Faults::default());
@@ -610,6 +570,7 @@ fn a_key_that_may_not_list_still_copies_under_lost_answers_by_sending_again() {
 use b2_core::wire::encryption::{CustomerKey, EncryptionMode};
 use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
 use b2_transport_std::client::{DownloadTarget, Sse};
+use common::{sha1_hex, start, tmpdir, versions};
 
 /// B2's status and code of a failed call (its 403 `access_denied` is the client's typed
 /// `Unauthorized`).

@@ -4,6 +4,8 @@
 //! travels with the file and is checked on download; streams survive a fault storm and
 //! leave nothing unfinished when they fail.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -15,42 +17,13 @@ use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{
     Client, ClientError, DownloadTarget, Progress, RetryPolicy, UploadOptions,
 };
+use common::{data, hex, start, tmpdir, walk};
 use sha1::{Digest, Sha1};
 
 const PART: u64 = 100_000;
 
 fn sim_with(faults: Faults) -> (Sim, Client) {
-    let sim = Sim::builder()
-        .min_part_size(PART)
-        .faults(faults)
-        .start()
-        .expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(1);
-    let d = std::env::temp_dir().join(format!(
-        "b2-large-{tag}-{}-{:x}",
-        std::process::id(),
-        h.finish()
-    ));
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
-
-fn data(n: usize, seed: u32) -> Vec<u8> {
-    (0..n as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).rotate_left(seed)) as u8)
-        .collect()
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    start(Sim::builder().min_part_size(PART).faults(faults))
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> (PathBuf, u64) {
@@ -334,21 +307,6 @@ fn a_large_download_is_verified_and_corruption_refused() {
     );
     assert!(!out.exists());
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn walk(d: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(d) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -2,22 +2,14 @@
 //! file (it writes into a FIFO, refuses a directory), its temporary file has a name no one
 //! can plant a link at, and a plain-http realm off loopback is refused before any I/O.
 
-use std::path::PathBuf;
+mod common;
 
 use b2_sim::Sim;
 use b2_transport_std::client::{Client, ClientError, DownloadTarget, UploadOptions};
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("b2-local-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
+use common::{start, tmpdir};
 
 fn setup(bytes: &[u8]) -> (Sim, Client, DownloadTarget) {
-    let sim = Sim::builder().start().expect("sim");
-    let (id, key) = sim.master_key();
-    let c = Client::new(id, key, sim.url()).expect("client");
+    let (sim, c) = start(Sim::builder());
     c.create_bucket("local-bucket", false).expect("bucket");
     c.upload_reader("local-bucket", bytes, "f.bin", &UploadOptions::default())
         .expect("up");

@@ -2,42 +2,22 @@
 //! connection without answering (`Faults::lose_answer_every`). The outcome is unknown to
 //! the client, which asks B2 before sending again; every name ends with exactly one version.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use b2_sim::{Faults, Sim};
 use b2_transport_std::client::{Client, UploadOptions};
+use common::{data, start, versions};
 
 const PART: u64 = 100_000;
 
 fn sim_losing(every: u32) -> (Sim, Client) {
-    let sim = Sim::builder()
-        .min_part_size(PART)
-        .faults(Faults {
-            lose_answer_every: Some(every),
-            ..Faults::default()
-        })
-        .start()
-        .expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
-}
-
-fn data(n: usize, seed: u32) -> Vec<u8> {
-    (0..n as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).rotate_left(seed)) as u8)
-        .collect()
-}
-
-fn versions(c: &Client, bucket: &str, name: &str) -> usize {
-    c.ls(bucket, name, true, true)
-        .expect("ls")
-        .filter(|v| {
-            v.as_ref()
-                .is_ok_and(|v| v.file_name == name && v.action != "start")
-        })
-        .count()
+    start(Sim::builder().min_part_size(PART).faults(Faults {
+        lose_answer_every: Some(every),
+        ..Faults::default()
+    }))
 }
 
 fn tmpfile(tag: &str, bytes: &[u8]) -> PathBuf {

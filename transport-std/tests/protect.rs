@@ -3,6 +3,8 @@
 //! or missing one; Object Lock retention and legal hold blocking deletes; the governance
 //! bypass working only with the capability; custom upload timestamps.
 
+mod common;
+
 use b2_core::op::UploadPart;
 use b2_core::wire::encryption::{CustomerKey, Encryption, EncryptionMode};
 use b2_core::wire::json::JsonWriter;
@@ -13,29 +15,17 @@ use b2_sim::Sim;
 use b2_transport_std::client::{
     Client, ClientError, DownloadTarget, ParallelDownload, Sse, UploadOptions,
 };
+use common::{data, start};
 use sha1::{Digest, Sha1};
 
 const DAY: u64 = 86_400_000;
 
 fn sim() -> (Sim, Client) {
-    let sim = Sim::builder()
-        .min_part_size(100_000)
-        .custom_upload_timestamps(true)
-        .start()
-        .expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
-}
-
-fn data(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| {
-            (i as u32)
-                .wrapping_mul(2_654_435_761)
-                .rotate_left(seed as u32) as u8
-        })
-        .collect()
+    start(
+        Sim::builder()
+            .min_part_size(100_000)
+            .custom_upload_timestamps(true),
+    )
 }
 
 /// `b2_create_bucket` with file lock enabled (the bucket settings live elsewhere; this

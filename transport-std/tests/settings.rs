@@ -2,6 +2,8 @@
 //! and updated (CORS, lifecycle, replication, `ifRevisionIs`), notification rules, keys with
 //! expiry, several buckets and a prefix, download authorizations and share URLs.
 
+mod common;
+
 use std::time::Duration;
 
 use b2_sim::Sim;
@@ -11,10 +13,7 @@ use b2_transport_std::client::{
 };
 
 fn start() -> (Sim, Client) {
-    let sim = Sim::builder().start().expect("sim");
-    let (id, key) = sim.master_key();
-    let client = Client::new(id, key, sim.url()).expect("client");
-    (sim, client)
+    common::start(Sim::builder())
 }
 
 fn put(c: &Client, bucket: &str, name: &str, body: &[u8]) -> String {

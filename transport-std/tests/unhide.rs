@@ -1,8 +1,11 @@
 //! End to end: `delete` never unhides, `unhide` deletes a hide marker and nothing else, over
 //! real loopback sockets against `b2-sim`.
 
+mod common;
+
 use b2_sim::Sim;
 use b2_transport_std::client::{Action, Client, ClientError, UploadOptions};
+use common::start;
 
 const BUCKET: &str = "unhide-bucket";
 
@@ -23,9 +26,7 @@ fn versions(c: &Client, name: &str) -> Vec<Action> {
 
 #[test]
 fn delete_refuses_to_unhide_and_unhide_deletes_only_hide_markers() {
-    let sim = Sim::builder().start().expect("sim");
-    let (id, key) = sim.master_key();
-    let c = Client::new(id, key, sim.url()).expect("client");
+    let (sim, c) = start(Sim::builder());
     c.create_bucket(BUCKET, false).expect("bucket");
     put(&c, "a.txt", b"first");
     put(&c, "a.txt", b"second");

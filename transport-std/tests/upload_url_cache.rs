@@ -3,20 +3,14 @@
 //! part URL), within the bounds, and a client started from the file uploads without
 //! `b2_get_upload_url`.
 
-use std::path::PathBuf;
+mod common;
 
 use b2_sim::Sim;
 use b2_transport_std::client::{AccountInfo, Client, UploadOptions, MAX_URLS_PER_BUCKET};
 use b2_transport_std::TransportConfig;
+use common::tmpdir;
 
 const BUCKET: &str = "url-cache-bucket";
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("b2-urlcache-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
-}
 
 #[test]
 fn only_idle_small_file_urls_are_stored_and_reused() {
