@@ -1097,6 +1097,9 @@ fn exit_codes_tell_usage_not_found_and_failure_apart() {
         code(&["download", "exit-bucket", "nope.txt", "o.bin"]),
         Some(3)
     );
+    // B2's own message reaches the user (a download used to say only "not found: ").
+    let said = e.fails(&["download", "exit-bucket", "nope.txt", "o.bin"]);
+    assert!(said.contains("File not present: nope.txt"), "{said}");
     assert_eq!(code(&["ls", "b2://no-such-bucket"]), Some(3));
     assert_eq!(code(&["rm", "exit-bucket", "nope.txt"]), Some(3));
     // Other failures.
