@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use b2_core::http::{Headers, Request, TransportError};
 use b2_core::op::{Abort, Authorize, Exchange, Operation, Step};
@@ -30,7 +30,8 @@ use b2_core::wire::json::{fields, items, Value};
 use super::builder::Settings;
 use super::url_cache::{self, CachedUploadUrl};
 use super::{
-    os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError, Result, FIRST_BUF,
+    json_str, now_ms, os_entropy, realm_is_safe, text, BucketInfo, BucketType, Client, ClientError,
+    Result, FIRST_BUF,
 };
 use crate::transport::{TransportConfig, UreqTransport};
 
@@ -100,14 +101,6 @@ impl fmt::Debug for AccountInfo {
             .field("upload_urls", &self.upload_urls.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Milliseconds since the Unix epoch now.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 fn bad_file(path: &Path, why: &str) -> ClientError {
@@ -362,20 +355,6 @@ impl AccountInfo {
         }
         Ok(s)
     }
-}
-
-/// Appends `s` as a JSON string.
-pub(crate) fn json_str(o: &mut String, s: &str) {
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
 }
 
 /// What the client keeps about its account beyond the session.

@@ -383,7 +383,7 @@ impl Client {
             renewed
         };
         if reauthorized {
-            self.account_state().authorized_at_ms = account::now_ms();
+            self.account_state().authorized_at_ms = now_ms();
             let _ = self.write_back();
         }
     }
@@ -973,6 +973,28 @@ pub fn env_credentials() -> Option<(String, String)> {
         .ok()
         .filter(|s| !s.is_empty())?;
     Some((id, key))
+}
+
+/// Milliseconds since the Unix epoch now.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Appends `s` as a JSON string.
+pub(crate) fn json_str(o: &mut String, s: &str) {
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
 }
 
 #[cfg(test)]

@@ -343,7 +343,7 @@ impl Client {
         let d = Described::new(opts);
         let mut pairs = Vec::new();
         let params = d.params(&mut pairs, bucket_id, remote, size, opts);
-        let started = super::account::now_ms();
+        let started = super::now_ms();
         let taken = self.take_upload_url(bucket_id);
         let url = taken.as_ref().map(|(u, _)| u.clone());
         let mut s = self.session();
@@ -515,7 +515,7 @@ impl Client {
         key: Option<&CustomerKey>,
         policy: RetryPolicy,
     ) -> Result<[u8; 20]> {
-        let started = super::account::now_ms();
+        let started = super::now_ms();
         let taken = self.take_upload_url(file_id);
         let url = taken.as_ref().map(|(u, _)| u.clone());
         let mut op = UploadPart::new(

@@ -21,8 +21,7 @@ use std::fmt;
 use b2_core::op::{upload_url_reusable, UploadUrl};
 use b2_core::wire::json::{fields, items, Value};
 
-use super::account::now_ms;
-use super::{realm_is_safe, text, Client, Result};
+use super::{now_ms, realm_is_safe, text, Client, Result};
 
 /// Most upload URLs stored for one bucket (a run uses one per upload thread; more are
 /// rarely all idle at the end).
@@ -125,11 +124,11 @@ pub(crate) fn write(o: &mut String, urls: &[CachedUploadUrl]) {
     for (i, u) in urls.iter().enumerate() {
         o.push_str(if i > 0 { ",\n    " } else { "\n    " });
         o.push_str("{\"bucketId\": ");
-        super::account::json_str(o, &u.bucket_id);
+        super::json_str(o, &u.bucket_id);
         o.push_str(", \"uploadUrl\": ");
-        super::account::json_str(o, &u.url);
+        super::json_str(o, &u.url);
         o.push_str(", \"authorizationToken\": ");
-        super::account::json_str(o, &u.token);
+        super::json_str(o, &u.token);
         o.push_str(&format!(", \"obtainedAtMillis\": {}}}", u.obtained_at_ms));
     }
     o.push_str(if urls.is_empty() { "]" } else { "\n  ]" });

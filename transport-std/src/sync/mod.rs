@@ -301,12 +301,6 @@ impl Side<'_> {
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl<'c> Synchronizer<'c> {
     /// A synchronizer on `client` with `opts`.
     pub fn new(client: &'c Client, opts: SyncOptions) -> Self {
@@ -502,7 +496,7 @@ impl<'c> Synchronizer<'c> {
         let (mut src_last, mut dst_last) = (None, None);
         let mut s = self.next_item(src, &mut src_last, &mut protected, run)?;
         let mut d = self.next_item(dst, &mut dst_last, &mut protected, run)?;
-        let now = now_ms();
+        let now = crate::client::now_ms();
         loop {
             if run.stop.load(Ordering::Relaxed) {
                 return Ok(());

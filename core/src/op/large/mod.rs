@@ -4,11 +4,13 @@
 
 pub mod checkpoint;
 pub mod coordinator;
+pub mod job;
 pub mod remote;
 pub mod sequential;
 
 pub use checkpoint::{Checkpoint, CheckpointHead};
-pub use coordinator::{stream_fits_one_request, JobKind, LargeFile, PartJob, Phase, Resume};
+pub use coordinator::{stream_fits_one_request, LargeFile, Phase, Resume};
+pub use job::{JobKind, PartJob};
 pub use remote::{copy_part_call, PartKeys, RemoteRange};
 pub use sequential::LargeUpload;
 

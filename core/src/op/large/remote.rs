@@ -12,7 +12,7 @@
 //! computed from it when asked (a walk over the sources).
 
 use crate::error::InvalidInput;
-use crate::op::large::coordinator::{JobKind, PartJob};
+use crate::op::large::job::{JobKind, PartJob};
 use crate::validate;
 use crate::wire::encryption::CustomerKey;
 use crate::wire::large::CopyPart;

@@ -4,7 +4,8 @@
 use crate::error::Error;
 use crate::http::{Headers, Request, TransportError};
 use crate::op::call::CallPoll;
-use crate::op::large::coordinator::{stream_fits_one_request, JobKind, LargeFile, PartJob, Resume};
+use crate::op::large::coordinator::{stream_fits_one_request, LargeFile, Resume};
+use crate::op::large::job::{JobKind, PartJob};
 use crate::op::upload::{file_headers, FileParams, Job, UploadState};
 use crate::op::{Abort, Exchange, Operation, Source, Step, UploadUrl};
 use crate::retry::RetryPolicy;
