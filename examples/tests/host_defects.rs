@@ -305,6 +305,25 @@ fn a_non_utf8_local_path_is_uploaded_under_the_given_name() {
         env.sim.file_bytes("latin1-bucket", "cafe.txt").as_deref(),
         Some(&b"latin-1 name"[..])
     );
+    // And back, to a non-UTF-8 path, by name and by URI.
+    let back = env.dir.join(OsStr::from_bytes(b"retour \xe9.txt"));
+    let o = env.run(&[
+        OsStr::new("download"),
+        OsStr::new("latin1-bucket"),
+        OsStr::new("cafe.txt"),
+        back.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&back).expect("read"), b"latin-1 name");
+    let again = env.dir.join(OsStr::from_bytes(b"\xff again"));
+    let o = env.run(&[
+        OsStr::new("file"),
+        OsStr::new("download"),
+        OsStr::new("b2://latin1-bucket/cafe.txt"),
+        again.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&again).expect("read"), b"latin-1 name");
 }
 
 /// A bucket-restricted key without `listBuckets` could only download by name: `ls`, `info`,

@@ -106,9 +106,9 @@ pub struct DownloadArgs {
     /// `b2://BUCKET/NAME`, `b2id://FILE_ID`, or a bucket name (then NAME LOCAL follow).
     target: String,
     /// After a URI: the local path or `-`; after a bucket name: the name in the bucket.
-    second: String,
-    /// After a bucket name: the local path or `-`.
-    third: Option<String>,
+    second: std::ffi::OsString,
+    /// After a bucket name: the local path or `-` (any bytes the system allows).
+    third: Option<std::ffi::OsString>,
     /// Inclusive byte range START-END.
     #[arg(long)]
     range: Option<String>,
@@ -302,10 +302,13 @@ pub fn download(creds: &Creds, a: DownloadArgs) -> Result<(), ClientError> {
         let Some(local) = a.third else {
             output::usage("expected BUCKET NAME LOCAL, or b2://BUCKET/NAME LOCAL");
         };
+        let Ok(name) = a.second.into_string() else {
+            output::usage("the name in the bucket must be UTF-8 (B2 names are)");
+        };
         (
             DownloadTarget::ByName {
                 bucket: a.target,
-                name: a.second,
+                name,
             },
             local,
         )

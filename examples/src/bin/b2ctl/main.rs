@@ -91,7 +91,7 @@ enum Cmd {
         /// File id.
         file_id: String,
         /// Local path or `-`.
-        local: String,
+        local: std::ffi::OsString,
         /// Flush the file to disk (fsync) before renaming it into place.
         #[arg(long)]
         fsync: bool,
@@ -639,20 +639,23 @@ fn run(cli: Cli) -> Result<(), ClientError> {
 fn download(
     client: &Client,
     target: &DownloadTarget,
-    local: &str,
+    local: &std::ffi::OsStr,
     range: Option<(u64, u64)>,
     par: &ParallelDownload,
     key: Option<&b2_core::wire::encryption::CustomerKey>,
 ) -> Result<(), ClientError> {
     let progress = bar(None);
     let p = Some(&*progress as &dyn Progress);
-    let r = match (local, key) {
-        ("-", None) => client.download_to_writer(target, io::stdout().lock(), range, p)?,
-        ("-", Some(k)) => {
+    // `-` is stdout; any other argument, UTF-8 or not, is a path.
+    let to_stdout = local == "-";
+    let path = Path::new(local);
+    let r = match (to_stdout, key) {
+        (true, None) => client.download_to_writer(target, io::stdout().lock(), range, p)?,
+        (true, Some(k)) => {
             client.download_to_writer_with_key(target, io::stdout().lock(), range, p, k)?
         }
-        (l, None) => client.download_to_path_with(target, Path::new(l), range, p, par)?,
-        (l, Some(k)) => client.download_to_path_with_key(target, Path::new(l), range, p, par, k)?,
+        (false, None) => client.download_to_path_with(target, path, range, p, par)?,
+        (false, Some(k)) => client.download_to_path_with_key(target, path, range, p, par, k)?,
     };
     progress.0.finish_and_clear();
     // On stderr, so that a download to stdout stays clean.
