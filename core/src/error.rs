@@ -347,6 +347,15 @@ impl From<BadAnswer> for Error {
     }
 }
 
+/// So that a host can use `?` into `Box<dyn std::error::Error>` (and `anyhow`, …).
+impl core::error::Error for Error {}
+
+/// See [`Error`]'s.
+impl core::error::Error for InvalidInput {}
+
+/// See [`Error`]'s.
+impl core::error::Error for ApiError {}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)

@@ -182,6 +182,9 @@ pub enum TransportError {
     Tls,
 }
 
+/// So that a host can use `?` into `Box<dyn std::error::Error>`.
+impl core::error::Error for TransportError {}
+
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
