@@ -1,8 +1,10 @@
 //! [`b2_core::driver_async::AsyncTransport`] over `embedded-io-async` streams made by an
 //! `embedded-nal-async` [`TcpConnect`] (embassy-net's `TcpClient` implements it), speaking
 //! HTTP/1.1 through the same codec as the blocking [`StreamTransport`](crate::StreamTransport).
+//! With embassy-net (compiled for real in `examples/esp32c3-embassy`, and over host sockets in
+//! `tests/tests/async_e2e.rs`):
 //!
-//! ```ignore
+//! ```text
 //! let state = TcpClientState::<1, 4096, 4096>::new();
 //! let client = TcpClient::new(stack, &state);
 //! let mut body = [0u8; 1024];
