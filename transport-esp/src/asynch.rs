@@ -47,7 +47,7 @@ impl Dns for NoDns {
 
 /// The async HTTP/1.1 transport: connections from `tcp`, names resolved by `dns`, every head
 /// and body moved through one caller-sized buffer (at least
-/// [`MIN_BUFFER`](crate::stream::MIN_BUFFER) bytes). One connection is kept alive between
+/// [`MIN_BUFFER`] bytes). One connection is kept alive between
 /// exchanges to the same host and dropped (closed) after any error.
 ///
 /// RAM: the buffer, the open connection (the stack's socket), and about 120 bytes.

@@ -1,7 +1,7 @@
 //! # b2-transport-esp
 //!
 //! `b2_core::driver::Transport` over `embedded-svc`'s blocking HTTP client
-//! [`Connection`](embedded_svc::http::client::Connection), the trait `esp-idf-svc`'s
+//! [`Connection`], the trait `esp-idf-svc`'s
 //! `EspHttpConnection` implements on ESP32 chips. `#![no_std]`, no allocation.
 //!
 //! The adapter is thin: it moves bytes. Request bodies go out with the fixed
