@@ -73,11 +73,11 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, class: Option<Class>, bytes_in: u64, bytes_out: u64) {
+    fn add(&mut self, class: Option<Class>, n: u64, bytes_in: u64, bytes_out: u64) {
         match class {
-            Some(Class::A) => self.class_a += 1,
-            Some(Class::B) => self.class_b += 1,
-            Some(Class::C) => self.class_c += 1,
+            Some(Class::A) => self.class_a += n,
+            Some(Class::B) => self.class_b += n,
+            Some(Class::C) => self.class_c += n,
             None => {}
         }
         self.bytes_in += bytes_in;
@@ -155,21 +155,53 @@ impl Ledger {
         bytes_in: u64,
         bytes_out: u64,
     ) {
+        self.charge_n(call, key_id, bucket_id, 1, bytes_in, bytes_out);
+    }
+
+    /// Counts a call answered 200 as `n` transactions of its class.
+    pub fn charge_n(
+        &self,
+        call: &str,
+        key_id: Option<&str>,
+        bucket_id: Option<&str>,
+        n: u64,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) {
         let class = class_of(call);
         let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        c.total.add(class, bytes_in, bytes_out);
+        c.total.add(class, n, bytes_in, bytes_out);
         c.by_key
             .entry(key_id.unwrap_or("-").to_string())
             .or_default()
-            .add(class, bytes_in, bytes_out);
+            .add(class, n, bytes_in, bytes_out);
         if let Some(b) = bucket_id {
             c.by_bucket
                 .entry(b.to_string())
                 .or_default()
-                .add(class, bytes_in, bytes_out);
+                .add(class, n, bytes_in, bytes_out);
         }
     }
+}
 
+/// How many transactions B2 bills a listing answer as: "if you set maxFileCount to more
+/// than 1000 and more than 1000 are returned, the call will be billed as multiple
+/// transactions, as if you had made requests in a loop asking for 1000 at a time"
+/// (`b2_list_file_names`, `b2_list_file_versions`; `b2_list_keys` likewise for keys).
+pub(crate) fn transactions(call: &str, answer: &Value) -> u64 {
+    let field = match call {
+        "b2_list_file_names" | "b2_list_file_versions" => "files",
+        "b2_list_keys" => "keys",
+        _ => return 1,
+    };
+    let n = answer
+        .get(field)
+        .and_then(Value::as_array)
+        .map_or(0, |a| a.len() as u64);
+    n.div_ceil(1000).max(1)
+}
+
+impl Ledger {
     /// A copy of the counts.
     pub fn snapshot(&self) -> Costs {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()

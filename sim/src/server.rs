@@ -715,7 +715,8 @@ async fn json_call(
                 .find_map(|k| args.get(*k).and_then(Value::as_str))
                 .and_then(crate::costs::bucket_of_file_id)
         });
-    sh.costs.charge(call, Some(&key.id), bucket, 0, 0);
+    let n = crate::costs::transactions(call, &out);
+    sh.costs.charge_n(call, Some(&key.id), bucket, n, 0, 0);
     if matches!(call, "b2_finish_large_file" | "b2_copy_file") && sh.lose_answer() {
         return Err(Outcome::Abort);
     }

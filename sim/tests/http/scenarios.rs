@@ -138,6 +138,58 @@ fn costs_count_classes_and_bytes_per_key_and_bucket() {
     assert_eq!(v["byKey"][&key_id]["classA"], 4);
 }
 
+/// B2 bills a listing that returns more than 1,000 names as one transaction per 1,000
+/// ("as if you had made requests in a loop asking for 1000 at a time").
+#[test]
+fn a_listing_of_more_than_1000_names_costs_one_class_c_per_1000() {
+    let s = sim();
+    let c = Client::new(&s);
+    let b = c.create_bucket("many-names", "allPrivate");
+    let (url, token) = c.upload_url(&b);
+    let body = b"x";
+    let sha = sha1_hex(body);
+    for i in 0..1001 {
+        let name = format!("n{i:05}");
+        let a = c.upload_with(
+            &url,
+            &token,
+            &[
+                ("X-Bz-File-Name", &name),
+                ("Content-Type", "a/b"),
+                ("X-Bz-Content-Sha1", &sha),
+            ],
+            body,
+        );
+        assert_eq!(a.status, 200);
+    }
+    let class_c = || s.costs().by_bucket[&b].class_c;
+    let before = class_c();
+    let all = c.ok(
+        "b2_list_file_names",
+        json!({"bucketId": b, "maxFileCount": 10000}),
+    );
+    assert_eq!(all["files"].as_array().map(Vec::len), Some(1001));
+    assert_eq!(class_c() - before, 2, "1,001 names: two transactions");
+    let before = class_c();
+    c.ok(
+        "b2_list_file_names",
+        json!({"bucketId": b, "maxFileCount": 1000}),
+    );
+    assert_eq!(class_c() - before, 1, "1,000 names: one");
+    let before = class_c();
+    c.ok(
+        "b2_list_file_versions",
+        json!({"bucketId": b, "maxFileCount": 5000}),
+    );
+    assert_eq!(class_c() - before, 2, "versions are billed the same way");
+    let before = class_c();
+    c.ok(
+        "b2_list_file_names",
+        json!({"bucketId": b, "prefix": "none/"}),
+    );
+    assert_eq!(class_c() - before, 1, "an empty page is still a call");
+}
+
 #[test]
 fn the_binary_prints_costs_when_stopped() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_b2-sim"))
