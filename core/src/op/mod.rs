@@ -83,7 +83,7 @@ pub mod list;
 pub mod unhide;
 pub use json::{Authorize, Call};
 pub use list::{Cursor, List, Listing};
-pub use unhide::{Unhidden, Unhide};
+pub use unhide::{DeletedNewest, Unhidden, Unhide};
 
 #[cfg(test)]
 pub(crate) mod script;

@@ -1,5 +1,9 @@
 //! Unhiding a file: B2 has no call for it. The newest version of the name is deleted if, and
 //! only if, it is a hide marker, so the version before it becomes visible again.
+//!
+//! Its mirror, [`Unhide::delete_newest`], deletes the newest version only if it is *not* a
+//! hide marker: deleting a hide marker alone would unhide the file, which a delete never
+//! does (that is an unhide).
 
 use crate::error::Error;
 use crate::http::{Headers, Request, TransportError};
@@ -24,6 +28,27 @@ pub enum Unhidden {
     NotFound,
 }
 
+/// What [`Unhide::delete_newest`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DeletedNewest {
+    /// The newest version (an upload) is deleted.
+    Deleted,
+    /// The newest version is a hide marker: nothing was deleted (deleting it would unhide).
+    Hidden,
+    /// The name has no version at all: nothing was deleted.
+    NotFound,
+}
+
+/// Which newest version the operation deletes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Only a hide marker (unhide).
+    HideMarker,
+    /// Only a version that is not a hide marker (delete).
+    Visible,
+}
+
 enum Stage {
     /// `b2_list_file_versions` from the name (a few entries: unfinished large files of the
     /// name are listed too, and skipped).
@@ -41,6 +66,7 @@ pub struct Unhide<'s, 'b, 'a> {
     buf: &'b mut [u8],
     bucket_id: &'a str,
     file_name: &'a str,
+    mode: Mode,
     stage: Stage,
     marker: Id,
     call: CallState,
@@ -55,6 +81,28 @@ impl<'s, 'b, 'a> Unhide<'s, 'b, 'a> {
         bucket_id: &'a str,
         file_name: &'a str,
     ) -> Result<Self, Error> {
+        Self::with_mode(session, buf, bucket_id, file_name, Mode::HideMarker)
+    }
+
+    /// Prepares the delete of the newest version of `file_name`, refused (nothing deleted)
+    /// when that version is a hide marker. After [`Step::Done`], read
+    /// [`Unhide::deleted_newest`]; the deleted version's id is [`Unhide::deleted_id`].
+    pub fn delete_newest(
+        session: &'s mut Session,
+        buf: &'b mut [u8],
+        bucket_id: &'a str,
+        file_name: &'a str,
+    ) -> Result<Self, Error> {
+        Self::with_mode(session, buf, bucket_id, file_name, Mode::Visible)
+    }
+
+    fn with_mode(
+        session: &'s mut Session,
+        buf: &'b mut [u8],
+        bucket_id: &'a str,
+        file_name: &'a str,
+        mode: Mode,
+    ) -> Result<Self, Error> {
         validate::file_name(file_name)?;
         let call = CallState::new(CallKind::Json, session, jitter_seed(session));
         Ok(Unhide {
@@ -62,6 +110,7 @@ impl<'s, 'b, 'a> Unhide<'s, 'b, 'a> {
             buf,
             bucket_id,
             file_name,
+            mode,
             stage: Stage::Newest,
             marker: Id::new(),
             call,
@@ -75,16 +124,33 @@ impl<'s, 'b, 'a> Unhide<'s, 'b, 'a> {
         self
     }
 
-    /// What was found, after [`Step::Done`].
+    /// What an unhide found, after [`Step::Done`] (`None` for [`Unhide::delete_newest`]).
     pub fn outcome(&self) -> Option<Unhidden> {
-        match self.stage {
-            Stage::Done(o) => Some(o),
+        match (self.mode, &self.stage) {
+            (Mode::HideMarker, Stage::Done(o)) => Some(*o),
+            _ => None,
+        }
+    }
+
+    /// What a [`Unhide::delete_newest`] found, after [`Step::Done`].
+    pub fn deleted_newest(&self) -> Option<DeletedNewest> {
+        match (self.mode, &self.stage) {
+            (Mode::Visible, Stage::Done(o)) => Some(match o {
+                Unhidden::Unhidden => DeletedNewest::Deleted,
+                Unhidden::NotHidden => DeletedNewest::Hidden,
+                Unhidden::NotFound => DeletedNewest::NotFound,
+            }),
             _ => None,
         }
     }
 
     /// The id of the hide marker deleted, after [`Unhidden::Unhidden`].
     pub fn hide_marker_id(&self) -> &str {
+        &self.marker
+    }
+
+    /// The id of the version deleted (either mode).
+    pub fn deleted_id(&self) -> &str {
         &self.marker
     }
 
@@ -102,11 +168,16 @@ impl<'s, 'b, 'a> Unhide<'s, 'b, 'a> {
                         break;
                     }
                 }
+                // Done(NotHidden) reads "the newest version is not the kind to delete": not
+                // a hide marker for an unhide, a hide marker for a delete.
                 self.stage = match newest {
-                    Some(f) if f.file_name.eq_str(self.file_name) => match f.action {
-                        Action::Hide => Stage::Delete(fixed_text(f.file_id)?),
-                        _ => Stage::Done(Unhidden::NotHidden),
-                    },
+                    Some(f) if f.file_name.eq_str(self.file_name) => {
+                        if (f.action == Action::Hide) == (self.mode == Mode::HideMarker) {
+                            Stage::Delete(fixed_text(f.file_id)?)
+                        } else {
+                            Stage::Done(Unhidden::NotHidden)
+                        }
+                    }
                     _ => Stage::Done(Unhidden::NotFound),
                 };
                 if let Stage::Delete(_) = self.stage {

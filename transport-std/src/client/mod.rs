@@ -840,18 +840,33 @@ impl Client {
     /// [`Client::unhide`] to remove the marker, or `all_versions`).
     pub fn delete(&self, bucket: &str, name: &str, all_versions: bool) -> Result<usize> {
         let b = self.bucket_info(bucket)?;
-        let versions = self.versions_of(&b.id, name)?;
-        let Some(newest) = versions.first() else {
-            return Err(ClientError::NotFound(format!("{bucket}/{name}")));
-        };
-        if !all_versions && newest.action == Action::Hide {
-            return Err(ClientError::Hidden(format!("{bucket}/{name}")));
+        if all_versions {
+            let versions = self.versions_of(&b.id, name)?;
+            if versions.is_empty() {
+                return Err(ClientError::NotFound(format!("{bucket}/{name}")));
+            }
+            for v in &versions {
+                self.delete_version(&v.file_name, &v.file_id)?;
+            }
+            return Ok(versions.len());
         }
-        let take = if all_versions { versions.len() } else { 1 };
-        for v in versions.iter().take(take) {
-            self.delete_version(&v.file_name, &v.file_id)?;
+        // The newest version only: core's rule (never a hide marker alone).
+        let mut s = self.session();
+        let mut buf = vec![0u8; FIRST_BUF];
+        let mut op = b2_core::op::Unhide::delete_newest(&mut s, &mut buf, &b.id, name)?
+            .with_policy(self.retry_policy());
+        let r = self.run(&mut op);
+        let outcome = op.deleted_newest();
+        drop(op);
+        self.store_session(s);
+        r.map_err(|e| self.explain(e, &["listFiles", "deleteFiles"]))?;
+        match outcome {
+            Some(b2_core::op::DeletedNewest::Deleted) => Ok(1),
+            Some(b2_core::op::DeletedNewest::Hidden) => {
+                Err(ClientError::Hidden(format!("{bucket}/{name}")))
+            }
+            _ => Err(ClientError::NotFound(format!("{bucket}/{name}"))),
         }
-        Ok(take)
     }
 
     /// Unhides `name` through core's `Unhide`: deletes its newest version if, and only if, it

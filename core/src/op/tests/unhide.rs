@@ -63,3 +63,49 @@ fn a_visible_file_or_another_name_is_left_alone() {
     assert_eq!(o, Some(Unhidden::NotFound));
     assert_eq!(script.sent.len(), 1);
 }
+
+fn delete_newest(
+    listing: serde_json::Value,
+    delete: bool,
+) -> (Option<crate::op::DeletedNewest>, Script, String) {
+    let mut s = answers::authorized("tok-1");
+    let mut buf = [0u8; 8192];
+    let mut op = Unhide::delete_newest(&mut s, &mut buf, "bkt", "a.txt").expect("new");
+    let mut script = Script::new([Reply::ok(listing)]);
+    if delete {
+        script.push(Reply::ok(json!({"fileId": "4_up", "fileName": "a.txt"})));
+    }
+    run(&mut op, &mut script, &mut VirtualClock::default()).expect("delete newest");
+    script.finish();
+    assert_eq!(op.outcome(), None, "not an unhide");
+    let id = op.deleted_id().into();
+    (op.deleted_newest(), script, id)
+}
+
+#[test]
+fn a_delete_takes_the_newest_upload_past_unfinished_files() {
+    use crate::op::DeletedNewest;
+    let listing = json!({"files": [
+        version("4_start", "a.txt", "start"),
+        version("4_up", "a.txt", "upload"),
+        version("4_old", "a.txt", "upload"),
+    ], "nextFileName": null});
+    let (o, script, id) = delete_newest(listing, true);
+    assert_eq!(o, Some(DeletedNewest::Deleted));
+    assert_eq!(id, "4_up");
+    assert_eq!(script.last().call(), "b2_delete_file_version");
+    assert_eq!(script.last().json()["fileId"].as_str(), Some("4_up"));
+}
+
+#[test]
+fn a_delete_never_removes_a_hide_marker_alone() {
+    use crate::op::DeletedNewest;
+    let hidden = json!({"files": [version("4_hide", "a.txt", "hide"),
+        version("4_up", "a.txt", "upload")], "nextFileName": null});
+    let (o, script, _) = delete_newest(hidden, false);
+    assert_eq!(o, Some(DeletedNewest::Hidden));
+    assert_eq!(script.sent.len(), 1, "nothing deleted");
+    let other = json!({"files": [version("4_b", "a.txt.bak", "upload")], "nextFileName": null});
+    let (o, _, _) = delete_newest(other, false);
+    assert_eq!(o, Some(DeletedNewest::NotFound));
+}
