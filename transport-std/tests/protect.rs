@@ -130,7 +130,7 @@ fn sse_c_round_trips_and_needs_its_key() {
             c.download_to_writer(&target, Vec::new(), None, None),
             "no key",
         );
-        // To a path, in parallel ranges (HEAD first): the key goes with every request.
+        // To a path, in parallel ranges (the first GET and every range): the key goes with every request.
         let out = dir.join(format!("{name}.out"));
         let par = ParallelDownload {
             threads: 3,

@@ -250,10 +250,7 @@ impl Client {
         let (tmp, file) = create_temp(&dir, &base.to_string_lossy())?;
         let r = self.download_to_file(target, &file, range, progress, par, key);
         let r = r.and_then(|r| {
-            if self
-                .sync_downloads
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if self.sync_downloads {
                 file.sync_all()?;
             }
             // A whole file gets its source's modification time back, so that a sync right

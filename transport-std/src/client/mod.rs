@@ -112,9 +112,9 @@ pub struct Client {
     /// Bucket name → bucket, as looked up (b2sdk caches the same way).
     buckets: Mutex<std::collections::HashMap<String, BucketInfo>>,
     /// `fsync` downloaded files before renaming them into place.
-    sync_downloads: std::sync::atomic::AtomicBool,
+    sync_downloads: bool,
     /// Retry caps and backoff of every operation.
-    retry: Mutex<RetryPolicy>,
+    retry: RetryPolicy,
     /// Threads of an upload or download that does not choose.
     threads: usize,
     /// Capabilities, token time and the account info file (`account.rs`).
@@ -240,8 +240,8 @@ impl Client {
             upload_urls: Mutex::new(UploadUrlPool::new()),
             stats: Mutex::new(Default::default()),
             buckets: Mutex::new(Default::default()),
-            sync_downloads: std::sync::atomic::AtomicBool::new(settings.sync_downloads),
-            retry: Mutex::new(settings.retry),
+            sync_downloads: settings.sync_downloads,
+            retry: settings.retry,
             threads: settings.threads,
             account: Mutex::new(Default::default()),
         }
@@ -265,22 +265,6 @@ impl Client {
         self.authorize_now()
     }
 
-    /// Whether [`Client::download_to_path`] flushes each file to disk (`fsync`) before
-    /// renaming it into place.
-    #[deprecated(note = "set it once: Client::builder().sync_downloads(on)")]
-    pub fn set_sync_downloads(&self, on: bool) {
-        self.sync_downloads
-            .store(on, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Replaces the retry caps and backoff bounds of the operations run from now on.
-    #[deprecated(
-        note = "set it once: Client::builder().retry_policy(p), or derive a client with Client::with_retry_policy"
-    )]
-    pub fn set_retry_policy(&self, policy: RetryPolicy) {
-        *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = policy;
-    }
-
     /// A second client with the same authorization, connections, settings and bucket cache,
     /// whose operations follow `policy` (this client keeps its own). No request is sent.
     ///
@@ -295,9 +279,7 @@ impl Client {
         let settings = Settings {
             retry: policy,
             threads: self.threads,
-            sync_downloads: self
-                .sync_downloads
-                .load(std::sync::atomic::Ordering::Relaxed),
+            sync_downloads: self.sync_downloads,
         };
         let c = Client::assemble(self.session(), self.transport.clone(), settings);
         *c.buckets.lock().unwrap_or_else(|p| p.into_inner()) = self
@@ -353,7 +335,7 @@ impl Client {
 
     /// The retry policy in force.
     pub fn retry_policy(&self) -> RetryPolicy {
-        *self.retry.lock().unwrap_or_else(|p| p.into_inner())
+        self.retry
     }
 
     /// A copy of the session (for operations run outside the client), with fresh entropy
