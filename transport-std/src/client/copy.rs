@@ -18,8 +18,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use b2_core::op::copy::{
     copied_part_sha1, key_for_source, Copy, CopySpec, Destination, Metadata, DEFAULT_COPY_CUTOFF,
@@ -508,44 +508,18 @@ impl Client {
         report: &(dyn Fn(u64) + Sync),
     ) -> Result<()> {
         let file_id = lf.file_id().to_owned();
-        let count = lf.plan().count as usize;
         let policy = self.retry_policy();
-        let lf = Mutex::new(lf);
-        let failed = AtomicBool::new(false);
-        let first_error: Mutex<Option<ClientError>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..threads.min(count) {
-                scope.spawn(|| {
-                    let mut s = self.session();
-                    let mut buf = vec![0u8; 16 * 1024];
-                    while !failed.load(Ordering::Relaxed) {
-                        let job = lock_mutex(&lf).next_job();
-                        let Some(job) = job else { break };
-                        let r = self
-                            .copy_one_part(&mut s, &mut buf, spec, &file_id, &job, policy)
-                            .and_then(|digest| {
-                                let done = {
-                                    let mut lf = lock_mutex(&lf);
-                                    lf.part_done(job.number, digest)?;
-                                    save_checkpoint(&lf, checkpoint);
-                                    lf.bytes_done()
-                                };
-                                report(done);
-                                Ok(())
-                            });
-                        if let Err(e) = r {
-                            failed.store(true, Ordering::Relaxed);
-                            lock_mutex(&first_error).get_or_insert(e);
-                        }
-                    }
-                    self.store_session(s);
-                });
-            }
-        });
-        match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.part_workers(lf, threads, &|lf, s, buf, job| {
+            let digest = self.copy_one_part(s, buf, spec, &file_id, &job, policy)?;
+            let done = {
+                let mut lf = super::upload::lock(lf);
+                lf.part_done(job.number, digest)?;
+                save_checkpoint(&lf, checkpoint);
+                lf.bytes_done()
+            };
+            report(done);
+            Ok(())
+        })
     }
 
     /// One `b2_copy_part` (with the checklist's retries); the SHA-1 from B2's answer.
@@ -633,8 +607,4 @@ fn save_checkpoint(lf: &LargeFile<'_, '_>, path: Option<&Path>) {
     if fs::write(&tmp, &out[..n]).is_ok() {
         let _ = fs::rename(&tmp, path);
     }
-}
-
-fn lock_mutex<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -412,6 +412,27 @@ impl Client {
         policy: RetryPolicy,
     ) -> Result<()> {
         let file_id = lf.file_id().to_owned();
+        self.part_workers(lf, threads, &|lf, s, buf, job| {
+            self.settle_job(lf, s, buf, &file_id, job, make_source, pre, policy)
+        })
+    }
+
+    /// The scheduling every large file shares (uploads and copies): `threads` workers, each
+    /// with its own session and buffer, take the coordinator's next job and hand it to
+    /// `work` until none is left or one failed; the first error wins.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn part_workers(
+        &self,
+        lf: &mut LargeFile<'_, '_>,
+        threads: usize,
+        work: &(dyn Fn(
+            &Mutex<&mut LargeFile<'_, '_>>,
+            &mut b2_core::session::Session,
+            &mut [u8],
+            PartJob,
+        ) -> Result<()>
+              + Sync),
+    ) -> Result<()> {
         let count = lf.plan().count as usize;
         let lf = Mutex::new(lf);
         let failed = AtomicBool::new(false);
@@ -424,17 +445,7 @@ impl Client {
                     while !failed.load(Ordering::Relaxed) {
                         let job = lock(&lf).next_job();
                         let Some(job) = job else { break };
-                        let r = self.settle_job(
-                            &lf,
-                            &mut s,
-                            &mut buf,
-                            &file_id,
-                            job,
-                            make_source,
-                            pre,
-                            policy,
-                        );
-                        if let Err(e) = r {
+                        if let Err(e) = work(&lf, &mut s, &mut buf, job) {
                             failed.store(true, Ordering::Relaxed);
                             lock(&first_error).get_or_insert(e);
                         }
@@ -724,7 +735,7 @@ impl<R: Read> Stream<R> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
