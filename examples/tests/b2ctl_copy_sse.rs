@@ -263,30 +263,17 @@ fn file_copy_and_concatenate_with_the_official_encryption_and_lock_flags() {
     assert_eq!(e.sim.unfinished_large_files(), 0);
 }
 
-/// `b2_create_bucket` with file lock enabled (b2ctl has no flag for it).
-#[derive(Clone, Copy)]
-struct CreateLockedBucket<'a>(&'a str);
-
-impl b2_core::wire::ApiCall for CreateLockedBucket<'_> {
-    const NAME: &'static str = "b2_create_bucket";
-    type Answer<'a> = b2_core::wire::bucket::Bucket<'a>;
-    fn write_body(&self, account_id: &str, out: &mut [u8]) -> Result<usize, b2_core::Error> {
-        let mut w = b2_core::wire::json::JsonWriter::new(out);
-        w.str("accountId", account_id)
-            .str("bucketName", self.0)
-            .str("bucketType", "allPrivate")
-            .opt_bool("fileLockEnabled", Some(true));
-        w.finish()
-    }
-}
-
 #[test]
 fn file_copy_sets_retention_and_legal_hold_on_the_new_file() {
     let e = start("lock");
+    ok(
+        &e,
+        &["bucket", "create", "lock-dst", "--file-lock-enabled"],
+        None,
+        None,
+    );
     let (id, key) = e.sim.master_key();
     let c = Client::new(id, key, e.sim.url()).expect("client");
-    c.call(CreateLockedBucket("lock-dst"), |_| Ok(()))
-        .expect("locked bucket");
     ok(&e, &["bucket", "create", "plain-src"], None, None);
     let src = data(250_000);
     std::fs::write(e.dir.join("src.bin"), &src).expect("write");

@@ -752,28 +752,11 @@ fn without_the_source_key_a_copy_of_an_sse_c_file_is_the_typed_403() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
-/// `b2_create_bucket` with file lock enabled.
-#[derive(Clone, Copy)]
-struct CreateLockedBucket<'a>(&'a str);
-
-impl b2_core::wire::ApiCall for CreateLockedBucket<'_> {
-    const NAME: &'static str = "b2_create_bucket";
-    type Answer<'a> = b2_core::wire::bucket::Bucket<'a>;
-    fn write_body(&self, account_id: &str, out: &mut [u8]) -> Result<usize, b2_core::Error> {
-        let mut w = b2_core::wire::json::JsonWriter::new(out);
-        w.str("accountId", account_id)
-            .str("bucketName", self.0)
-            .str("bucketType", "allPrivate")
-            .opt_bool("fileLockEnabled", Some(true));
-        w.finish()
-    }
-}
-
 #[test]
 fn a_copy_carries_retention_and_legal_hold_to_its_new_file() {
     let (_sim, c) = sim_with(100_000, Faults::default());
     c.create_bucket("lock-src", false).expect("bucket");
-    c.call(CreateLockedBucket("lock-dst"), |_| Ok(()))
+    c.create_bucket_with_file_lock("lock-dst", false)
         .expect("locked bucket");
     let src = data(250_000, 14);
     let id = upload(&c, "lock-src", "src", &src);

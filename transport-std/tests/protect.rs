@@ -7,10 +7,8 @@ mod common;
 
 use b2_core::op::UploadPart;
 use b2_core::wire::encryption::{CustomerKey, Encryption, EncryptionMode};
-use b2_core::wire::json::JsonWriter;
 use b2_core::wire::large::StartLargeFile;
 use b2_core::wire::lock::{LegalHold, Retention, RetentionMode};
-use b2_core::wire::{bucket::Bucket, ApiCall};
 use b2_sim::Sim;
 use b2_transport_std::client::{
     Client, ClientError, DownloadTarget, ParallelDownload, Sse, UploadOptions,
@@ -28,26 +26,8 @@ fn sim() -> (Sim, Client) {
     )
 }
 
-/// `b2_create_bucket` with file lock enabled (the bucket settings live elsewhere; this
-/// test needs only the flag).
-#[derive(Clone, Copy)]
-struct CreateLockedBucket<'a>(&'a str);
-
-impl ApiCall for CreateLockedBucket<'_> {
-    const NAME: &'static str = "b2_create_bucket";
-    type Answer<'a> = Bucket<'a>;
-    fn write_body(&self, account_id: &str, out: &mut [u8]) -> Result<usize, b2_core::Error> {
-        let mut w = JsonWriter::new(out);
-        w.str("accountId", account_id)
-            .str("bucketName", self.0)
-            .str("bucketType", "allPrivate")
-            .opt_bool("fileLockEnabled", Some(true));
-        w.finish()
-    }
-}
-
 fn locked_bucket(c: &Client, name: &str) {
-    c.call(CreateLockedBucket(name), |_| Ok(()))
+    c.create_bucket_with_file_lock(name, false)
         .expect("locked bucket");
 }
 
