@@ -35,6 +35,7 @@ pub mod retry;
 pub mod secret;
 pub mod session;
 pub mod validate;
+pub mod versions;
 pub mod wire;
 
 /// The `embedded-io` crate this SDK uses for sinks (`Write`) and I/O error kinds.

@@ -220,7 +220,7 @@ impl Client {
             CopySource::Id(id) => self.file_info_by_id(id)?,
             CopySource::Name { bucket, name } => self.file_info(bucket, name)?,
         };
-        if version.action != "upload" {
+        if !b2_core::versions::has_data(version.action.to_core()) {
             return Err(ClientError::NotFound(format!(
                 "{} is not a file that can be copied (it is a {})",
                 version.file_name, version.action

@@ -808,7 +808,7 @@ impl Client {
             .take_while(|f| f.as_ref().map(|f| f.file_name == name).unwrap_or(true))
             .filter(|f| {
                 f.as_ref()
-                    .map(|f| f.action != Action::Start)
+                    .map(|f| b2_core::versions::is_version(f.action.to_core()))
                     .unwrap_or(true)
             })
             .collect()

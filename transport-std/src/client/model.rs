@@ -95,6 +95,20 @@ open_enum! {
     }
 }
 
+impl Action {
+    /// Core's view of it, for core's rules ([`b2_core::versions`]).
+    pub(crate) fn to_core(&self) -> b2_core::wire::file::Action {
+        use b2_core::wire::file::Action as A;
+        match self {
+            Action::Upload => A::Upload,
+            Action::Start => A::Start,
+            Action::Hide => A::Hide,
+            Action::Folder => A::Folder,
+            Action::Other(_) => A::Other,
+        }
+    }
+}
+
 open_enum! {
     /// Who may read a bucket (`bucketType`). Compares with B2's spelling.
     ///

@@ -2,6 +2,8 @@
 //! decisions, unit-tested without a network (the official tool's rules: b2sdk's
 //! `sync/policy.py`).
 
+use b2_core::versions::Version;
+
 use crate::client::FileVersion;
 
 /// How a source file and the destination's file of the same name are compared.
@@ -30,31 +32,8 @@ pub enum NewerPolicy {
 }
 
 /// What happens at the destination to files the source does not have, and (on B2) to old
-/// versions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DeletePolicy {
-    /// Nothing is deleted or hidden.
-    #[default]
-    None,
-    /// Files missing from the source are deleted; on B2 every version of them, and the
-    /// versions a transfer replaced (the official tool's `--delete`). Needs the versions
-    /// listing.
-    Delete,
-    /// Files missing from the source are hidden on B2 (versions stay). Names listing only.
-    Hide,
-    /// Files missing from the source are hidden on B2; versions are deleted once they have
-    /// been superseded for longer than this many days (the official tool's `--keep-days`).
-    /// Needs the versions listing.
-    KeepDays(u32),
-}
-
-impl DeletePolicy {
-    /// Whether the destination's old versions must be listed (`b2_list_file_versions`
-    /// instead of `b2_list_file_names`).
-    pub fn needs_versions(self) -> bool {
-        matches!(self, DeletePolicy::Delete | DeletePolicy::KeepDays(_))
-    }
-}
+/// versions: core's rule ([`b2_core::versions`]).
+pub use b2_core::versions::DeletePolicy;
 
 /// The size and modification time of one side's file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,20 +105,12 @@ pub(crate) fn version_mtime(v: &FileVersion) -> u64 {
         .unwrap_or(v.upload_timestamp)
 }
 
-/// What to do with B2 versions of one name after the comparison.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Cleanup {
-    /// Hide the name.
-    Hide,
-    /// Delete this version (index into the versions, newest first).
-    Delete(usize),
-}
-
-const DAY_MS: u64 = 24 * 3600 * 1000;
+/// What to do with B2 versions of one name after the comparison: core's rule.
+pub(crate) use b2_core::versions::Cleanup;
 
 /// The hides and deletions `policy` asks for on a B2 destination, given its versions of a
 /// name (newest first), whether the source has the name, and whether it is being
-/// transferred. Hides come before deletions.
+/// transferred (core's [`b2_core::versions::cleanup`]). Hides come before deletions.
 pub(crate) fn b2_cleanup(
     policy: DeletePolicy,
     versions: &[FileVersion],
@@ -147,52 +118,25 @@ pub(crate) fn b2_cleanup(
     transferred: bool,
     now_ms: u64,
 ) -> Vec<Cleanup> {
+    let seen: Vec<Version> = versions
+        .iter()
+        .map(|v| Version {
+            action: v.action.to_core(),
+            time_ms: version_mtime(v),
+        })
+        .collect();
     let mut out = Vec::new();
-    let newest_is_upload = versions.first().is_some_and(|v| v.action == "upload");
-    match policy {
-        DeletePolicy::None => {}
-        DeletePolicy::Hide => {
-            if !source_has && newest_is_upload {
-                out.push(Cleanup::Hide);
-            }
-        }
-        DeletePolicy::Delete => {
-            for (i, _) in versions.iter().enumerate() {
-                let keep = i == 0 && source_has && !transferred;
-                if !keep {
-                    out.push(Cleanup::Delete(i));
-                }
-            }
-        }
-        DeletePolicy::KeepDays(days) => {
-            let keep_ms = u64::from(days) * DAY_MS;
-            if !source_has && newest_is_upload {
-                out.push(Cleanup::Hide);
-            }
-            // b2sdk's `make_b2_keep_days_actions`: once a version is older than the limit,
-            // every version after it (older ones) is deleted; a hide marker older than the
-            // limit is deleted itself, with everything after it.
-            let mut deleting = false;
-            for (i, v) in versions.iter().enumerate() {
-                let age = now_ms.saturating_sub(version_mtime(v));
-                if v.action == "hide" && age > keep_ms {
-                    deleting = true;
-                }
-                if deleting {
-                    out.push(Cleanup::Delete(i));
-                }
-                if age > keep_ms {
-                    deleting = true;
-                }
-            }
-        }
-    }
+    b2_core::versions::cleanup(policy, &seen, source_has, transferred, now_ms, |c| {
+        out.push(c)
+    });
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DAY_MS: u64 = 24 * 3600 * 1000;
 
     fn m(size: u64, mtime_ms: u64) -> Meta {
         Meta { size, mtime_ms }

@@ -26,7 +26,9 @@ pub(crate) struct RemoteFile {
 impl RemoteFile {
     /// The visible file: the newest version, when it is an upload.
     pub fn visible(&self) -> Option<&FileVersion> {
-        self.versions.first().filter(|v| v.action == "upload")
+        self.versions
+            .first()
+            .filter(|v| b2_core::versions::visible(Some(v.action.to_core())))
     }
 }
 
@@ -142,7 +144,7 @@ impl Iterator for RemoteWalk<'_> {
             };
             // Unfinished large files are not versions yet; folders do not occur without a
             // delimiter, but are not files either.
-            if v.action != "upload" && v.action != "hide" {
+            if !b2_core::versions::is_version(v.action.to_core()) {
                 continue;
             }
             let Some(rel) = v.file_name.strip_prefix(&self.prefix) else {
